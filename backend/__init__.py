@@ -1,0 +1,1 @@
+"""Skranke booking backend: HTTP API, domain rules, storage."""

@@ -1,0 +1,135 @@
+"""The FastAPI application: routers, error mapping in one place, the clock tick."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import logs
+from ..domain.errors import DomainError
+from ..services.context import AppContext
+from ..services.tick import tick
+from . import routes_bookings, routes_sites, routes_visits
+from .deps import current_actor, get_ctx
+from .roles import ALL, op
+
+log = logging.getLogger("skranke.server")
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
+               403: "forbidden", 413: "too_large"}
+
+
+def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
+    logs.install()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
+        yield
+        if task:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app = FastAPI(title="Skranke booking backend", version="0.1.0", lifespan=lifespan,
+                  description="The backend of Skranke, the front-desk system of a Danish "
+                              "Borgerservice. Every route names the roles that may call it "
+                              "in `x-roles`.")
+    app.state.ctx = ctx
+    _errors(app)
+    meta = _meta_router()
+    for r in (meta, routes_sites.router, routes_visits.router, routes_bookings.router):
+        app.include_router(r)
+    return app
+
+
+async def _tick_loop(ctx: AppContext) -> None:
+    while True:
+        try:
+            made = await to_thread.run_sync(tick, ctx)
+            if made:
+                log.info("tick: %d automatic transitions", made)
+        except Exception as exc:  # noqa: BLE001 - the loop must survive a bad tick
+            log.error("tick failed: %s", type(exc).__name__)
+        await asyncio.sleep(ctx.settings.tick_seconds)
+
+
+def _meta_router():
+    from fastapi import APIRouter
+
+    router = APIRouter(tags=["meta"])
+
+    @router.get("/health", summary="Liveness, no token needed")
+    def health():
+        return {"status": "ok"}
+
+    @op(router, "GET", "/errands", ALL, summary="The errand catalogue")
+    def errands(ctx=Depends(get_ctx), actor=Depends(current_actor)):
+        return [e.model_dump() for e in ctx.catalogue.errand]
+
+    @op(router, "GET", "/sites", ALL, summary="The sites and their settings")
+    def sites(ctx=Depends(get_ctx), actor=Depends(current_actor)):
+        return [s.model_dump(mode="json") for s in ctx.settings.sites]
+
+    @op(router, "GET", "/me", ALL, summary="Who this token is")
+    def me(actor=Depends(current_actor)):
+        return {"person": actor.person, "role": actor.role, "token_id": actor.token_id}
+
+    return router
+
+
+def _errors(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain(_req: Request, exc: DomainError):
+        headers = {}
+        if "retry_after" in exc.extra:
+            headers["Retry-After"] = str(exc.extra["retry_after"])
+        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_req: Request, exc: RequestValidationError):
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"code": "malformed_json",
+                                 "message": "The request body is not valid JSON."},
+                                status_code=400)
+        # never echo the input back: it may hold a CPR number
+        problems = [{"field": ".".join(str(p) for p in e["loc"]), "problem": e["msg"]}
+                    for e in errors]
+        text = "; ".join(f"{p['field']}: {p['problem']}" for p in problems)
+        return JSONResponse({"code": "invalid_request", "message": text, "errors": problems},
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http(_req: Request, exc: StarletteHTTPException):
+        return JSONResponse({"code": _HTTP_CODES.get(exc.status_code, "http_error"),
+                             "message": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(IntegrityError)
+    async def integrity(_req: Request, exc: IntegrityError):
+        log.warning("integrity conflict: %s", type(exc.orig).__name__)
+        return JSONResponse({"code": "conflict_retry",
+                             "message": "Another change got there first; try again."},
+                            status_code=409)
+
+    @app.exception_handler(OperationalError)
+    async def operational(_req: Request, exc: OperationalError):
+        log.error("database unavailable: %s", type(exc.orig).__name__)
+        return JSONResponse({"code": "database_unavailable",
+                             "message": "The database is busy or unavailable; try again."},
+                            status_code=503, headers={"Retry-After": "1"})
+
+    @app.exception_handler(Exception)
+    async def crash(_req: Request, exc: Exception):
+        log.error("internal error: %s", type(exc).__name__)
+        return JSONResponse({"code": "internal_error",
+                             "message": "Something went wrong on the server; it is logged."},
+                            status_code=500)

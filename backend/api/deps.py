@@ -1,0 +1,130 @@
+"""Authentication, roles per route, and the write wrapper with idempotency."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AwareDatetime as _Aware
+from pydantic import TypeAdapter, ValidationError
+
+from ..domain.errors import Forbidden, Invalid, Unauthorized
+from ..services import tokens
+from ..services.context import Actor, AppContext, Tx
+from ..storage.models import IdempotencyRow
+
+bearer = HTTPBearer(auto_error=False, description="A Skranke token (skranke-server token create)")
+_AWARE = TypeAdapter(_Aware)
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx
+
+
+def route_roles(request: Request) -> tuple[str, ...]:
+    route = request.scope.get("route")
+    return tuple((getattr(route, "openapi_extra", None) or {}).get("x-roles", ()))
+
+
+def current_actor(request: Request,
+                  creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+    if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
+        raise Unauthorized("Send a token: Authorization: Bearer <token>.")
+    ctx = get_ctx(request)
+    with ctx.db.read() as session:
+        actor = tokens.authenticate(session, creds.credentials, ctx.clock.now())
+    allowed = route_roles(request)
+    if actor.role not in allowed:
+        raise Forbidden(f"The role '{actor.role}' may not do this.", role=actor.role,
+                        allowed=list(allowed))
+    return actor
+
+
+def parse_if_match(value: str | None) -> int | None:
+    if value is None or value.strip() == "*":
+        return None
+    m = _ETAG.match(value.strip())
+    if not m:
+        raise Invalid("If-Match takes the visit's version as given in its ETag, e.g. \"3\".",
+                      code="invalid_if_match", status=400)
+    return int(m[1])
+
+
+@dataclass
+class Writer:
+    ctx: AppContext
+    actor: Actor
+    method: str
+    path: str
+    body_hash: str
+    key: str | None
+    occurred_at: datetime | None
+    if_match: int | None
+
+    def run(self, fn: Callable[[Tx], Any], status: int = 200, remember: bool = True
+            ) -> JSONResponse:
+        """Run `fn` in one write transaction; with a key, remember its answer (unless the
+        answer holds data that must not be kept twice, like a revealed CPR)."""
+        with self.ctx.db.write() as session:
+            if self.key:
+                prior = session.get(IdempotencyRow, (self.actor.token_id, self.key))
+                if prior is not None:
+                    if (prior.body_hash, prior.path, prior.method) != (
+                            self.body_hash, self.path, self.method):
+                        raise Invalid("This Idempotency-Key was used for another request.",
+                                      code="idempotency_key_reused")
+                    return _respond(prior.response, prior.status, replayed=True)
+            tx = Tx(self.ctx, session, self.actor, self.occurred_at)
+            body = fn(tx)
+            if self.key and remember:
+                session.add(IdempotencyRow(
+                    actor=self.actor.token_id, key=self.key, method=self.method,
+                    path=self.path, body_hash=self.body_hash, status=status, response=body,
+                    created_at=tx.now))
+        return _respond(body, status)
+
+
+def _respond(body: Any, status: int, replayed: bool = False) -> JSONResponse:
+    headers = {}
+    if isinstance(body, dict) and "version" in body and "id" in body:
+        headers["ETag"] = f'"{body["version"]}"'
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def writer(
+    request: Request,
+    actor: Actor = Depends(current_actor),
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key",
+                                         description="Repeat a request safely: same key, "
+                                                     "same answer, one effect (kept 48 h)."),
+    if_match: str | None = Header(None, alias="If-Match",
+                                  description="The visit's version (its ETag)."),
+    occurred_at: str | None = Header(None, alias="X-Occurred-At",
+                                     description="When the user acted (offline replay), ISO "
+                                                 "8601 with offset."),
+) -> Writer:
+    if idempotency_key is not None and not _KEY.match(idempotency_key):
+        raise Invalid("Idempotency-Key is 1–200 visible ASCII characters.",
+                      code="invalid_idempotency_key", status=400)
+    when = None
+    if occurred_at is not None:
+        try:
+            when = _AWARE.validate_python(occurred_at)
+        except ValidationError:
+            raise Invalid("X-Occurred-At is an ISO 8601 time with its offset.",
+                          code="invalid_occurred_at", status=400) from None
+    raw = await request.body()
+    return Writer(ctx=get_ctx(request), actor=actor, method=request.method,
+                  path=request.url.path, body_hash=hashlib.sha256(raw).hexdigest(),
+                  key=idempotency_key, occurred_at=when, if_match=parse_if_match(if_match))

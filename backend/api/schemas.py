@@ -1,0 +1,193 @@
+"""Request bodies (strict: unknown fields refused) and response shapes for the OpenAPI contract."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from ..domain.types import DocStatus, Outcome
+
+Text = Annotated[str, Field(min_length=1, max_length=2000)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$")]
+Number = Annotated[int, Field(ge=1, le=999)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CallBody(Body):
+    counter: Number
+
+
+class TransferBody(Body):
+    counter: Number | None = None
+    errand: str | None = None
+
+
+class MoveBody(Body):
+    counter: Number | None = None
+
+
+class PriorityBody(Body):
+    priority: Annotated[int, Field(ge=-9, le=9)]
+
+
+class ReasonBody(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=40,
+                                 pattern=r"^[a-z_]+$")] = "left"
+
+
+class FinishBody(Body):
+    outcome: Outcome
+    note: Annotated[str, Field(max_length=2000)] | None = None
+    referred_to: Annotated[str, Field(max_length=200)] | None = None
+
+
+class DocumentBody(Body):
+    status: DocStatus
+
+
+class NoteBody(Body):
+    text: Text
+
+
+class WalkinBody(Body):
+    errand: str
+    name: Name
+    cpr: str | None = None
+    phone: Phone | None = None
+    documents: dict[str, DocStatus] = Field(default_factory=dict)
+    priority: Annotated[int, Field(ge=-9, le=9)] = 0
+
+
+class BookingBody(Body):
+    errand: str
+    start: AwareDatetime
+    name: Name
+    cpr: str | None = None
+    phone: Phone | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
+    counter: Number | None = None
+
+
+class RescheduleBody(Body):
+    start: AwareDatetime
+
+
+class CancelBody(Body):
+    reason: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$")] = (
+        "cancelled")
+
+
+class CheckInBody(Body):
+    booking_ref: Annotated[str, Field(min_length=4, max_length=12, pattern=r"^[A-Za-z0-9]+$")]
+
+
+class ErrandsBody(Body):
+    errands: list[str] | None
+
+
+# --- responses -----------------------------------------------------------------------------
+class Out(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ErrorOut(Out):
+    code: str
+    message: str
+
+
+class DocumentOut(Out):
+    code: str
+    status: DocStatus
+    name_da: str | None = None
+    name_en: str | None = None
+
+
+class CitizenOut(Out):
+    name: str
+    cpr: str | None = Field(description="Masked DDMMYY-XXXX; reveal through /cpr")
+    phone: str | None
+
+
+class NoteOut(Out):
+    at: str
+    author: str
+    text: str
+
+
+class VisitOut(Out):
+    id: int
+    ticket: str
+    kind: str
+    state: str
+    errand: str
+    expected_minutes: int
+    priority: int
+    counter_id: int | None
+    counter: int | None
+    counter_name: str | None
+    slot_start: str | None
+    arrived_at: str | None
+    called_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    call_count: int
+    outcome: str | None
+    left_reason: str | None
+    documents: list[DocumentOut]
+    queue_rank: int | None
+    version: int
+    site_id: str
+    day: str
+    booking_ref: str | None
+    citizen: CitizenOut
+    citizen_note: str | None
+    prepared_notes: str | None
+    precall: dict[str, Any] | None
+    notes: list[NoteOut]
+
+
+class CounterOut(Out):
+    id: int
+    number: int
+    name: str
+    state: str
+    staffed_by: str | None
+    errands: list[str] | None
+    version: int
+
+
+class DayOut(Out):
+    site_id: str
+    date: str
+    seq: int
+    now: str
+    closed_reason: str | None
+    opening: list[list[str]]
+    counters: list[CounterOut]
+    visits: list[VisitOut]
+
+
+class CallNextOut(Out):
+    visit: VisitOut | None
+    reason: str
+    next_booking_at: str | None
+    walkins_waiting: int | None
+
+
+class FreeTimesOut(Out):
+    site_id: str
+    date: str
+    errand: str
+    minutes: int
+    closed_reason: str | None
+    times: list[str]
+
+
+class CprOut(Out):
+    visit_id: int
+    cpr: str | None

@@ -1,0 +1,194 @@
+"""`skranke-server`: serve, tokens, demo data, migrations."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from .catalogue import CatalogueError, load_catalogue
+from .clock import SystemClock
+from .services.context import ROLES, AppContext
+from .settings import Settings, SettingsError, load_settings
+from .storage.db import Database
+
+
+def build_context(args: argparse.Namespace, **overrides) -> AppContext:
+    if getattr(args, "database_url", None):
+        overrides["database_url"] = args.database_url
+    settings = load_settings(getattr(args, "config", None), **overrides)
+    catalogue = load_catalogue(settings.errands_file or None)
+    ctx = AppContext(settings=settings, catalogue=catalogue, db=Database(settings.database_url),
+                     clock=SystemClock())
+    ctx.bootstrap()
+    return ctx
+
+
+def _serve(ctx: AppContext, host: str, port: int, settings: Settings) -> None:
+    import uvicorn
+
+    from .api.app import create_app
+
+    app = create_app(ctx)
+    ssl = {}
+    if settings.tls_certificate:
+        ssl = {"ssl_certfile": settings.tls_certificate, "ssl_keyfile": settings.tls_key}
+    uvicorn.run(app, host=host, port=port, log_level="info", **ssl)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    ctx = build_context(args)
+    _serve(ctx, args.host or ctx.settings.host, args.port or ctx.settings.port, ctx.settings)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    build_context(args)
+    print("database is at the newest schema")
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .services import tokens
+
+    ctx = build_context(args)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        if args.action == "create":
+            secret, row = tokens.create(s, args.role, args.person, now,
+                                        args.days or ctx.settings.token_days, args.label or "")
+            print(secret)
+            print(f"token {row.id}: {row.role} for {row.person}, expires "
+                  f"{row.expires_at:%Y-%m-%d}. Shown once; store it now.", file=sys.stderr)
+        elif args.action == "revoke":
+            row = tokens.revoke(s, args.id, now)
+            print(f"token {row.id} revoked")
+        else:
+            print(json.dumps(tokens.listing(s), indent=2))
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from .demo import generate
+
+    ctx = build_context(args)
+    summary = generate(ctx, seed=args.seed, site_id=args.site)
+    for day, n in summary.days.items():
+        print(f"{day}: {n} visits")
+    print(f"walk-ins so far today: {summary.today_walkins}")
+    return 0
+
+
+def demo_settings_file(folder: Path) -> Path:
+    """A demo site whose opening hours wrap the current time, every day of the week."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(ZoneInfo("Europe/Copenhagen"))
+    start = max(now - timedelta(hours=3), now.replace(hour=0, minute=0, second=0,
+                                                      microsecond=0))
+    end = min(now + timedelta(hours=5), now.replace(hour=23, minute=55, second=0,
+                                                    microsecond=0))
+    window = f"{start:%H}:00-{end:%H}:{(end.minute // 5) * 5:02d}"
+    hours = ", ".join(f'{d} = "{window}"' for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                     "sun"))
+    path = folder / "demo-server.toml"
+    path.write_text(
+        f'database_url = "sqlite:///{(folder / "demo.db").as_posix()}"\n'
+        "tick_seconds = 2\n\n[[sites]]\n"
+        'id = "demo"\nname = "Borgerservice Demo"\ncounters = 6\n'
+        "public_holidays = false\nclosed_on_customary_days = false\n"
+        f"hours = {{ {hours} }}\n", encoding="utf-8")
+    return path
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Serve a demo site with a live-looking day, and print tokens to try it with."""
+    from .demo import generate
+    from .services import tokens
+
+    folder = Path(args.dir or tempfile.mkdtemp(prefix="skranke-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    args.config = str(demo_settings_file(folder))
+    args.database_url = None
+    ctx = build_context(args)
+    summary = generate(ctx, seed=args.seed)
+    with ctx.db.write() as s:
+        made = {role: tokens.create(s, role, f"demo-{role}", ctx.clock.now(), 1)[0]
+                for role in ("caseworker", "reception", "supervisor")}
+    port = args.port or 8470
+    print(f"Skranke demo: site 'demo', {sum(summary.days.values())} visits over "
+          f"{len(summary.days)} days, data in {folder}")
+    for role, secret in made.items():
+        print(f"  {role:<11} token: {secret}")
+    print(f"  try: curl -s -H 'Authorization: Bearer {made['reception']}' "
+          f"http://127.0.0.1:{port}/sites/demo/day | python3 -m json.tool | head -40")
+    print(f"  API documentation: http://127.0.0.1:{port}/docs")
+    sys.stdout.flush()
+    _serve(ctx, "127.0.0.1", port, ctx.settings)
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="skranke-server", description=__doc__)
+    p.add_argument("--config", help="settings TOML (default: SKRANKE_SERVER_CONFIG or built-in)")
+    p.add_argument("--database-url", help="SQLAlchemy URL, overrides the settings")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the HTTP API (migrations are applied first)")
+    s.add_argument("--host")
+    s.add_argument("--port", type=int)
+    s.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("migrate", help="apply database migrations and exit")
+    m.set_defaults(func=cmd_migrate)
+
+    t = sub.add_parser("token", help="create, list or revoke tokens")
+    tsub = t.add_subparsers(dest="action", required=True)
+    tc = tsub.add_parser("create", help="issue a token (printed once)")
+    tc.add_argument("--role", required=True, choices=ROLES)
+    tc.add_argument("--person", required=True, help="user name, or the device's name")
+    tc.add_argument("--days", type=int, help="lifetime in days")
+    tc.add_argument("--label", help="free text, e.g. 'kiosk at the entrance'")
+    tr = tsub.add_parser("revoke", help="revoke a token by its id")
+    tr.add_argument("id")
+    tsub.add_parser("list", help="list tokens (never their secrets)")
+    t.set_defaults(func=cmd_token)
+
+    d = sub.add_parser("demo-data", help="fill a site with a realistic, reproducible demo")
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--site", help="site id (default: the first)")
+    d.set_defaults(func=cmd_demo_data)
+
+    demo = sub.add_parser("demo", help="serve a demo site on loopback with fresh data")
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--port", type=int)
+    demo.add_argument("--dir", help="folder for the demo database (default: a temp folder)")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (SettingsError, CatalogueError) as exc:
+        print(f"skranke-server: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        from .domain.errors import DomainError
+
+        if isinstance(exc, DomainError):
+            print(f"skranke-server: {exc.message}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,165 @@
+"""What every service call stands on: the app's parts, the acting user, the transaction."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..catalogue import Catalogue, Errand
+from ..clock import Clock
+from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
+from ..domain.types import Visit
+from ..settings import Settings, SiteConfig
+from ..storage import repo
+from ..storage.db import Database, lock_site
+from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
+
+ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    token_id: str
+    role: str
+    person: str
+
+
+SYSTEM = Actor(token_id="system", role="system", person="system")  # noqa: S106
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    catalogue: Catalogue
+    db: Database
+    clock: Clock
+    hmac_key: bytes = b""
+
+    def site(self, site_id: str) -> SiteConfig:
+        site = self.settings.site_map.get(site_id)
+        if site is None:
+            raise NotFound(f"There is no site '{site_id}'.", code="unknown_site")
+        return site
+
+    def errand(self, code: str) -> Errand:
+        errand = self.catalogue.by_code.get(code)
+        if errand is None:
+            raise Invalid(f"There is no errand '{code}'.", code="unknown_errand")
+        return errand
+
+    def today(self, site: SiteConfig, when: datetime | None = None) -> date:
+        return (when or self.clock.now()).astimezone(site.tz).date()
+
+    def bootstrap(self) -> None:
+        """Migrate, then make sure every configured site, its counters and the keys exist."""
+        self.db.migrate()
+        with self.db.write() as s:
+            key = s.get(Meta, "audit_hmac_key")
+            if key is None:
+                key = Meta(key="audit_hmac_key", value=secrets.token_hex(32))
+                s.add(key)
+            self.hmac_key = bytes.fromhex(key.value)
+            for site in self.settings.sites:
+                row = s.get(SiteRow, site.id)
+                if row is None:
+                    s.add(SiteRow(id=site.id, name=site.name, event_seq=0))
+                    s.flush()
+                elif row.name != site.name:
+                    row.name = site.name
+                have = {c.number for c in repo.counters(s, site.id)}
+                for n in range(1, site.counters + 1):
+                    if n not in have:
+                        s.add(CounterRow(site_id=site.id, number=n, name=f"Skranke {n}",
+                                         state="closed", version=1))
+
+
+@dataclass
+class Tx:
+    """One write transaction on behalf of one actor."""
+
+    ctx: AppContext
+    session: Session
+    actor: Actor
+    occurred_at: datetime | None = None
+    now: datetime = field(init=False)
+    _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self.now = self.ctx.clock.now()
+
+    # --- locking and loading -------------------------------------------------------------
+    def lock(self, site_id: str) -> SiteConfig:
+        site = self.ctx.site(site_id)
+        if site_id not in self._locked:
+            row = lock_site(self.session, site_id)
+            if row is None:
+                raise NotFound(f"There is no site '{site_id}'.", code="unknown_site")
+            self._locked[site_id] = row
+        return site
+
+    def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
+        row = self.session.get(VisitRow, visit_id)
+        if row is None:
+            raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
+        self.lock(row.site_id)
+        self.session.refresh(row)  # re-read under the lock
+        if if_match is not None and if_match != row.version:
+            from .views import visit_view
+
+            raise StaleVersion(
+                f"Visit {row.ticket} changed meanwhile (version {row.version}, "
+                f"you had {if_match}).", current=visit_view(self.session, self.ctx, row))
+        return row
+
+    def counter_row(self, site_id: str, number: int) -> CounterRow:
+        self.lock(site_id)
+        row = self.session.scalar(select(CounterRow).where(
+            CounterRow.site_id == site_id, CounterRow.number == number))
+        if row is None:
+            raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
+        return row
+
+    # --- who may touch what ----------------------------------------------------------------
+    def check_counter(self, counter: CounterRow) -> None:
+        """A caseworker acts only at the counter they staff."""
+        if self.actor.role == "caseworker" and counter.staffed_by != self.actor.person:
+            raise Forbidden(f"You do not staff {counter.name}.", code="not_your_counter")
+
+    def check_visit(self, row: VisitRow) -> None:
+        if self.actor.role != "caseworker":
+            return
+        counter = self.session.get(CounterRow, row.counter_id) if row.counter_id else None
+        if counter is None or counter.staffed_by != self.actor.person:
+            raise Forbidden(f"Visit {row.ticket} is not at the counter you staff.",
+                            code="not_your_visit")
+
+    # --- writing ---------------------------------------------------------------------------
+    def save(self, row: VisitRow, visit: Visit) -> None:
+        repo.apply(row, visit)
+        row.updated_at = self.now
+
+    def audit(self, action: str, *, site_id: str | None, visit: VisitRow | None = None,
+              counter_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
+        self.session.add(AuditRow(
+            at=self.now, occurred_at=self.occurred_at, actor=self.actor.person,
+            token_id=self.actor.token_id, role=self.actor.role, action=action,
+            site_id=site_id, visit_id=visit.id if visit is not None else None,
+            counter_id=counter_id if counter_id is not None else (
+                visit.counter_id if visit is not None else None),
+            citizen_ref=visit.cpr_ref if visit is not None else None, detail=detail))
+
+    def emit(self, site_id: str, type_: str, data: dict[str, Any]) -> int:
+        """Append an event (ids and states only) with the site's next sequence number."""
+        site = self._locked.get(site_id)
+        if site is None:
+            self.lock(site_id)
+            site = self._locked[site_id]
+        site.event_seq += 1
+        self.session.add(EventRow(site_id=site_id, seq=site.event_seq, at=self.now,
+                                  type=type_, data=data))
+        return site.event_seq

@@ -1,0 +1,112 @@
+"""How visits, counters and days look on the wire (JSON-ready dicts).
+
+Two views: the staff view (names, masked CPR, phone, notes) and the event view (ids, states
+and times only: events never carry personal data).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..domain import cpr as cprlib
+from ..domain.queue import queue_ranks
+from ..storage import repo
+from ..storage.models import CounterRow, NoteRow, VisitRow
+
+
+def iso(dt: datetime | None, tz: ZoneInfo) -> str | None:
+    return dt.astimezone(tz).isoformat() if dt else None
+
+
+def counter_view(c: CounterRow) -> dict[str, Any]:
+    return {"id": c.id, "number": c.number, "name": c.name, "state": c.state,
+            "staffed_by": c.staffed_by,
+            "errands": sorted(c.errands) if c.errands is not None else None,
+            "version": c.version}
+
+
+def visit_event(row: VisitRow, tz: ZoneInfo, counter_number: int | None,
+                rank: int | None) -> dict[str, Any]:
+    """The visit as events carry it: no name, CPR, phone or free text."""
+    return {
+        "id": row.id, "ticket": row.ticket, "kind": row.kind, "state": row.state,
+        "errand": row.errand, "expected_minutes": row.expected_minutes,
+        "priority": row.priority, "counter_id": row.counter_id, "counter": counter_number,
+        "slot_start": iso(row.slot_start, tz), "arrived_at": iso(row.arrived_at, tz),
+        "called_at": iso(row.called_at, tz), "started_at": iso(row.started_at, tz),
+        "finished_at": iso(row.finished_at, tz), "call_count": row.call_count,
+        "outcome": row.outcome, "left_reason": row.left_reason,
+        "documents": [{"code": k, "status": s} for k, s in (row.documents or {}).items()],
+        "queue_rank": rank, "version": row.version,
+    }
+
+
+def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
+               notes: list[NoteRow] | None = None,
+               counters: dict[int, CounterRow] | None = None) -> dict[str, Any]:
+    tz = ctx.site(row.site_id).tz
+    if counters is not None:
+        counter = counters.get(row.counter_id) if row.counter_id else None
+    else:
+        counter = session.get(CounterRow, row.counter_id) if row.counter_id else None
+    if notes is None:
+        notes = list(session.scalars(
+            select(NoteRow).where(NoteRow.visit_id == row.id).order_by(NoteRow.id)))
+    errand = ctx.catalogue.by_code.get(row.errand)
+    names = {d.code: (d.name_da, d.name_en) for d in errand.documents} if errand else {}
+    out = visit_event(row, tz, counter.number if counter else None, rank)
+    out.update({
+        "site_id": row.site_id, "day": row.day.isoformat(), "booking_ref": row.booking_ref,
+        "slot_minutes": row.expected_minutes if row.slot_start else None,
+        "counter_name": counter.name if counter else None,
+        "citizen": {"name": row.citizen_name, "cpr": cprlib.mask(row.cpr),
+                    "phone": row.phone},
+        "citizen_note": row.citizen_note, "prepared_notes": row.prepared_notes,
+        "precall": row.precall,
+        "documents": [{"code": k, "status": s, "name_da": names.get(k, (k, k))[0],
+                       "name_en": names.get(k, (k, k))[1]}
+                      for k, s in (row.documents or {}).items()],
+        "notes": [{"at": iso(n.created_at, tz), "author": n.author, "text": n.text}
+                  for n in notes],
+        "last_called_at": iso(row.last_called_at, tz), "outcome_note": row.outcome_note,
+        "referred_to": row.referred_to,
+    })
+    return out
+
+
+def ranks_for(session: Session, ctx, site_id: str, day: date, now: datetime
+              ) -> dict[int, int]:
+    site = ctx.site(site_id)
+    return queue_ranks(repo.day_state(session, site_id, day, site.rules), now)
+
+
+def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq: int
+             ) -> dict[str, Any]:
+    site = ctx.site(site_id)
+    rows = list(session.scalars(select(VisitRow).where(
+        VisitRow.site_id == site_id, VisitRow.day == day).order_by(VisitRow.id)))
+    counter_rows = repo.counters(session, site_id)
+    counters = {c.id: c for c in counter_rows}
+    state = repo.day_state(session, site_id, day, site.rules, visit_rows=rows)
+    ranks = queue_ranks(state, now)
+    notes: dict[int, list[NoteRow]] = {}
+    if rows:
+        for n in session.scalars(select(NoteRow).join(VisitRow).where(
+                VisitRow.site_id == site_id, VisitRow.day == day).order_by(NoteRow.id)):
+            notes.setdefault(n.visit_id, []).append(n)
+    visits = [visit_view(session, ctx, r, rank=ranks.get(r.id), notes=notes.get(r.id, []),
+                         counters=counters) for r in rows]
+    visits.sort(key=lambda v: (v["queue_rank"] is None, v["queue_rank"] or 0, v["id"]))
+    windows = site.windows(day)
+    return {
+        "site_id": site_id, "date": day.isoformat(), "seq": seq, "now": iso(now, site.tz),
+        "closed_reason": site.closed_reason(day),
+        "opening": [[iso(a, site.tz), iso(b, site.tz)] for a, b in windows],
+        "counters": [counter_view(c) for c in counter_rows],
+        "visits": visits,
+    }

@@ -1,0 +1,225 @@
+"""Visit transitions: load under the site lock, apply the pure rule, save, audit, emit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
+
+from ..domain import cpr as cprlib
+from ..domain import lifecycle
+from ..domain.errors import DomainError, IllegalTransition, Invalid
+from ..domain.queue import choose_next
+from ..domain.types import DocStatus, Kind, Outcome, State, Visit
+from ..storage import repo
+from ..storage.models import CounterRow, NoteRow, VisitRow
+from .context import Tx
+from .views import iso, ranks_for, visit_event, visit_view
+
+
+def _counter_number(tx: Tx, counter_id: int | None) -> int | None:
+    if counter_id is None:
+        return None
+    c = tx.session.get(CounterRow, counter_id)
+    return c.number if c else None
+
+
+def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Audit and emit one visit change, then answer with the visit's staff view."""
+    tx.audit(action, site_id=row.site_id, visit=row, detail=detail)
+    tx.session.flush()
+    ranks = ranks_for(tx.session, tx.ctx, row.site_id, row.day, tx.now) \
+        if row.day == tx.ctx.today(tx.ctx.site(row.site_id), tx.now) else {}
+    tz = tx.ctx.site(row.site_id).tz
+    tx.emit(row.site_id, f"visit.{action}", {
+        "visit": visit_event(row, tz, _counter_number(tx, row.counter_id), ranks.get(row.id)),
+        "ranks": {str(k): v for k, v in ranks.items()},
+    })
+    return visit_view(tx.session, tx.ctx, row, rank=ranks.get(row.id))
+
+
+def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit], *,
+               if_match: int | None = None, check: bool = True,
+               detail: dict[str, Any] | None = None) -> dict[str, Any]:
+    row = tx.visit_row(visit_id, if_match)
+    if check:
+        tx.check_visit(row)
+    tx.save(row, rule(repo.to_visit(row)))
+    return finish_change(tx, row, action, detail)
+
+
+def _open_counter(tx: Tx, site_id: str, number: int) -> CounterRow:
+    counter = tx.counter_row(site_id, number)
+    tx.check_counter(counter)
+    if counter.state != "open":
+        raise DomainError(f"{counter.name} is {counter.state}; open it first.",
+                          code="counter_not_open", counter=counter.number, state=counter.state)
+    return counter
+
+
+def _busy(tx: Tx, counter: CounterRow) -> None:
+    held = tx.session.scalar(select(VisitRow).where(
+        VisitRow.counter_id == counter.id, VisitRow.state.in_(["called", "serving"])))
+    if held is not None:
+        raise DomainError(
+            f"{counter.name} already has {held.ticket} ({held.state}); finish, requeue or "
+            "mark it first.", code="counter_busy", ticket=held.ticket, visit_id=held.id,
+            state=held.state)
+
+
+def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
+    site = tx.lock(site_id)
+    counter = _open_counter(tx, site_id, number)
+    _busy(tx, counter)
+    day = tx.ctx.today(site, tx.now)
+    rows = repo.open_visit_rows(tx.session, site_id, day)
+    state = repo.day_state(tx.session, site_id, day, site.rules, visit_rows=rows)
+    choice = choose_next(state, repo.to_counter(counter), tx.now)
+    if choice.visit is None:
+        return {"visit": None, "reason": choice.reason,
+                "next_booking_at": iso(choice.next_booking_at, site.tz),
+                "walkins_waiting": choice.walkins_waiting}
+    row = next(r for r in rows if r.id == choice.visit.id)
+    tx.save(row, lifecycle.call(choice.visit, counter.id, tx.now))
+    view = finish_change(tx, row, "call_next", {"reason": choice.reason})
+    return {"visit": view, "reason": choice.reason, "next_booking_at": None,
+            "walkins_waiting": None}
+
+
+def call_chosen(tx: Tx, visit_id: int, number: int, if_match: int | None) -> dict[str, Any]:
+    row = tx.visit_row(visit_id, if_match)
+    if row.state == State.CALLED and row.counter_id is not None:
+        by = tx.session.get(CounterRow, row.counter_id)
+        raise IllegalTransition(f"{row.ticket} is already called by {by.name}.",
+                                code="already_called", by_counter=by.name,
+                                state=row.state, ticket=row.ticket)
+    counter = _open_counter(tx, row.site_id, number)
+    _busy(tx, counter)
+    tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
+    return finish_change(tx, row, "call", {"counter": counter.number})
+
+
+def _counter_id(tx: Tx, site_id: str, number: int | None) -> int | None:
+    return None if number is None else tx.counter_row(site_id, number).id
+
+
+def transfer(tx: Tx, visit_id: int, to_counter: int | None, to_errand: str | None,
+             if_match: int | None) -> dict[str, Any]:
+    row = tx.visit_row(visit_id, if_match)
+    tx.check_visit(row)
+    counter_id = _counter_id(tx, row.site_id, to_counter)
+    minutes = None
+    if to_errand is not None:
+        errand = tx.ctx.errand(to_errand)
+        minutes = errand.minutes
+        old = row.documents or {}
+        row.documents = {d.code: old.get(d.code, "unknown") for d in errand.documents}
+    tx.save(row, lifecycle.transfer(repo.to_visit(row), tx.now, to_counter=counter_id,
+                                    to_errand=to_errand, expected_minutes=minutes))
+    return finish_change(tx, row, "transfer", {"counter": to_counter, "errand": to_errand})
+
+
+def move(tx: Tx, visit_id: int, to_counter: int | None, if_match: int | None) -> dict[str, Any]:
+    row = tx.visit_row(visit_id, if_match)
+    counter_id = _counter_id(tx, row.site_id, to_counter)
+    tx.save(row, lifecycle.move(repo.to_visit(row), counter_id))
+    return finish_change(tx, row, "move", {"counter": to_counter})
+
+
+def finish(tx: Tx, visit_id: int, outcome: Outcome, note: str | None, referred_to: str | None,
+           if_match: int | None) -> dict[str, Any]:
+    return transition(
+        tx, visit_id, "finish",
+        lambda v: lifecycle.finish(v, tx.now, outcome, note=note, referred_to=referred_to),
+        if_match=if_match, detail={"outcome": outcome.value})
+
+
+def add_note(tx: Tx, visit_id: int, text: str, if_match: int | None) -> dict[str, Any]:
+    row = tx.visit_row(visit_id, if_match)
+    tx.check_visit(row)
+    tx.save(row, lifecycle.touch_for_note(repo.to_visit(row)))
+    tx.session.add(NoteRow(visit_id=row.id, author=tx.actor.person, text=text,
+                           created_at=tx.now, occurred_at=tx.occurred_at))
+    return finish_change(tx, row, "note")
+
+
+def set_document(tx: Tx, visit_id: int, code: str, status: DocStatus, if_match: int | None
+                 ) -> dict[str, Any]:
+    return transition(tx, visit_id, "document",
+                      lambda v: lifecycle.set_document(v, code, status),
+                      if_match=if_match, detail={"document": code, "status": status.value})
+
+
+def reveal_cpr(tx: Tx, visit_id: int) -> dict[str, Any]:
+    row = tx.visit_row(visit_id)
+    tx.check_visit(row)
+    tx.audit("reveal_cpr", site_id=row.site_id, visit=row)
+    return {"visit_id": row.id, "cpr": cprlib.pretty(row.cpr) if row.cpr else None}
+
+
+def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
+    seq = tx.session.scalar(select(func.max(VisitRow.ticket_seq)).where(
+        VisitRow.site_id == site_id, VisitRow.day == day, VisitRow.kind == kind.value)) or 0
+    prefix = "B" if kind is Kind.BOOKED else "C"
+    return f"{prefix}{seq + 1:03d}", seq + 1
+
+
+def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand_code: str,
+                  name: str, cpr: str | None, phone: str | None,
+                  documents: dict[str, str] | None = None, **extra: Any) -> VisitRow:
+    errand = tx.ctx.errand(errand_code)
+    normal = cprlib.normalise(cpr) if cpr else None
+    docs = {d.code: "unknown" for d in errand.documents}
+    for code, status in (documents or {}).items():
+        if code not in docs:
+            raise Invalid(f"Errand {errand.code} has no document '{code}'.",
+                          code="unknown_document", documents=sorted(docs))
+        docs[code] = DocStatus(status).value
+    ticket, seq = next_ticket(tx, site_id, day, kind)
+    row = VisitRow(
+        site_id=site_id, day=day, kind=kind.value, ticket=ticket, ticket_seq=seq,
+        state=state.value, errand=errand.code, expected_minutes=errand.minutes,
+        citizen_name=name, cpr=normal,
+        cpr_ref=cprlib.keyed_hash(normal, tx.ctx.hmac_key) if normal else None,
+        phone=phone, documents=docs, priority=extra.pop("priority", 0) or 0, call_count=0,
+        created_at=tx.now, updated_at=tx.now, version=1, **extra)
+    tx.session.add(row)
+    tx.session.flush()
+    return row
+
+
+def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | None,
+                    phone: str | None, documents: dict[str, str] | None, priority: int
+                    ) -> dict[str, Any]:
+    site = tx.lock(site_id)
+    day = tx.ctx.today(site, tx.now)
+    windows = site.windows(day)
+    if not windows or not any(a <= tx.now < b for a, b in windows):
+        raise DomainError(f"{site.name} is closed now; walk-ins are registered in opening "
+                          "hours.", code="site_closed")
+    row = new_visit_row(tx, site_id=site_id, day=day, kind=Kind.WALKIN, state=State.WAITING,
+                        errand_code=errand, name=name, cpr=cpr, phone=phone,
+                        documents=documents, priority=priority, arrived_at=tx.now)
+    return finish_change(tx, row, "register_walkin", {"errand": errand})
+
+
+def check_in_by_ref(tx: Tx, site_id: str, booking_ref: str) -> dict[str, Any]:
+    site = tx.lock(site_id)
+    row = tx.session.scalar(select(VisitRow).where(VisitRow.booking_ref == booking_ref.upper(),
+                                                   VisitRow.site_id == site_id))
+    if row is None:
+        raise Invalid("No booking with that reference here.", code="unknown_booking",
+                      status=404)
+    return check_in(tx, row.id, None, site=site)
+
+
+def check_in(tx: Tx, visit_id: int, if_match: int | None, site=None) -> dict[str, Any]:
+    row = tx.visit_row(visit_id, if_match)
+    site = tx.ctx.site(row.site_id)
+    if row.day != tx.ctx.today(site, tx.now) and row.state == State.BOOKED:
+        raise DomainError(f"{row.ticket} is booked for {row.day.isoformat()}, not today.",
+                          code="not_today", day=row.day.isoformat())
+    return transition(tx, visit_id, "check_in", lambda v: lifecycle.check_in(v, tx.now),
+                      check=False)

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy tables, the database engine with its write transactions, migrations."""

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import pytest
+import httpx
+
+from .helpers import Api, LiveServer, make_ctx, token
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    c = make_ctx(tmp_path)
+    yield c
+    c.db.dispose()
+
+
+@pytest.fixture
+def server(ctx):
+    """The real app under uvicorn on loopback (no background tick: tests drive the clock)."""
+    with LiveServer(ctx) as live:
+        yield live
+
+
+@pytest.fixture
+def client(server):
+    with httpx.Client(base_url=server.url, timeout=20) as c:
+        yield c
+
+
+@pytest.fixture
+def as_role(ctx, client):
+    """as_role('caseworker', person='anne') -> Api for a fresh token of that role."""
+
+    def make(role: str, person: str | None = None) -> Api:
+        return Api(client, token(ctx, role, person))
+
+    return make
+
+
+@pytest.fixture
+def rec(as_role):
+    return as_role("reception", "rita")
+
+
+@pytest.fixture
+def sup(as_role):
+    return as_role("supervisor", "sven")
+
+
+@pytest.fixture
+def cw(as_role):
+    """A caseworker who has opened Skranke 1."""
+    api = as_role("caseworker", "anne")
+    r = api.post("/sites/test/counters/1/open")
+    assert r.status_code == 200, r.text
+    return api

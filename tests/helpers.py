@@ -1,0 +1,119 @@
+"""Shared test helpers: a site on a fixed clock, tokens, a real server on loopback."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import uvicorn
+
+from backend.api.app import create_app
+from backend.catalogue import load_catalogue
+from backend.clock import ManualClock
+from backend.services import tokens
+from backend.services.context import AppContext
+from backend.settings import load_settings
+from backend.storage.db import Database
+
+CPH = ZoneInfo("Europe/Copenhagen")
+#: A Tuesday, mid-morning.
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)
+EVERY_DAY = {d: "08:00-16:00" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+_keys = itertools.count()
+
+
+def site_dict(**over) -> dict:
+    base = {"id": "test", "name": "Borgerservice Test", "counters": 6, "hours": EVERY_DAY,
+            "public_holidays": False, "closed_on_customary_days": False,
+            "booking_capacity": 4, "grace_minutes": 10, "max_calls": 3,
+            "recall_min_seconds": 30}
+    base.update(over)
+    return base
+
+
+def make_ctx(tmp: Path, *, start: datetime = T0, **site_over) -> AppContext:
+    settings = load_settings(None, database_url=f"sqlite:///{tmp / 'skranke.db'}",
+                             sites=[site_dict(**site_over)])
+    ctx = AppContext(settings=settings, catalogue=load_catalogue(),
+                     db=Database(settings.database_url), clock=ManualClock(start))
+    ctx.bootstrap()
+    return ctx
+
+
+def token(ctx: AppContext, role: str, person: str | None = None, days: int = 30) -> str:
+    with ctx.db.write() as s:
+        secret, _ = tokens.create(s, role, person or f"{role}-{next(_keys)}",
+                                  ctx.clock.now(), days)
+    return secret
+
+
+def key() -> str:
+    return f"test-{next(_keys)}"
+
+
+class Api:
+    """An httpx client for one token; every write gets a fresh Idempotency-Key."""
+
+    def __init__(self, client: httpx.Client, secret: str) -> None:
+        self.c = client
+        self.h = {"Authorization": f"Bearer {secret}"}
+
+    def get(self, path: str, **kw) -> httpx.Response:
+        return self.c.get(path, headers=self.h, **kw)
+
+    def post(self, path: str, json=None, headers=None, **kw) -> httpx.Response:
+        h = {**self.h, "Idempotency-Key": key(), **(headers or {})}
+        return self.c.post(path, json=json, headers=h, **kw)
+
+    def put(self, path: str, json=None, headers=None) -> httpx.Response:
+        return self.c.put(path, json=json, headers={**self.h, **(headers or {})})
+
+    def patch(self, path: str, json=None, headers=None) -> httpx.Response:
+        return self.c.patch(path, json=json, headers={**self.h, **(headers or {})})
+
+    def delete(self, path: str, headers=None) -> httpx.Response:
+        return self.c.request("DELETE", path, headers={**self.h, **(headers or {})})
+
+    def ok(self, method: str, path: str, json=None, status: int | None = None) -> dict:
+        r = getattr(self, method)(path, json=json) if json is not None or method != "get" \
+            else self.get(path)
+        assert r.status_code == (status or r.status_code) and r.status_code < 300, r.text
+        return r.json()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """uvicorn serving the app on loopback in a thread: real HTTP, real sockets."""
+
+    def __init__(self, ctx: AppContext, run_ticks: bool = False) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(ctx, run_ticks=run_ticks), host="127.0.0.1",
+                                port=self.port, log_level="warning", limit_concurrency=1000,
+                                backlog=2048)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)

@@ -47,7 +47,7 @@ class SiteConfig(BaseModel):
     timezone: str = "Europe/Copenhagen"
     counters: Annotated[int, Field(ge=1, le=60)] = 6
     slot_minutes: Annotated[int, Field(ge=1, le=60)] = 5
-    booking_capacity: Annotated[int, Field(ge=0, le=60)] = 4
+    booking_capacity: Annotated[int, Field(ge=0, le=60)] = 5
     grace_minutes: Annotated[int, Field(ge=0, le=120)] = 10
     due_ahead_minutes: Annotated[int, Field(ge=0, le=60)] = 2
     max_calls: Annotated[int, Field(ge=1, le=10)] = 3

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import pytest
 import httpx
+import pytest
 
 from .helpers import Api, LiveServer, make_ctx, token
 

@@ -17,8 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import logs
 from ..domain.errors import DomainError
 from ..services.context import AppContext
+from ..services.events import EventHub
 from ..services.tick import tick
-from . import routes_bookings, routes_sites, routes_visits
+from . import routes_bookings, routes_events, routes_sites, routes_visits
 from .deps import current_actor, get_ctx
 from .roles import ALL, op
 
@@ -32,8 +33,14 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
+        hub.loop = asyncio.get_running_loop()
+        app.state.hub = hub
+        ctx.notifier = hub.notify
         task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
         yield
+        ctx.notifier = None
+        await hub.close()
         if task:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -46,7 +53,8 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     app.state.ctx = ctx
     _errors(app)
     meta = _meta_router()
-    for r in (meta, routes_sites.router, routes_visits.router, routes_bookings.router):
+    for r in (meta, routes_sites.router, routes_visits.router, routes_bookings.router,
+              routes_events.router):
         app.include_router(r)
     return app
 

@@ -85,12 +85,24 @@ class Writer:
                     return _respond(prior.response, prior.status, replayed=True)
             tx = Tx(self.ctx, session, self.actor, self.occurred_at)
             body = fn(tx)
+            self._crash_point("before_commit")
             if self.key and remember:
                 session.add(IdempotencyRow(
                     actor=self.actor.token_id, key=self.key, method=self.method,
                     path=self.path, body_hash=self.body_hash, status=status, response=body,
                     created_at=tx.now))
+        self.ctx.notify(tx.emitted)
+        self._crash_point("after_commit")
         return _respond(body, status)
+
+    def _crash_point(self, where: str) -> None:
+        """Fault injection for the crash tests: die here, abruptly, like a power cut."""
+        crash = self.ctx.crash_at
+        if crash and crash == (where, self.path):
+            import os
+            import signal
+
+            os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
 def _respond(body: Any, status: int, replayed: bool = False) -> JSONResponse:

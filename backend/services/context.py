@@ -39,6 +39,15 @@ class AppContext:
     db: Database
     clock: Clock
     hmac_key: bytes = b""
+    #: Called with a site id after a commit that wrote events (the SSE hub listens).
+    notifier: Any = None
+    #: Fault injection for crash tests: ("after_commit" | "before_commit", request path).
+    crash_at: tuple[str, str] | None = None
+
+    def notify(self, site_ids) -> None:
+        if self.notifier is not None:
+            for site_id in site_ids:
+                self.notifier(site_id)
 
     def site(self, site_id: str) -> SiteConfig:
         site = self.settings.site_map.get(site_id)
@@ -88,6 +97,7 @@ class Tx:
     occurred_at: datetime | None = None
     now: datetime = field(init=False)
     _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
+    emitted: set[str] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.now = self.ctx.clock.now()
@@ -160,6 +170,7 @@ class Tx:
             self.lock(site_id)
             site = self._locked[site_id]
         site.event_seq += 1
+        self.emitted.add(site_id)
         self.session.add(EventRow(site_id=site_id, seq=site.event_seq, at=self.now,
                                   type=type_, data=data))
         return site.event_seq

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 
 from ..domain.queue import automatic_transitions
 from ..storage import repo
-from ..storage.models import IdempotencyRow, VisitRow
+from ..storage.models import EventRow, IdempotencyRow, VisitRow
 from .context import SYSTEM, AppContext, Tx
 from .visits import finish_change
 
@@ -37,7 +37,11 @@ def tick(ctx: AppContext) -> int:
                     finish_change(tx, row, change.action,
                                   {"automatic": True, "reason": change.after.left_reason})
                     made += 1
+            emitted = tx.emitted
+        ctx.notify(emitted)
     with ctx.db.write() as session:
         cutoff = ctx.clock.now() - timedelta(hours=ctx.settings.idempotency_hours)
         session.execute(delete(IdempotencyRow).where(IdempotencyRow.created_at < cutoff))
+        kept = ctx.clock.now() - timedelta(hours=ctx.settings.event_retention_hours)
+        session.execute(delete(EventRow).where(EventRow.at < kept))
     return made

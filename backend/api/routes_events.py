@@ -1,0 +1,51 @@
+"""The event stream (Server-Sent Events): every change after a snapshot, resumable."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from ..domain.errors import Invalid
+from ..services.events import Refetch
+from .deps import current_actor, get_ctx
+from .roles import DISPLAY, KIOSK, STAFF, op
+
+router = APIRouter(tags=["events"])
+
+
+@op(router, "GET", "/sites/{site_id}/events", (*STAFF, DISPLAY, KIOSK),
+    summary="Server-Sent Events: every change after Last-Event-ID (or ?since=)",
+    description="Each event's `id` is the site's sequence number; take a day snapshot, then "
+                "listen with its `seq`. An event `refetch` means the log no longer holds "
+                "what you asked for: take a new snapshot. Comments are heartbeats. Events "
+                "carry ids, states, queue ranks and times, never names or CPR numbers.")
+async def events(request: Request,
+                 site_id: str = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$"),
+                 since: int | None = Query(None, ge=0),
+                 last_event_id: str | None = Header(None, alias="Last-Event-ID"),
+                 ctx=Depends(get_ctx), actor=Depends(current_actor)):
+    ctx.site(site_id)
+    after = since
+    if last_event_id is not None:
+        if not last_event_id.strip().isdigit():
+            raise Invalid("Last-Event-ID is the sequence number of the last event you saw.",
+                          code="invalid_last_event_id", status=400)
+        after = int(last_event_id)
+    hub = request.app.state.hub
+
+    async def stream():
+        async for item in hub.listen(site_id, after):
+            if await request.is_disconnected():
+                return
+            if isinstance(item, Refetch):
+                yield ServerSentEvent(json.dumps({"reason": item.reason, "seq": item.seq}),
+                                      event="refetch")
+                return
+            yield ServerSentEvent(json.dumps({"seq": item.seq, "at": item.at, **item.data}),
+                                  event=item.type, id=str(item.seq))
+
+    return EventSourceResponse(stream(), ping=ctx.settings.sse_heartbeat_seconds,
+                               headers={"Cache-Control": "no-store",
+                                        "X-Accel-Buffering": "no"})

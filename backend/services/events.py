@@ -1,0 +1,163 @@
+"""The event feed: rows of the event-log table, fanned out to SSE listeners.
+
+The stream reads the table, so several server processes on one database serve the same
+stream: each process has one reader per site, woken at once by its own commits and every
+`poll_seconds` for the others'. Listeners get a bounded queue each; one that falls too far
+behind is told to refetch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy import func, select
+
+from ..storage.models import EventRow, SiteRow
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    seq: int
+    type: str
+    at: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Refetch:
+    reason: str
+    seq: int
+
+
+def _row(r: EventRow) -> Event:
+    return Event(seq=r.seq, type=r.type, at=r.at.isoformat(), data=r.data)
+
+
+class _Subscriber:
+    def __init__(self, size: int) -> None:
+        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
+        self.overflow = False
+
+
+class _SiteFeed:
+    def __init__(self, hub: EventHub, site_id: str) -> None:
+        self.hub, self.site_id = hub, site_id
+        self.wake = asyncio.Event()
+        self.subscribers: set[_Subscriber] = set()
+        self.last_seq: int | None = None
+        self.task: asyncio.Task | None = None
+
+    async def run(self) -> None:
+        self.last_seq = await to_thread.run_sync(self.hub.current_seq, self.site_id)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), self.hub.poll_seconds)
+            self.wake.clear()
+            rows = await to_thread.run_sync(self.hub.fetch, self.site_id, self.last_seq, 1000)
+            for ev in rows:
+                for sub in list(self.subscribers):
+                    try:
+                        sub.queue.put_nowait(ev)
+                    except asyncio.QueueFull:  # too slow: drop it, it will be told to refetch
+                        self.subscribers.discard(sub)
+                        sub.overflow = True
+                        sub.queue.get_nowait()
+                        sub.queue.put_nowait(None)
+                self.last_seq = ev.seq
+            if len(rows) == 1000:
+                self.wake.set()
+
+
+class EventHub:
+    def __init__(self, ctx, poll_seconds: float = 0.5, queue_size: int = 5000) -> None:
+        self.ctx = ctx
+        self.poll_seconds = poll_seconds
+        self.queue_size = queue_size
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.feeds: dict[str, _SiteFeed] = {}
+
+    # --- called from any thread after a commit -------------------------------------------
+    def notify(self, site_id: str) -> None:
+        feed, loop = self.feeds.get(site_id), self.loop
+        if feed is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(feed.wake.set)
+
+    # --- database reads (run in worker threads) -----------------------------------------------
+    def current_seq(self, site_id: str) -> int:
+        with self.ctx.db.read() as s:
+            return s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
+
+    def bounds(self, site_id: str) -> tuple[int, int]:
+        """(oldest seq still in the log, newest seq)."""
+        with self.ctx.db.read() as s:
+            oldest = s.scalar(select(func.min(EventRow.seq)).where(EventRow.site_id == site_id))
+            newest = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
+        return (oldest if oldest is not None else newest + 1), newest
+
+    def fetch(self, site_id: str, after: int, limit: int) -> list[Event]:
+        with self.ctx.db.read() as s:
+            rows = s.scalars(select(EventRow).where(EventRow.site_id == site_id,
+                                                    EventRow.seq > after)
+                             .order_by(EventRow.seq).limit(limit))
+            return [_row(r) for r in rows]
+
+    # --- listening -------------------------------------------------------------------------
+    def _feed(self, site_id: str) -> _SiteFeed:
+        self.loop = asyncio.get_running_loop()
+        feed = self.feeds.get(site_id)
+        if feed is None or feed.task is None or feed.task.done():
+            feed = self.feeds[site_id] = _SiteFeed(self, site_id)
+            feed.task = asyncio.create_task(feed.run())
+        return feed
+
+    async def listen(self, site_id: str, after: int | None) -> AsyncIterator[Event | Refetch]:
+        """Every event after `after` in order, then live ones; or a Refetch and the end."""
+        feed = self._feed(site_id)
+        sub = _Subscriber(self.queue_size)
+        feed.subscribers.add(sub)
+        try:
+            oldest, newest = await to_thread.run_sync(self.bounds, site_id)
+            if after is None:
+                after = newest
+            if after > newest:
+                yield Refetch("ahead_of_log", newest)
+                return
+            if after < oldest - 1:
+                yield Refetch("too_old", newest)
+                return
+            sent = after
+            while True:  # the backlog, in pages
+                rows = await to_thread.run_sync(self.fetch, site_id, sent, 1000)
+                for ev in rows:
+                    yield ev
+                    sent = ev.seq
+                if len(rows) < 1000:
+                    break
+            while True:
+                ev = await sub.queue.get()
+                if ev is None or sub.overflow:
+                    yield Refetch("too_slow", sent)
+                    return
+                if ev.seq <= sent:
+                    continue
+                if ev.seq != sent + 1:  # never skip silently: fill the gap from the table
+                    for missing in await to_thread.run_sync(self.fetch, site_id, sent,
+                                                            ev.seq - sent - 1):
+                        yield missing
+                        sent = missing.seq
+                yield ev
+                sent = ev.seq
+        finally:
+            feed.subscribers.discard(sub)
+
+    async def close(self) -> None:
+        for feed in self.feeds.values():
+            if feed.task:
+                feed.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await feed.task

@@ -1,0 +1,123 @@
+"""The event stream against a real server: order, resume, refetch, heartbeats, no PII."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+from httpx_sse import connect_sse
+
+from backend.services.tick import tick
+
+from .helpers import LiveServer, make_ctx, token
+from .test_api_visits import arrived
+
+
+def listen(url: str, secret: str, *, after: int | None = None, count: int,
+           timeout: float = 10) -> list:
+    headers = {"Authorization": f"Bearer {secret}"}
+    if after is not None:
+        headers["Last-Event-ID"] = str(after)
+    got = []
+    with httpx.Client(timeout=timeout) as c, connect_sse(c, "GET", url, headers=headers) as es:
+        assert es.response.status_code == 200
+        for sse in es.iter_sse():
+            got.append(sse)
+            if len(got) >= count or sse.event == "refetch":
+                break
+    return got
+
+
+def test_listener_sees_every_change_in_order(rec, cw, server, ctx):
+    seq = rec.get("/sites/test/day").json()["seq"]
+    secret = token(ctx, "display", "screen")
+    received: list = []
+    t = threading.Thread(target=lambda: received.extend(
+        listen(f"{server.url}/sites/test/events", secret, after=seq, count=12)))
+    t.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    for i in range(4):
+        arrived(rec, name=f"N{i}")  # booking + check-in: two events each
+    vid = cw.post("/sites/test/counters/1/call-next").json()["visit"]["id"]
+    cw.post(f"/visits/{vid}/start")
+    cw.post(f"/visits/{vid}/finish", json={"outcome": "served"})
+    cw.post("/sites/test/counters/1/call-next")
+    t.join(timeout=15)
+    assert time.monotonic() - started < 10
+    assert [int(e.id) for e in received] == list(range(seq + 1, seq + 13))
+    kinds = [e.event for e in received]
+    assert kinds[:2] == ["visit.book", "visit.check_in"] and "visit.call_next" in kinds
+    data = [json.loads(e.data) for e in received]
+    called = next(d for d in data if d["visit"]["state"] == "called")
+    assert called["visit"]["counter"] == 1 and called["visit"]["ticket"].startswith("B")
+    assert all("citizen" not in d["visit"] and "name" not in json.dumps(d) for d in data)
+    assert all("ranks" in d for d in data)
+
+
+def test_resume_after_dropped_connection_without_gap_or_duplicate(rec, server, ctx):
+    secret = token(ctx, "reception", "r2")
+    seq0 = rec.get("/sites/test/day").json()["seq"]
+    for i in range(5):
+        rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": f"W{i}"})
+    first = listen(f"{server.url}/sites/test/events", secret, after=seq0, count=3)
+    last = int(first[-1].id)
+    for i in range(5, 8):
+        rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": f"W{i}"})
+    rest = listen(f"{server.url}/sites/test/events", secret, after=last, count=5)
+    ids = [int(e.id) for e in first + rest]
+    assert ids == list(range(seq0 + 1, seq0 + 9))
+
+
+def test_too_far_behind_is_told_to_refetch(rec, server, ctx):
+    secret = token(ctx, "reception", "r3")
+    for i in range(3):
+        rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": f"W{i}"})
+    ctx.clock.advance(hours=49)  # past the log's retention
+    tick(ctx)
+    got = listen(f"{server.url}/sites/test/events", secret, after=0, count=1)
+    assert got[0].event == "refetch" and json.loads(got[0].data)["reason"] == "too_old"
+    got = listen(f"{server.url}/sites/test/events", secret, after=10_000, count=1)
+    assert got[0].event == "refetch" and json.loads(got[0].data)["reason"] == "ahead_of_log"
+
+
+def test_heartbeats_keep_idle_streams_alive(tmp_path):
+    ctx = make_ctx(tmp_path)
+    ctx.settings = ctx.settings.model_copy(update={"sse_heartbeat_seconds": 0.2})
+    secret = token(ctx, "display")
+    with LiveServer(ctx) as live, httpx.Client(timeout=5) as c:
+        with c.stream("GET", f"{live.url}/sites/test/events",
+                      headers={"Authorization": f"Bearer {secret}"}) as r:
+            lines = []
+            for line in r.iter_lines():
+                lines.append(line)
+                if sum(1 for x in lines if x.startswith(":")) >= 2:
+                    break
+    assert sum(1 for x in lines if x.startswith(":")) >= 2
+    ctx.db.dispose()
+
+
+def test_bad_last_event_id_and_roles(server, ctx, client):
+    secret = token(ctx, "display")
+    r = client.get("/sites/test/events", headers={"Authorization": f"Bearer {secret}",
+                                                  "Last-Event-ID": "yesterday"})
+    assert r.status_code == 400 and r.json()["code"] == "invalid_last_event_id"
+    r = client.get("/sites/test/events",
+                   headers={"Authorization": f"Bearer {token(ctx, 'booking')}"})
+    assert r.status_code == 403
+
+
+def test_event_sequence_has_no_holes_and_matches_snapshot(rec, cw, ctx):
+    from sqlalchemy import select
+
+    from backend.storage.models import EventRow
+
+    arrived(rec)
+    vid = cw.post("/sites/test/counters/1/call-next").json()["visit"]["id"]
+    cw.post(f"/visits/{vid}/start")
+    day = rec.get("/sites/test/day").json()
+    with ctx.db.read() as s:
+        seqs = s.scalars(select(EventRow.seq).order_by(EventRow.seq)).all()
+    assert seqs == list(range(1, len(seqs) + 1)) and seqs[-1] == day["seq"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import tempfile
 from datetime import timedelta
@@ -24,6 +25,10 @@ def build_context(args: argparse.Namespace, **overrides) -> AppContext:
     catalogue = load_catalogue(settings.errands_file or None)
     ctx = AppContext(settings=settings, catalogue=catalogue, db=Database(settings.database_url),
                      clock=SystemClock())
+    fault = os.environ.get("SKRANKE_FAULT_INJECT")  # crash tests only: "after_commit:/path"
+    if fault:
+        where, _, path = fault.partition(":")
+        ctx.crash_at = (where, path)
     ctx.bootstrap()
     return ctx
 

@@ -77,6 +77,22 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    ctx = build_context(args)
+    ctx.db.backup(Path(args.file))
+    print(f"backup written to {args.file} (integrity ok, schema {ctx.db.revision()})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config, **({"database_url": args.database_url}
+                                             if args.database_url else {}))
+    db = Database(settings.database_url)
+    db.restore(Path(args.file))
+    print(f"restored {args.file}; schema now {db.revision()}")
+    return 0
+
+
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from .demo import generate
 
@@ -164,6 +180,13 @@ def parser() -> argparse.ArgumentParser:
     tsub.add_parser("list", help="list tokens (never their secrets)")
     t.set_defaults(func=cmd_token)
 
+    b = sub.add_parser("backup", help="consistent online copy of the SQLite database")
+    b.add_argument("file", help="a new file to write")
+    b.set_defaults(func=cmd_backup)
+    r = sub.add_parser("restore", help="replace the database with a backup (server stopped)")
+    r.add_argument("file")
+    r.set_defaults(func=cmd_restore)
+
     d = sub.add_parser("demo-data", help="fill a site with a realistic, reproducible demo")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--site", help="site id (default: the first)")
@@ -183,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return args.func(args)
-    except (SettingsError, CatalogueError) as exc:
+    except (SettingsError, CatalogueError, FileNotFoundError, FileExistsError,
+            RuntimeError) as exc:
         print(f"skranke-server: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

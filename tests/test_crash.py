@@ -28,7 +28,14 @@ name = "Borgerservice Test"
 counters = 4
 public_holidays = false
 closed_on_customary_days = false
-hours = {{ mon = "00:00-23:59", tue = "00:00-23:59", wed = "00:00-23:59", thu = "00:00-23:59", fri = "00:00-23:59", sat = "00:00-23:59", sun = "00:00-23:59" }}
+[sites.hours]
+mon = "00:00-23:59"
+tue = "00:00-23:59"
+wed = "00:00-23:59"
+thu = "00:00-23:59"
+fri = "00:00-23:59"
+sat = "00:00-23:59"
+sun = "00:00-23:59"
 """
 
 

@@ -68,6 +68,39 @@ class Database:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
+    def revision(self) -> str | None:
+        with self.read_engine.connect() as conn:
+            from alembic.runtime.migration import MigrationContext
+
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def backup(self, target: Path) -> None:
+        """A consistent online copy of a SQLite database (writers may go on meanwhile)."""
+        import sqlite3
+
+        if not self.is_sqlite:
+            raise RuntimeError("backup copies SQLite databases; use pg_dump for PostgreSQL")
+        source = make_url(self.url).database
+        target = Path(target)
+        if target.exists():
+            raise FileExistsError(f"{target} exists; choose a new file")
+        with sqlite3.connect(source, timeout=60) as src, sqlite3.connect(target) as dst:
+            src.backup(dst)
+        check(target)
+
+    def restore(self, source: Path) -> None:
+        """Replace this SQLite database with a backup (the server must be stopped)."""
+        import sqlite3
+
+        if not self.is_sqlite:
+            raise RuntimeError("restore writes SQLite databases; use pg_restore for PostgreSQL")
+        check(Path(source))
+        self.dispose()
+        target = make_url(self.url).database
+        with sqlite3.connect(source) as src, sqlite3.connect(target, timeout=60) as dst:
+            src.backup(dst)
+        self.migrate()
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction; commit on success, roll back on any error."""
@@ -83,6 +116,24 @@ class Database:
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()
+
+
+def check(path: Path) -> None:
+    """Refuse a file that is not a sound Skranke SQLite database."""
+    import sqlite3
+
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist")
+    try:
+        with sqlite3.connect(f"file:{Path(path).as_posix()}?mode=ro", uri=True) as con:
+            status = con.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.DatabaseError as exc:
+        raise RuntimeError(f"{path} is not a SQLite database ({exc})") from None
+    if status != "ok":
+        raise RuntimeError(f"{path} fails its integrity check: {status}")
+    if not {"alembic_version", "visits", "events"} <= tables:
+        raise RuntimeError(f"{path} is not a Skranke database")
 
 
 def lock_site(session: Session, site_id: str) -> SiteRow | None:

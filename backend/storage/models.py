@@ -138,9 +138,10 @@ class TokenRow(Base):
 
 
 class AuditRow(Base):
-    """Append-only: the code never updates or deletes, and SQLite triggers refuse it."""
+    """Append-only: the code never updates or deletes, and database triggers refuse it."""
 
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_site_at", "site_id", "at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     occurred_at: Mapped[datetime | None]
@@ -157,7 +158,7 @@ class AuditRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("site_id", "seq"),)
+    __table_args__ = (UniqueConstraint("site_id", "seq"), Index("ix_events_at", "at"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     site_id: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(BigInteger)

@@ -47,8 +47,44 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     ctx = build_context(args)
-    _serve(ctx, args.host or ctx.settings.host, args.port or ctx.settings.port, ctx.settings)
+    if args.demo:
+        _demo_clock(ctx, args.speed)
+    host, port = args.host or ctx.settings.host, args.port or ctx.settings.port
+    if args.demo:
+        start_life(ctx, port, seed=args.seed, speed=args.speed)
+    _serve(ctx, host, port, ctx.settings)
     return 0
+
+
+def _demo_clock(ctx: AppContext, speed: float) -> None:
+    from .clock import ScaledClock
+
+    if speed != 1.0:
+        ctx.clock = ScaledClock(ctx.clock.now(), speed)
+
+
+def start_life(ctx: AppContext, port: int, *, seed: int, speed: float, site_id: str | None = None):
+    """Start the demo's life against this server: kiosk check-ins, walk-ins, other counters."""
+    from .demo import sim_counters, sim_person
+    from .services import tokens
+    from .simulator import DemoLife
+    from .storage import repo
+
+    site = ctx.site(site_id or ctx.settings.sites[0].id)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        made = {role: tokens.create(s, role, f"demo-{role}", now, 2)[0]
+                for role in ("kiosk", "supervisor")}
+        workers = {}
+        for c in sim_counters(repo.counters(s, site.id)):
+            c.state, c.staffed_by = "open", sim_person(c.number)
+            workers[c.number] = tokens.create(s, "caseworker", sim_person(c.number), now, 2)[0]
+    scheme = "https" if ctx.settings.tls_certificate else "http"
+    life = DemoLife(f"{scheme}://127.0.0.1:{port}", site.id, ctx.clock,
+                    {"kiosk": made["kiosk"], "planner": made["supervisor"]}, workers,
+                    seed=seed, speed=speed, verify=False)
+    life.start()
+    return life
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -137,6 +173,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     args.config = str(demo_settings_file(folder))
     args.database_url = None
     ctx = build_context(args)
+    _demo_clock(ctx, args.speed)
     summary = generate(ctx, seed=args.seed)
     with ctx.db.write() as s:
         made = {role: tokens.create(s, role, f"demo-{role}", ctx.clock.now(), 1)[0]
@@ -150,6 +187,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"http://127.0.0.1:{port}/sites/demo/day | python3 -m json.tool | head -40")
     print(f"  API documentation: http://127.0.0.1:{port}/docs")
     sys.stdout.flush()
+    start_life(ctx, port, seed=args.seed, speed=args.speed)
     _serve(ctx, "127.0.0.1", port, ctx.settings)
     return 0
 
@@ -163,6 +201,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the HTTP API (migrations are applied first)")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
+    s.add_argument("--demo", action="store_true",
+                   help="bring the day to life: arrivals, walk-ins, the other counters")
+    s.add_argument("--speed", type=float, default=1.0, help="demo clock speed (default 1)")
+    s.add_argument("--seed", type=int, default=1, help="demo randomness (default 1)")
     s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("migrate", help="apply database migrations and exit")
@@ -196,6 +238,7 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--port", type=int)
     demo.add_argument("--dir", help="folder for the demo database (default: a temp folder)")
+    demo.add_argument("--speed", type=float, default=1.0, help="clock speed (default 1)")
     demo.set_defaults(func=cmd_demo)
     return p
 
@@ -203,6 +246,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
                         "%(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
     try:
         return args.func(args)

@@ -51,6 +51,15 @@ class DemoSummary:
     today_walkins: int
 
 
+def sim_counters(counters: list[CounterRow]) -> list[CounterRow]:
+    """The counters the simulated staff keep: all but Skranke 1 (yours) and the last."""
+    return counters[1:max(2, len(counters) - 1)]
+
+
+def sim_person(number: int) -> str:
+    return f"sim{number}"
+
+
 def _cpr(rng: random.Random) -> str | None:
     if rng.random() < 0.35:
         return None
@@ -196,10 +205,10 @@ def _outcome(rng: random.Random) -> dict[str, Any]:
 def _play_out(ctx, s, rng, site: SiteConfig, rows: list[VisitRow], counters: list[CounterRow],
               now: datetime) -> None:
     """Today's past as it happened: arrivals, no-shows, visits served at the counters."""
-    open_n = max(1, len(counters) - 2)
-    busy_until = {c.id: site.windows(rows[0].day)[0][0] for c in counters[:open_n]}
-    for i, c in enumerate(counters[:open_n], start=1):
-        c.state, c.staffed_by = "open", f"demo{i}"
+    staffed = sim_counters(counters)
+    busy_until = {c.id: site.windows(rows[0].day)[0][0] for c in staffed}
+    for c in staffed:
+        c.state, c.staffed_by = "open", sim_person(c.number)
         c.version += 1
     for r in rows:
         if r.kind == "booked":
@@ -221,7 +230,7 @@ def _play_out(ctx, s, rng, site: SiteConfig, rows: list[VisitRow], counters: lis
         start = max(ready, busy_until[cid]) + timedelta(minutes=rng.uniform(0.3, 1.5))
         minutes = max(2.0, rng.gauss(r.expected_minutes, r.expected_minutes * 0.3))
         end = start + timedelta(minutes=minutes)
-        if start > now:
+        if start > now or (r.kind == "walkin" and r.arrived_at > now - timedelta(minutes=15)):
             continue
         r.counter_id, r.called_at, r.last_called_at, r.call_count = cid, start, start, 1
         r.started_at = start + timedelta(minutes=rng.uniform(0.3, 1.0))

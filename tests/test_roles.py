@@ -50,6 +50,8 @@ def test_forbidden_role_route_pairs_answer_403(ctx, client):
 def test_allowed_roles_get_past_the_role_check(ctx, client):
     secrets = {role: token(ctx, role) for role in ROLES}
     for method, path, allowed in routes(client):
+        if path.endswith("/events"):
+            continue  # a stream never ends; its roles are checked in test_events
         for role in allowed:
             r = client.request(method, path, headers={"Authorization": f"Bearer {secrets[role]}"},
                                params={"date": "2026-11-24", "errand": "mitid"})

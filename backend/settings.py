@@ -7,7 +7,7 @@ import os
 import re
 import tomllib
 from datetime import date, datetime, time, timedelta
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,11 @@ def _parse_windows(text: str) -> list[tuple[time, time]]:
             raise ValueError(f"'{part.strip()}' closes before it opens")
         out.append((a, b))
     return out
+
+
+@lru_cache(maxsize=16)
+def _danish_holidays(year: int) -> dict[date, str]:
+    return dict(holidays.Denmark(years=year, language="da"))
 
 
 class SiteConfig(BaseModel):
@@ -89,7 +94,7 @@ class SiteConfig(BaseModel):
 
     def closed_reason(self, day: date) -> str | None:
         """Why the site is closed that day, or None when it is open."""
-        dk = holidays.Denmark(years=day.year, language="da")
+        dk = _danish_holidays(day.year)
         if self.public_holidays and day in dk:
             return dk[day]
         if self.closed_on_customary_days and (day.month, day.day) in CUSTOMARY_CLOSED:
@@ -137,6 +142,7 @@ class Settings(BaseSettings):
     token_days: Annotated[int, Field(ge=1, le=3650)] = 180
     idempotency_hours: Annotated[int, Field(ge=48)] = 48
     tick_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+    worker_threads: Annotated[int, Field(ge=1, le=200)] = 4
     event_retention_hours: Annotated[int, Field(ge=1)] = 48
     events_poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
     sse_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 15

@@ -54,7 +54,9 @@ def test_listener_sees_every_change_in_order(rec, cw, server, ctx):
     called = next(d for d in data if d["visit"]["state"] == "called")
     assert called["visit"]["counter"] == 1 and called["visit"]["ticket"].startswith("B")
     assert all("citizen" not in d["visit"] and "name" not in json.dumps(d) for d in data)
-    assert all("ranks" in d for d in data)
+    assert all("queue" in d for d in data if d["visit"]["state"] != "serving")
+    last = data[-1]
+    assert last["queue"] and all(isinstance(i, int) for i in last["queue"])
 
 
 def test_resume_after_dropped_connection_without_gap_or_duplicate(rec, server, ctx):

@@ -33,6 +33,9 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        # Few worker threads: writes are serialised anyway, and dozens of threads fighting
+        # for the GIL while one holds the write lock only add latency (a lock convoy).
+        to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub

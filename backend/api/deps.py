@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from anyio import to_thread
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -26,7 +28,7 @@ _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 _ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
 
 
-def get_ctx(request: Request) -> AppContext:
+async def get_ctx(request: Request) -> AppContext:
     return request.app.state.ctx
 
 
@@ -35,13 +37,39 @@ def route_roles(request: Request) -> tuple[str, ...]:
     return tuple((getattr(route, "openapi_extra", None) or {}).get("x-roles", ()))
 
 
-def current_actor(request: Request,
-                  creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
+#: Verified tokens are remembered this long, so most requests skip the token lookup; a
+#: revocation takes effect within this time.
+TOKEN_CACHE_SECONDS = 5.0
+_token_cache: dict[str, tuple[Actor, datetime, float]] = {}
+
+
+def _authenticate(ctx: AppContext, secret: str) -> Actor:
+    key = tokens.digest(secret)
+    now = ctx.clock.now()
+    hit = _token_cache.get(key)
+    if hit is not None:
+        actor, expires_at, cached = hit
+        if time.monotonic() - cached < TOKEN_CACHE_SECONDS and now < expires_at:
+            return actor
+    with ctx.db.read() as session:
+        actor, expires_at = tokens.authenticate(session, secret, now, with_expiry=True)
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[key] = (actor, expires_at, time.monotonic())
+    return actor
+
+
+async def current_actor(request: Request,
+                        creds: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Actor:
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Send a token: Authorization: Bearer <token>.")
-    ctx = get_ctx(request)
-    with ctx.db.read() as session:
-        actor = tokens.authenticate(session, creds.credentials, ctx.clock.now())
+    ctx: AppContext = request.app.state.ctx
+    hit = _token_cache.get(tokens.digest(creds.credentials))
+    if hit is not None and time.monotonic() - hit[2] < TOKEN_CACHE_SECONDS \
+            and ctx.clock.now() < hit[1]:
+        actor = hit[0]
+    else:
+        actor = await to_thread.run_sync(_authenticate, ctx, creds.credentials)
     allowed = route_roles(request)
     if actor.role not in allowed:
         raise Forbidden(f"The role '{actor.role}' may not do this.", role=actor.role,
@@ -137,6 +165,6 @@ async def writer(
             raise Invalid("X-Occurred-At is an ISO 8601 time with its offset.",
                           code="invalid_occurred_at", status=400) from None
     raw = await request.body()
-    return Writer(ctx=get_ctx(request), actor=actor, method=request.method,
+    return Writer(ctx=request.app.state.ctx, actor=actor, method=request.method,
                   path=request.url.path, body_hash=hashlib.sha256(raw).hexdigest(),
                   key=idempotency_key, occurred_at=when, if_match=parse_if_match(if_match))

@@ -43,8 +43,7 @@ async def events(request: Request,
                 yield ServerSentEvent(json.dumps({"reason": item.reason, "seq": item.seq}),
                                       event="refetch")
                 return
-            yield ServerSentEvent(json.dumps({"seq": item.seq, "at": item.at, **item.data}),
-                                  event=item.type, id=str(item.seq))
+            yield ServerSentEvent(item.payload, event=item.type, id=str(item.seq))
 
     return EventSourceResponse(stream(), ping=ctx.settings.sse_heartbeat_seconds,
                                headers={"Cache-Control": "no-store",

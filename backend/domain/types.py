@@ -51,8 +51,12 @@ OPEN_STATES = frozenset({State.BOOKED, State.WAITING, State.CALLED, State.SERVIN
 HOLDING_STATES = frozenset({State.CALLED, State.SERVING})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Visit:
+    """A visit as the rules see it. Treated as immutable (the rules return new ones with
+    dataclasses.replace); not frozen only because frozen construction costs several times
+    more, and every write builds the whole queue."""
+
     id: int
     site_id: str
     day: date

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -54,6 +54,12 @@ class AppContext:
         if site is None:
             raise NotFound(f"There is no site '{site_id}'.", code="unknown_site")
         return site
+
+    @property
+    def horizon(self) -> timedelta:
+        """How far ahead a queue decision needs to see bookings: the longest errand."""
+        longest = max(e.minutes for e in self.catalogue.errand)
+        return timedelta(minutes=longest + 10)
 
     def errand(self, code: str) -> Errand:
         errand = self.catalogue.by_code.get(code)
@@ -113,11 +119,11 @@ class Tx:
         return site
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
-        row = self.session.get(VisitRow, visit_id)
-        if row is None:
+        site_id = self.session.scalar(select(VisitRow.site_id).where(VisitRow.id == visit_id))
+        if site_id is None:
             raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
-        self.lock(row.site_id)
-        self.session.refresh(row)  # re-read under the lock
+        self.lock(site_id)
+        row = self.session.get(VisitRow, visit_id)  # read under the lock
         if if_match is not None and if_match != row.version:
             from .views import visit_view
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,8 @@ class Event:
     type: str
     at: str
     data: dict[str, Any]
+    #: The SSE data line, encoded once for every listener.
+    payload: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +38,10 @@ class Refetch:
 
 
 def _row(r: EventRow) -> Event:
-    return Event(seq=r.seq, type=r.type, at=r.at.isoformat(), data=r.data)
+    at = r.at.isoformat()
+    return Event(seq=r.seq, type=r.type, at=at, data=r.data,
+                 payload=json.dumps({"seq": r.seq, "at": at, **r.data},
+                                    separators=(",", ":")))
 
 
 class _Subscriber:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from ..domain import lifecycle
 from ..domain.queue import automatic_transitions
 from ..storage import repo
 from ..storage.models import EventRow, IdempotencyRow, VisitRow
@@ -25,15 +26,20 @@ def tick(ctx: AppContext) -> int:
                 VisitRow.site_id == site.id, VisitRow.day <= today,
                 VisitRow.state.in_(["booked", "waiting", "parked", "called"])))))
             for day in days:
-                rows = {r.id: r for r in repo.open_visit_rows(session, site.id, day)}
-                state = repo.day_state(session, site.id, day, site.rules,
-                                       visit_rows=list(rows.values()))
+                state = repo.day_state(session, site.id, day, site.rules)
                 closing = site.closing_at(day)
                 if closing is None and day < today:
                     closing = tx.now  # a closed day with leftovers: close them now
                 for change in automatic_transitions(state, tx.now, closing):
-                    row = rows[change.after.id]
-                    tx.save(row, change.after)
+                    row = session.get(VisitRow, change.before.id)
+                    full = repo.to_visit(row)
+                    if full.version != change.before.version:
+                        continue
+                    after = {"no_show": lambda v: lifecycle.no_show(v, tx.now,
+                                                                    change.after.left_reason),
+                             "walk_out": lambda v: lifecycle.walk_out(
+                                 v, tx.now, change.after.left_reason)}[change.action](full)
+                    tx.save(row, after)
                     finish_change(tx, row, change.action,
                                   {"automatic": True, "reason": change.after.left_reason})
                     made += 1

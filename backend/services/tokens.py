@@ -52,7 +52,7 @@ def listing(session: Session) -> list[dict[str, Any]]:
             for r in session.scalars(select(TokenRow).order_by(TokenRow.created_at))]
 
 
-def authenticate(session: Session, secret: str, now: datetime) -> Actor:
+def authenticate(session: Session, secret: str, now: datetime, with_expiry: bool = False):
     row = session.scalar(select(TokenRow).where(TokenRow.token_hash == digest(secret)))
     if row is None:
         raise Unauthorized("The token is not known.", code="unauthorized")
@@ -60,4 +60,5 @@ def authenticate(session: Session, secret: str, now: datetime) -> Actor:
         raise Unauthorized("The token has been revoked.", code="token_revoked")
     if row.expires_at <= now:
         raise Unauthorized("The token has expired; ask for a new one.", code="token_expired")
-    return Actor(token_id=row.id, role=row.role, person=row.person)
+    actor = Actor(token_id=row.id, role=row.role, person=row.person)
+    return (actor, row.expires_at) if with_expiry else actor

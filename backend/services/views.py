@@ -82,7 +82,8 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
 def ranks_for(session: Session, ctx, site_id: str, day: date, now: datetime
               ) -> dict[int, int]:
     site = ctx.site(site_id)
-    return queue_ranks(repo.day_state(session, site_id, day, site.rules), now)
+    return queue_ranks(repo.day_state(session, site_id, day, site.rules, now=now,
+                                      horizon=ctx.horizon), now)
 
 
 def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -10,7 +11,7 @@ from sqlalchemy import func, select
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
 from ..domain.errors import DomainError, IllegalTransition, Invalid
-from ..domain.queue import choose_next
+from ..domain.queue import choose_next, queue_ranks
 from ..domain.types import DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
 from ..storage.models import CounterRow, NoteRow, VisitRow
@@ -25,19 +26,30 @@ def _counter_number(tx: Tx, counter_id: int | None) -> int | None:
     return c.number if c else None
 
 
-def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | None = None
-                  ) -> dict[str, Any]:
+#: Changes that leave the waiting queue and the counters' occupancy as they were: their
+#: events carry no new queue order (the consoles keep the one they have).
+QUEUE_NEUTRAL = frozenset({"document", "note", "start", "recall"})
+
+
+def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | None = None,
+                  ranks: dict[int, int] | None = None) -> dict[str, Any]:
     """Audit and emit one visit change, then answer with the visit's staff view."""
     tx.audit(action, site_id=row.site_id, visit=row, detail=detail)
-    tx.session.flush()
-    ranks = ranks_for(tx.session, tx.ctx, row.site_id, row.day, tx.now) \
-        if row.day == tx.ctx.today(tx.ctx.site(row.site_id), tx.now) else {}
+    data: dict[str, Any] = {}
+    rank = None
+    if row.day == tx.ctx.today(tx.ctx.site(row.site_id), tx.now):
+        if action in QUEUE_NEUTRAL and row.state != "waiting":
+            rank = None  # not in the queue, and the queue did not change
+        else:
+            if ranks is None:
+                ranks = ranks_for(tx.session, tx.ctx, row.site_id, row.day, tx.now)
+            rank = ranks.get(row.id)
+            # the waiting visits' ids in queue order: queue_rank = position + 1
+            data["queue"] = sorted(ranks, key=ranks.__getitem__)
     tz = tx.ctx.site(row.site_id).tz
-    tx.emit(row.site_id, f"visit.{action}", {
-        "visit": visit_event(row, tz, _counter_number(tx, row.counter_id), ranks.get(row.id)),
-        "ranks": {str(k): v for k, v in ranks.items()},
-    })
-    return visit_view(tx.session, tx.ctx, row, rank=ranks.get(row.id))
+    data["visit"] = visit_event(row, tz, _counter_number(tx, row.counter_id), rank)
+    tx.emit(row.site_id, f"visit.{action}", data)
+    return visit_view(tx.session, tx.ctx, row, rank=rank)
 
 
 def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit], *,
@@ -74,16 +86,23 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     counter = _open_counter(tx, site_id, number)
     _busy(tx, counter)
     day = tx.ctx.today(site, tx.now)
-    rows = repo.open_visit_rows(tx.session, site_id, day)
-    state = repo.day_state(tx.session, site_id, day, site.rules, visit_rows=rows)
+    state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
+                           horizon=tx.ctx.horizon)
     choice = choose_next(state, repo.to_counter(counter), tx.now)
     if choice.visit is None:
+        upcoming = choice.next_booking_at or repo.next_booked_start(
+            tx.session, site_id, day, tx.now - site.rules.grace)
         return {"visit": None, "reason": choice.reason,
-                "next_booking_at": iso(choice.next_booking_at, site.tz),
+                "next_booking_at": iso(upcoming, site.tz),
                 "walkins_waiting": choice.walkins_waiting}
-    row = next(r for r in rows if r.id == choice.visit.id)
-    tx.save(row, lifecycle.call(choice.visit, counter.id, tx.now))
-    view = finish_change(tx, row, "call_next", {"reason": choice.reason})
+    row = tx.session.get(VisitRow, choice.visit.id)  # the whole visit, not the light one
+    tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
+    # the queue after the call, from the state already loaded (no second read)
+    called = lifecycle.call(choice.visit, counter.id, tx.now)
+    after = replace(state, visits=tuple(called if v.id == called.id else v
+                                        for v in state.visits))
+    view = finish_change(tx, row, "call_next", {"reason": choice.reason},
+                         ranks=queue_ranks(after, tx.now))
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,
             "walkins_waiting": None}
 

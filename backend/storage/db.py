@@ -7,6 +7,8 @@ Reads use a second engine with ordinary deferred transactions (WAL snapshots on 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,6 +60,10 @@ class Database:
                                               pool_pre_ping=True)
             self.read_engine = self.write_engine
         self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        # SQLite's busy handler sleeps in growing steps (up to 100 ms) while another writer
+        # holds the lock; writers of this process queue here instead and get it at once.
+        # Other processes on the same file still meet at BEGIN IMMEDIATE.
+        self._local_writer = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
 
     def migrate(self) -> None:
@@ -104,7 +110,7 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction; commit on success, roll back on any error."""
-        with self._write() as session, session.begin():
+        with self._local_writer, self._write() as session, session.begin():
             yield session
 
     @contextmanager

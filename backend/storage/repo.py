@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import String, and_, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..domain.types import (
@@ -61,6 +61,13 @@ def to_counter(r: CounterRow) -> Counter:
                    version=r.version)
 
 
+def next_booked_start(session: Session, site_id: str, day: date, after: datetime
+                      ) -> datetime | None:
+    return session.scalar(select(func.min(VisitRow.slot_start)).where(
+        VisitRow.site_id == site_id, VisitRow.day == day,
+        VisitRow.state == State.BOOKED.value, VisitRow.slot_start > after))
+
+
 def counters(session: Session, site_id: str) -> list[CounterRow]:
     return list(session.scalars(
         select(CounterRow).where(CounterRow.site_id == site_id).order_by(CounterRow.number)))
@@ -72,10 +79,64 @@ def open_visit_rows(session: Session, site_id: str, day: date) -> list[VisitRow]
         VisitRow.state.in_([s.value for s in OPEN_STATES]))))
 
 
+def _raw(col):
+    """A datetime column read without SQLAlchemy's per-value processing (parsed below)."""
+    return type_coerce(col, String).label(col.key)
+
+
+_LIGHT = (VisitRow.id, VisitRow.kind, VisitRow.ticket, VisitRow.state, VisitRow.errand,
+          VisitRow.expected_minutes, VisitRow.priority, VisitRow.counter_id,
+          _raw(VisitRow.slot_start), _raw(VisitRow.arrived_at), _raw(VisitRow.called_at),
+          _raw(VisitRow.last_called_at), _raw(VisitRow.started_at), VisitRow.call_count,
+          VisitRow.version)
+_KIND = {k.value: k for k in Kind}
+_STATE = {s.value: s for s in State}
+
+
+def _dt(value) -> datetime | None:
+    """Stored naive UTC: a string on SQLite, a datetime from PostgreSQL's driver."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def light_open_visits(session: Session, site_id: str, day: date,
+                      now: datetime | None = None, rules: Rules | None = None,
+                      horizon: timedelta = timedelta(hours=4)) -> tuple[Visit, ...]:
+    """The open visits as the queue rules need them: one plain query, no ORM objects, no
+    documents or personal data (this runs on every write, so it must be cheap). With `now`,
+    booked-not-arrived visits only from slot + grace back to `horizon` ahead: bookings
+    further ahead than the longest errand cannot change a decision now."""
+    session.flush()
+    active = [s.value for s in OPEN_STATES if s is not State.BOOKED]
+    cond = VisitRow.state.in_(active)
+    if now is None:
+        cond = or_(cond, VisitRow.state == State.BOOKED.value)
+    else:
+        grace = rules.grace if rules else timedelta(hours=1)
+        cond = or_(cond, and_(VisitRow.state == State.BOOKED.value,
+                              VisitRow.slot_start > now - grace,
+                              VisitRow.slot_start < now + horizon))
+    rows = session.execute(select(*_LIGHT).where(
+        VisitRow.site_id == site_id, VisitRow.day == day, cond))
+    return tuple(
+        Visit(id, site_id, day, _KIND[kind], ticket, _STATE[state], errand, minutes, priority,
+              counter_id, _dt(slot), _dt(arrived), _dt(called), _dt(last_called),
+              _dt(started), None, call_count, version)
+        for (id, kind, ticket, state, errand, minutes, priority, counter_id, slot, arrived,
+             called, last_called, started, call_count, version) in rows)
+
+
 def day_state(session: Session, site_id: str, day: date, rules: Rules,
-              visit_rows: list[VisitRow] | None = None) -> DayState:
-    rows = visit_rows if visit_rows is not None else open_visit_rows(session, site_id, day)
+              visit_rows: list[VisitRow] | None = None, now: datetime | None = None,
+              horizon: timedelta = timedelta(hours=4)) -> DayState:
+    """The day as the rules see it. With `now`, only what decisions at `now` can need."""
+    if visit_rows is None:
+        visits = light_open_visits(session, site_id, day, now, rules, horizon)
+    else:
+        visits = tuple(to_visit(r) for r in visit_rows if r.state in OPEN_STATES)
     return DayState(site_id=site_id, day=day,
                     counters=tuple(to_counter(c) for c in counters(session, site_id)),
-                    visits=tuple(to_visit(r) for r in rows if r.state in OPEN_STATES),
-                    rules=rules)
+                    visits=visits, rules=rules)

@@ -1,0 +1,350 @@
+"""The backend under load: a paced mix at a stated offered rate, then saturation.
+
+The server runs in its own process (`skranke-server serve` on loopback, SQLite), the load
+generator in this one and 50 SSE listeners in a third. Printed: p50/p99 per endpoint and
+the change-to-listener latency at the offered rate, then the saturation throughput of the
+same mix and, in the same run, the bare /health throughput, so the figures stand as ratios
+on a noisy machine. Double calls are counted from the audit log afterwards.
+
+    .venv/bin/python bench/backend_load.py [--rate 200] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+COUNTERS = 20
+CYCLE = ("call-next", "start", "document", "finish")
+
+
+def pct(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    values = sorted(values)
+    k = min(len(values) - 1, max(0, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def write_config(folder: Path) -> Path:
+    now = datetime.now(ZoneInfo("Europe/Copenhagen"))
+    hours = "00:00-23:55"
+    days = ", ".join(f'{d} = "{hours}"' for d in ("mon", "tue", "wed", "thu", "fri", "sat",
+                                                   "sun"))
+    cfg = folder / "bench.toml"
+    cfg.write_text(
+        f'database_url = "sqlite:///{(folder / "bench.db").as_posix()}"\n'
+        "tick_seconds = 5\n\n[[sites]]\n"
+        f'id = "bench"\nname = "Bench"\ncounters = {COUNTERS}\nbooking_capacity = 20\n'
+        "public_holidays = false\nclosed_on_customary_days = false\n"
+        f"hours = {{ {days} }}\n")
+    assert now.hour < 23, "run the benchmark before 23:00 Copenhagen time"
+    return cfg
+
+
+def prepare(cfg: Path) -> dict:
+    """Migrate and issue tokens directly (setup, not measured)."""
+    from backend.catalogue import load_catalogue
+    from backend.clock import SystemClock
+    from backend.services import tokens
+    from backend.services.context import AppContext
+    from backend.settings import load_settings
+    from backend.storage.db import Database
+
+    settings = load_settings(cfg)
+    ctx = AppContext(settings=settings, catalogue=load_catalogue(),
+                     db=Database(settings.database_url), clock=SystemClock())
+    ctx.bootstrap()
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        out = {"workers": [tokens.create(s, "caseworker", f"cw{i}", now, 1)[0]
+                           for i in range(1, COUNTERS + 1)],
+               "kiosk": tokens.create(s, "kiosk", "kiosk", now, 1)[0],
+               "reception": tokens.create(s, "reception", "rec", now, 1)[0],
+               "display": [tokens.create(s, "display", f"d{i}", now, 1)[0] for i in range(50)]}
+    ctx.db.dispose()
+    return out
+
+
+def start_server(cfg: Path, port: int) -> subprocess.Popen:
+    proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "--config", str(cfg), "serve",
+                             "--port", str(port)], cwd=ROOT, stdout=open("/tmp/srv.out", "w"),
+                            stderr=subprocess.DEVNULL)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("server did not start")
+
+
+# --- SSE listeners, in their own process -------------------------------------------------------
+def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out) -> None:
+    from httpx_sse import aconnect_sse
+
+    lat: list[float] = []
+    counts = [0] * len(secrets)
+
+    async def one(i: int, secret: str) -> None:
+        async with httpx.AsyncClient(timeout=None) as c, aconnect_sse(
+                c, "GET", f"{url}/sites/bench/events",
+                headers={"Authorization": f"Bearer {secret}", "Last-Event-ID": str(since)}
+        ) as es:
+            async for sse in es.aiter_sse():
+                now = time.time()
+                if sse.event == "refetch":
+                    return
+                at = datetime.fromisoformat(json.loads(sse.data)["at"]).timestamp()
+                lat.append((now - at) * 1000)
+                counts[i] += 1
+
+    async def main() -> None:
+        tasks = [asyncio.create_task(one(i, s)) for i, s in enumerate(secrets)]
+        await asyncio.sleep(seconds)
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    asyncio.run(main())
+    out.put({"latencies": lat, "counts": counts})
+
+
+# --- the load ----------------------------------------------------------------------------------
+class Load:
+    def __init__(self, url: str, secrets: dict) -> None:
+        self.url = url
+        self.s = secrets
+        self.lat: dict[str, list[float]] = defaultdict(list)
+        self.status: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.refs: list[str] = []
+        self.n = 0
+
+    def record(self, name: str, t0: float, r: httpx.Response) -> None:
+        self.lat[name].append((time.perf_counter() - t0) * 1000)
+        self.status[name][r.status_code] += 1
+
+    async def seed(self, c: httpx.AsyncClient) -> None:
+        for n, secret in enumerate(self.s["workers"], start=1):
+            await c.post(f"/sites/bench/counters/{n}/open",
+                         headers={"Authorization": f"Bearer {secret}"})
+        h = {"Authorization": f"Bearer {self.s['reception']}"}
+        for i in range(40):  # a busy morning's waiting room
+            await c.post("/sites/bench/walk-ins", headers=h,
+                         json={"errand": "health_card", "name": f"Seed {i}"})
+        now = datetime.now(ZoneInfo("Europe/Copenhagen"))
+        slot = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
+        for k in range(60):
+            for i in range(4):
+                r = await c.post("/sites/bench/bookings", headers=h, json={
+                    "errand": "health_card", "name": f"Booked {k}-{i}",
+                    "start": (slot + timedelta(minutes=5 * k)).isoformat()})
+                if r.status_code == 201:
+                    self.refs.append(r.json()["booking_ref"])
+
+    async def counter(self, c: httpx.AsyncClient, number: int, rate: float, until: float
+                      ) -> None:
+        h = {"Authorization": f"Bearer {self.s['workers'][number - 1]}"}
+        step, vid = 0, None
+        start = time.perf_counter()
+        k = 0
+        while True:
+            due = start + k / rate
+            if due > until:
+                return
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            k += 1
+            name = CYCLE[step]
+            t0 = due  # latency from the intended send time: no coordinated omission
+            if name == "call-next":
+                r = await c.post(f"/sites/bench/counters/{number}/call-next", headers=h)
+                self.record(name, t0, r)
+                if r.status_code == 200 and r.json()["visit"]:
+                    vid, step = r.json()["visit"]["id"], 1
+            elif name == "start":
+                r = await c.post(f"/visits/{vid}/start", headers=h)
+                self.record(name, t0, r)
+                step = 2
+            elif name == "document":
+                r = await c.put(f"/visits/{vid}/documents/photo_id",
+                                headers=h, json={"status": "present"})
+                self.record(name, t0, r)
+                step = 3
+            else:
+                r = await c.post(f"/visits/{vid}/finish", headers=h, json={"outcome": "served"})
+                self.record(name, t0, r)
+                step = 0
+
+    async def kiosk(self, c: httpx.AsyncClient, rate: float, until: float, checkins: bool
+                    ) -> None:
+        h = {"Authorization": f"Bearer {self.s['kiosk']}"}
+        start = time.perf_counter()
+        k = 0
+        pending: set[asyncio.Future] = set()
+        while True:
+            due = start + k / rate
+            if due > until:
+                await asyncio.gather(*pending)
+                return
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            k += 1
+            # kiosks are many independent citizens: send on time, never wait for the last
+            if checkins:
+                if not self.refs:
+                    return
+                task = self.send(c, "check-in", due, "/sites/bench/check-in", h,
+                                 {"booking_ref": self.refs.pop(0)})
+            else:
+                self.n += 1
+                task = self.send(c, "walk-in", due, "/sites/bench/walk-ins", h,
+                                 {"errand": "health_card", "name": f"Walk {self.n}"})
+            pending.add(asyncio.ensure_future(task))
+            pending = {t for t in pending if not t.done()}
+
+    async def send(self, c, name, due, path, h, body) -> None:
+        r = await c.post(path, headers=h, json=body)
+        self.record(name, due, r)
+
+    async def paced(self, c: httpx.AsyncClient, rate: float, seconds: float) -> None:
+        until = time.perf_counter() + seconds
+        per_counter = rate * 0.8 / COUNTERS
+        await asyncio.gather(
+            *(self.counter(c, n, per_counter, until) for n in range(1, COUNTERS + 1)),
+            self.kiosk(c, rate * 0.16, until, checkins=False),
+            self.kiosk(c, rate * 0.04, until, checkins=True))
+
+
+async def saturate(url: str, secrets: dict, seconds: float) -> float:
+    """Every counter pressing its cycle as fast as the server answers."""
+    load = Load(url, secrets)
+    async with httpx.AsyncClient(base_url=url, timeout=30,
+                                 limits=httpx.Limits(max_connections=64)) as c:
+        t0 = time.perf_counter()
+        await asyncio.gather(
+            *(load.counter(c, n, 10_000, t0 + seconds) for n in range(1, COUNTERS + 1)),
+            load.kiosk(c, 10_000, t0 + seconds, checkins=False))
+        took = time.perf_counter() - t0
+    return sum(len(v) for v in load.lat.values()) / took
+
+
+async def health(url: str, seconds: float, workers: int = 21) -> float:
+    n = 0
+    async with httpx.AsyncClient(base_url=url, timeout=30,
+                                 limits=httpx.Limits(max_connections=64)) as c:
+        t0 = time.perf_counter()
+
+        async def one() -> None:
+            nonlocal n
+            while time.perf_counter() - t0 < seconds:
+                await c.get("/health")
+                n += 1
+
+        await asyncio.gather(*(one() for _ in range(workers)))
+        return n / (time.perf_counter() - t0)
+
+
+def double_calls(db: Path) -> tuple[int, int]:
+    with sqlite3.connect(db) as con:
+        doubles = con.execute(
+            "SELECT count(*) FROM (SELECT visit_id FROM audit WHERE action IN "
+            "('call_next', 'call') GROUP BY visit_id HAVING count(*) > 1)").fetchone()[0]
+        holding: dict[int, int] = {}
+        two = 0
+        for (data,) in con.execute("SELECT data FROM events ORDER BY seq"):
+            v = json.loads(data).get("visit")
+            if not v:
+                continue
+            if v["state"] in ("called", "serving"):
+                if holding.get(v["counter_id"], v["id"]) != v["id"]:
+                    two += 1
+                holding[v["counter_id"]] = v["id"]
+            elif holding.get(v["counter_id"]) == v["id"]:
+                del holding[v["counter_id"]]
+    return doubles, two
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rate", type=float, default=200)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--listeners", type=int, default=50)
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="skranke-bench-"))
+    cfg = write_config(folder)
+    secrets = prepare(cfg)
+    port = 18470 + os.getpid() % 1000
+    url = f"http://127.0.0.1:{port}"
+    server = start_server(cfg, port)
+    try:
+        load = Load(url, secrets)
+
+        async def paced_run() -> int:
+            async with httpx.AsyncClient(base_url=url, timeout=30,
+                                         limits=httpx.Limits(max_connections=64)) as c:
+                await load.seed(c)
+                day = (await c.get("/sites/bench/day", headers={
+                    "Authorization": f"Bearer {secrets['reception']}"})).json()
+                return day["seq"]
+
+        since = asyncio.run(paced_run())
+        out: mp.Queue = mp.Queue()
+        lproc = mp.Process(target=listeners_main, args=(url, secrets["display"][:args.listeners],
+                                                        since, args.seconds + 4, out))
+        lproc.start()
+        time.sleep(1.5)  # listeners connected
+
+        async def go() -> None:
+            async with httpx.AsyncClient(base_url=url, timeout=30,
+                                         limits=httpx.Limits(max_connections=64)) as c:
+                await load.paced(c, args.rate, args.seconds)
+
+        t0 = time.perf_counter()
+        asyncio.run(go())
+        took = time.perf_counter() - t0
+        listened = out.get(timeout=120)
+        lproc.join(timeout=30)
+        sent = sum(len(v) for v in load.lat.values())
+        print(f"# backend_load: offered {args.rate:.0f} req/s for {args.seconds:.0f} s, "
+              f"{COUNTERS} counters, {args.listeners} SSE listeners")
+        print(f"achieved {sent / took:.1f} req/s ({sent} requests)")
+        print(f"{'endpoint':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
+        for name in ("call-next", "start", "document", "finish", "walk-in", "check-in"):
+            v = load.lat.get(name, [])
+            print(f"{name:<10} {len(v):>6} {pct(v, 50):>8.1f} {pct(v, 99):>8.1f}  "
+                  f"{dict(load.status[name])}")
+        lat = listened["latencies"]
+        print(f"{'event':<10} {len(lat):>6} {pct(lat, 50):>8.1f} {pct(lat, 99):>8.1f}  "
+              f"(change to listener, {min(listened['counts'])}–{max(listened['counts'])} "
+              "events per listener)")
+        sat = asyncio.run(saturate(url, secrets, 10))
+        hp = asyncio.run(health(url, 5))
+        print(f"saturation (mix, closed loop): {sat:.0f} req/s")
+        print(f"bare /health (closed loop):    {hp:.0f} req/s")
+        print(f"ratio mix/health:              {sat / hp:.2f}")
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    doubles, two = double_calls(folder / "bench.db")
+    print(f"double calls: {doubles}; a counter holding two: {two}")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,6 @@ import json
 import multiprocessing as mp
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -85,7 +84,7 @@ def prepare(cfg: Path) -> dict:
 
 def start_server(cfg: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "--config", str(cfg), "serve",
-                             "--port", str(port)], cwd=ROOT, stdout=open("/tmp/srv.out", "w"),
+                             "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:

@@ -27,8 +27,8 @@ class Event:
     type: str
     at: str
     data: dict[str, Any]
-    #: The SSE data line, encoded once for every listener.
-    payload: str = ""
+    #: The whole SSE frame, encoded once for every listener.
+    frame: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +39,9 @@ class Refetch:
 
 def _row(r: EventRow) -> Event:
     at = r.at.isoformat()
-    return Event(seq=r.seq, type=r.type, at=at, data=r.data,
-                 payload=json.dumps({"seq": r.seq, "at": at, **r.data},
-                                    separators=(",", ":")))
+    payload = json.dumps({"seq": r.seq, "at": at, **r.data}, separators=(",", ":"))
+    frame = f"id: {r.seq}\nevent: {r.type}\ndata: {payload}\n\n".encode()
+    return Event(seq=r.seq, type=r.type, at=at, data=r.data, frame=frame)
 
 
 class _Subscriber:
@@ -121,8 +121,10 @@ class EventHub:
             feed.task = asyncio.create_task(feed.run())
         return feed
 
-    async def listen(self, site_id: str, after: int | None) -> AsyncIterator[Event | Refetch]:
-        """Every event after `after` in order, then live ones; or a Refetch and the end."""
+    async def listen(self, site_id: str, after: int | None
+                     ) -> AsyncIterator[list[Event] | Refetch]:
+        """Every event after `after` in order, then live ones, in batches of what is ready;
+        or a Refetch and the end."""
         feed = self._feed(site_id)
         sub = _Subscriber(self.queue_size)
         feed.subscribers.add(sub)
@@ -139,25 +141,29 @@ class EventHub:
             sent = after
             while True:  # the backlog, in pages
                 rows = await to_thread.run_sync(self.fetch, site_id, sent, 1000)
-                for ev in rows:
-                    yield ev
-                    sent = ev.seq
+                if rows:
+                    yield rows
+                    sent = rows[-1].seq
                 if len(rows) < 1000:
                     break
             while True:
-                ev = await sub.queue.get()
-                if ev is None or sub.overflow:
+                ready = [await sub.queue.get()]
+                while not sub.queue.empty() and len(ready) < 200:
+                    ready.append(sub.queue.get_nowait())
+                if None in ready or sub.overflow:
                     yield Refetch("too_slow", sent)
                     return
-                if ev.seq <= sent:
-                    continue
-                if ev.seq != sent + 1:  # never skip silently: fill the gap from the table
-                    for missing in await to_thread.run_sync(self.fetch, site_id, sent,
-                                                            ev.seq - sent - 1):
-                        yield missing
-                        sent = missing.seq
-                yield ev
-                sent = ev.seq
+                batch: list[Event] = []
+                for ev in ready:
+                    if ev.seq <= sent:
+                        continue
+                    if ev.seq != sent + 1:  # never skip silently: fill the gap from the table
+                        batch += await to_thread.run_sync(self.fetch, site_id, sent,
+                                                          ev.seq - sent - 1)
+                    batch.append(ev)
+                    sent = ev.seq
+                if batch:
+                    yield batch
         finally:
             feed.subscribers.discard(sub)
 

@@ -35,10 +35,9 @@ def tick(ctx: AppContext) -> int:
                     full = repo.to_visit(row)
                     if full.version != change.before.version:
                         continue
-                    after = {"no_show": lambda v: lifecycle.no_show(v, tx.now,
-                                                                    change.after.left_reason),
-                             "walk_out": lambda v: lifecycle.walk_out(
-                                 v, tx.now, change.after.left_reason)}[change.action](full)
+                    rule = lifecycle.no_show if change.action == "no_show" \
+                        else lifecycle.walk_out
+                    after = rule(full, tx.now, change.after.left_reason)
                     tx.save(row, after)
                     finish_change(tx, row, change.action,
                                   {"automatic": True, "reason": change.after.left_reason})

@@ -163,11 +163,12 @@ class Load:
                       ) -> None:
         h = {"Authorization": f"Bearer {self.s['workers'][number - 1]}"}
         step, vid = 0, None
-        start = time.perf_counter()
+        # counters are not in step with each other: spread their phases over one period
+        start = time.perf_counter() + (number - 1) / COUNTERS / rate
         k = 0
         while True:
             due = start + k / rate
-            if due > until:
+            if due > until or time.perf_counter() > until:
                 return
             await asyncio.sleep(max(0.0, due - time.perf_counter()))
             k += 1
@@ -237,9 +238,19 @@ async def saturate(url: str, secrets: dict, seconds: float) -> float:
     async with httpx.AsyncClient(base_url=url, timeout=30,
                                  limits=httpx.Limits(max_connections=64)) as c:
         t0 = time.perf_counter()
+        h = {"Authorization": f"Bearer {secrets['kiosk']}"}
+
+        async def kiosk_loop(k: int) -> None:  # closed loop: one request at a time
+            i = 0
+            while time.perf_counter() - t0 < seconds:
+                i += 1
+                r = await c.post("/sites/bench/walk-ins", headers=h,
+                                 json={"errand": "health_card", "name": f"Sat {k}-{i}"})
+                load.record("walk-in", time.perf_counter(), r)
+
         await asyncio.gather(
             *(load.counter(c, n, 10_000, t0 + seconds) for n in range(1, COUNTERS + 1)),
-            load.kiosk(c, 10_000, t0 + seconds, checkins=False))
+            *(kiosk_loop(k) for k in range(4)))
         took = time.perf_counter() - t0
     return sum(len(v) for v in load.lat.values()) / took
 

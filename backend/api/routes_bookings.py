@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import date
 
 from fastapi import APIRouter, Body, Depends, Path, Query
+from sqlalchemy import select
 
+from ..domain.errors import NotFound
 from ..services import bookings
+from ..services.views import visit_view
+from ..storage.models import VisitRow
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import BOOKING, REC, SUP, op
 from .schemas import BookingBody, CancelBody, FreeTimesOut, RescheduleBody, VisitOut
@@ -35,12 +39,6 @@ def create(body: BookingBody, site_id: str, w: Writer = Depends(writer)):
 
 @op(router, "GET", "/bookings/{ref}", ROLES, response_model=VisitOut)
 def get(ref: str = Ref, ctx=Depends(get_ctx), actor=Depends(current_actor)):
-    from sqlalchemy import select
-
-    from ..domain.errors import NotFound
-    from ..services.views import visit_view
-    from ..storage.models import VisitRow
-
     with ctx.db.read() as s:
         row = s.scalar(select(VisitRow).where(VisitRow.booking_ref == ref.upper()))
         if row is None:

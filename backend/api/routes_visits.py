@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Body, Depends, Path
 
 from ..domain import lifecycle
+from ..domain.errors import NotFound
 from ..services import visits
 from ..services.views import visit_view
+from ..storage.models import VisitRow
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import COUNTER, CW, REC, STAFF, SUP, op
 from .schemas import (
@@ -28,9 +30,6 @@ VisitId = Path(ge=1, le=2**31)
 
 @op(router, "GET", "/{visit_id}", STAFF, response_model=VisitOut)
 def get_visit(visit_id: int = VisitId, ctx=Depends(get_ctx), actor=Depends(current_actor)):
-    from ..domain.errors import NotFound
-    from ..storage.models import VisitRow
-
     with ctx.db.read() as s:
         row = s.get(VisitRow, visit_id)
         if row is None:

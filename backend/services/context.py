@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -55,7 +56,7 @@ class AppContext:
             raise NotFound(f"There is no site '{site_id}'.", code="unknown_site")
         return site
 
-    @property
+    @cached_property
     def horizon(self) -> timedelta:
         """How far ahead a queue decision needs to see bookings: the longest errand."""
         longest = max(e.minutes for e in self.catalogue.errand)

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..domain.errors import DomainError, Forbidden
+from ..domain.errors import DomainError
 from ..storage.models import CounterRow, VisitRow
 from .context import Tx
 from .views import counter_view
@@ -81,7 +81,3 @@ def set_errands(tx: Tx, site_id: str, number: int, errands: list[str] | None
     c.errands = errands
     return _changed(tx, c, "errands", {"errands": errands})
 
-
-def ensure_role(tx: Tx, *roles: str) -> None:
-    if tx.actor.role not in roles:
-        raise Forbidden("Your role may not do this.")

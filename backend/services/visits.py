@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
-from ..domain.errors import DomainError, IllegalTransition, Invalid
+from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
 from ..domain.queue import choose_next, queue_ranks
 from ..domain.types import DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
@@ -225,16 +225,15 @@ def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | Non
 
 
 def check_in_by_ref(tx: Tx, site_id: str, booking_ref: str) -> dict[str, Any]:
-    site = tx.lock(site_id)
+    tx.lock(site_id)
     row = tx.session.scalar(select(VisitRow).where(VisitRow.booking_ref == booking_ref.upper(),
                                                    VisitRow.site_id == site_id))
     if row is None:
-        raise Invalid("No booking with that reference here.", code="unknown_booking",
-                      status=404)
-    return check_in(tx, row.id, None, site=site)
+        raise NotFound("No booking with that reference here.", code="unknown_booking")
+    return check_in(tx, row.id, None)
 
 
-def check_in(tx: Tx, visit_id: int, if_match: int | None, site=None) -> dict[str, Any]:
+def check_in(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:
     row = tx.visit_row(visit_id, if_match)
     site = tx.ctx.site(row.site_id)
     if row.day != tx.ctx.today(site, tx.now) and row.state == State.BOOKED:

@@ -73,12 +73,6 @@ def counters(session: Session, site_id: str) -> list[CounterRow]:
         select(CounterRow).where(CounterRow.site_id == site_id).order_by(CounterRow.number)))
 
 
-def open_visit_rows(session: Session, site_id: str, day: date) -> list[VisitRow]:
-    return list(session.scalars(select(VisitRow).where(
-        VisitRow.site_id == site_id, VisitRow.day == day,
-        VisitRow.state.in_([s.value for s in OPEN_STATES]))))
-
-
 def _raw(col):
     """A datetime column read without SQLAlchemy's per-value processing (parsed below)."""
     return type_coerce(col, String).label(col.key)

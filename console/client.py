@@ -1,0 +1,206 @@
+"""The backend's HTTP API as typed async methods, one per endpoint the console uses.
+
+One `httpx.AsyncClient`; explicit timeouts; a few retries within a few seconds (a key press
+must not hang) that reuse the action's one `Idempotency-Key`, so a retried write happens
+once. Errors come back as the types in `console.errors`. No Textual here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any, TypeVar
+
+import httpx
+import stamina
+from pydantic import BaseModel
+
+from . import errors
+from .models import CallNext, Counter, Day, FreeTimes, Me, Visit
+
+M = TypeVar("M", bound=BaseModel)
+_RETRY_STATUS = {502, 503, 504}
+
+
+class _Retryable(Exception):
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+class SkrankeClient:
+    def __init__(self, base_url: str, token: str, site: str, *, verify: bool | str = True,
+                 connect_timeout: float = 3.0, read_timeout: float = 5.0,
+                 attempts: int = 3, retry_seconds: float = 4.0,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.site = site
+        self.attempts = attempts
+        self.retry_seconds = retry_seconds
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), verify=verify, transport=transport,
+            headers={"Authorization": f"Bearer {token}", "User-Agent": "skranke-console"},
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout))
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> SkrankeClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # --- the one place requests are made ---------------------------------------------------
+    async def request(self, method: str, path: str, *, json: Any = None,
+                      params: dict[str, Any] | None = None, if_match: int | None = None,
+                      occurred_at: datetime | None = None, key: str | None = None) -> Any:
+        headers: dict[str, str] = {}
+        if method != "GET":
+            headers["Idempotency-Key"] = key or str(uuid.uuid4())  # one key for all attempts
+        if if_match is not None:
+            headers["If-Match"] = f'"{if_match}"'
+        if occurred_at is not None:
+            headers["X-Occurred-At"] = occurred_at.isoformat()
+        try:
+            async for attempt in stamina.retry_context(
+                    on=(httpx.TransportError, _Retryable), attempts=self.attempts,
+                    timeout=self.retry_seconds, wait_initial=0.1, wait_max=1.0):
+                with attempt:
+                    response = await self._http.request(method, path, json=json,
+                                                        params=params, headers=headers)
+                    if response.status_code in _RETRY_STATUS:
+                        raise _Retryable(response)
+        except httpx.TransportError as exc:
+            raise errors.Offline(f"The backend cannot be reached ({type(exc).__name__}).",
+                                 code="offline") from None
+        except _Retryable as exc:
+            response = exc.response
+        if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = {"message": response.text[:200] or f"HTTP {response.status_code}"}
+            raise errors.from_response(response.status_code,
+                                       body if isinstance(body, dict) else {})
+        return response.json()
+
+    async def _visit(self, method: str, path: str, **kw: Any) -> Visit:
+        return Visit.model_validate(await self.request(method, path, **kw))
+
+    # --- reading ----------------------------------------------------------------------------
+    async def me(self) -> Me:
+        return Me.model_validate(await self.request("GET", "/me"))
+
+    async def errands(self) -> list[dict[str, Any]]:
+        return await self.request("GET", "/errands")
+
+    async def day(self, on: date | None = None) -> Day:
+        params = {"date": on.isoformat()} if on else None
+        return Day.model_validate(await self.request("GET", f"/sites/{self.site}/day",
+                                                     params=params))
+
+    async def visit(self, visit_id: int) -> Visit:
+        return await self._visit("GET", f"/visits/{visit_id}")
+
+    async def counters(self) -> list[Counter]:
+        rows = await self.request("GET", f"/sites/{self.site}/counters")
+        return [Counter.model_validate(r) for r in rows]
+
+    async def free_times(self, errand: str, on: date) -> FreeTimes:
+        return FreeTimes.model_validate(await self.request(
+            "GET", f"/sites/{self.site}/free-times",
+            params={"errand": errand, "date": on.isoformat()}))
+
+    # --- counters -----------------------------------------------------------------------------
+    async def open_counter(self, number: int, **kw: Any) -> Counter:
+        return Counter.model_validate(await self.request(
+            "POST", f"/sites/{self.site}/counters/{number}/open", **kw))
+
+    async def pause_counter(self, number: int, **kw: Any) -> Counter:
+        return Counter.model_validate(await self.request(
+            "POST", f"/sites/{self.site}/counters/{number}/pause", **kw))
+
+    async def close_counter(self, number: int, **kw: Any) -> Counter:
+        return Counter.model_validate(await self.request(
+            "POST", f"/sites/{self.site}/counters/{number}/close", **kw))
+
+    async def call_next(self, number: int, **kw: Any) -> CallNext:
+        return CallNext.model_validate(await self.request(
+            "POST", f"/sites/{self.site}/counters/{number}/call-next", **kw))
+
+    # --- visits ---------------------------------------------------------------------------------
+    async def call(self, visit_id: int, counter: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/call",
+                                 json={"counter": counter}, **kw)
+
+    async def recall(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/recall", **kw)
+
+    async def start(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/start", **kw)
+
+    async def park(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/park", **kw)
+
+    async def resume(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/resume", **kw)
+
+    async def requeue(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/requeue", **kw)
+
+    async def transfer(self, visit_id: int, *, counter: int | None = None,
+                       errand: str | None = None, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/transfer",
+                                 json={"counter": counter, "errand": errand}, **kw)
+
+    async def no_show(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/no-show", **kw)
+
+    async def undo_no_show(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/undo-no-show", **kw)
+
+    async def walk_out(self, visit_id: int, reason: str = "left", **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/walk-out",
+                                 json={"reason": reason}, **kw)
+
+    async def finish(self, visit_id: int, outcome: str, *, note: str | None = None,
+                     referred_to: str | None = None, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/finish",
+                                 json={"outcome": outcome, "note": note,
+                                       "referred_to": referred_to}, **kw)
+
+    async def set_document(self, visit_id: int, code: str, status: str, **kw: Any) -> Visit:
+        return await self._visit("PUT", f"/visits/{visit_id}/documents/{code}",
+                                 json={"status": status}, **kw)
+
+    async def add_note(self, visit_id: int, text: str, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/notes", json={"text": text},
+                                 **kw)
+
+    async def reveal_cpr(self, visit_id: int) -> str | None:
+        return (await self.request("POST", f"/visits/{visit_id}/cpr"))["cpr"]
+
+    async def check_in(self, visit_id: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/check-in", **kw)
+
+    async def move(self, visit_id: int, counter: int | None, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/move",
+                                 json={"counter": counter}, **kw)
+
+    async def set_priority(self, visit_id: int, priority: int, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/visits/{visit_id}/priority",
+                                 json={"priority": priority}, **kw)
+
+    async def walk_in(self, errand: str, name: str, *, cpr: str | None = None,
+                      phone: str | None = None, documents: dict[str, str] | None = None,
+                      **kw: Any) -> Visit:
+        return await self._visit("POST", f"/sites/{self.site}/walk-ins",
+                                 json={"errand": errand, "name": name, "cpr": cpr,
+                                       "phone": phone, "documents": documents or {}}, **kw)
+
+    async def book(self, errand: str, start: datetime, name: str, *, cpr: str | None = None,
+                   phone: str | None = None, note: str | None = None, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/sites/{self.site}/bookings",
+                                 json={"errand": errand, "start": start.isoformat(),
+                                       "name": name, "cpr": cpr, "phone": phone,
+                                       "note": note}, **kw)

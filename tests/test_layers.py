@@ -1,0 +1,33 @@
+"""The house rules on imports (DESIGN.md rules 2 and 3), checked in a fresh interpreter."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def loaded_after(*modules: str) -> set[str]:
+    code = ("import json, sys\n" + "".join(f"import {m}\n" for m in modules)
+            + "print(json.dumps(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, check=True).stdout
+    return set(json.loads(out))
+
+
+def test_console_core_never_imports_textual_or_the_backend():
+    core = [f"console.{p.stem}" for p in (ROOT / "console").glob("*.py")
+            if p.stem not in ("__init__", "app", "cli", "__main__")]
+    assert core
+    mods = loaded_after(*core)
+    assert not {m for m in mods if m.split(".")[0] in ("textual", "screens", "widgets",
+                                                        "backend")}
+
+
+def test_backend_never_imports_the_console_or_textual():
+    mods = loaded_after("backend.api.app", "backend.cli", "backend.simulator")
+    assert not {m for m in mods if m.split(".")[0] in ("textual", "console", "screens",
+                                                        "widgets")}

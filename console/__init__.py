@@ -1,0 +1,1 @@
+"""Skranke console: the app shell and its UI-free core."""

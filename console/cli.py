@@ -1,0 +1,95 @@
+"""`skranke`: the console's command. `login`, `logout` and `status` now; the counter
+screens (issue 5) open from here next."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+
+from . import credentials, errors
+from .client import SkrankeClient
+from .config import Config, ConfigError, load_config
+from .logs import setup
+
+
+def _client(cfg: Config, token: str) -> SkrankeClient:
+    s = cfg.server
+    verify: bool | str = s.ca_bundle or s.verify_tls
+    return SkrankeClient(s.url, token, s.site, verify=verify,
+                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)
+
+
+async def _whoami(cfg: Config, token: str) -> str:
+    async with _client(cfg, token) as c:
+        me = await c.me()
+        return f"{me.person} ({me.role})"
+
+
+def cmd_login(cfg: Config, args: argparse.Namespace) -> int:
+    token = sys.stdin.readline().strip() if args.token_stdin else \
+        getpass.getpass("Token (skranke-server token create …): ").strip()
+    try:
+        who = asyncio.run(_whoami(cfg, token))  # checked before anything is kept
+    except errors.ApiError as exc:
+        print(f"skranke: the backend did not accept the token: {exc.message}", file=sys.stderr)
+        return 1
+    try:
+        credentials.store(cfg.server.url, token)
+    except RuntimeError as exc:
+        print(f"skranke: {exc}", file=sys.stderr)
+        return 2
+    print(f"Logged in as {who} at {cfg.server.url}; the token is in the OS keyring.")
+    return 0
+
+
+def cmd_logout(cfg: Config, args: argparse.Namespace) -> int:
+    removed = credentials.forget(cfg.server.url)
+    print("Token removed from the keyring." if removed else "No stored token to remove.")
+    return 0
+
+
+def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
+    found = credentials.load(cfg.server.url)
+    if found.warning:
+        print(found.warning)
+    if not found.token:
+        print("No token: run `skranke login` or set SKRANKE_TOKEN.")
+        return 1
+    try:
+        who = asyncio.run(_whoami(cfg, found.token))
+    except errors.ApiError as exc:
+        print(f"{cfg.server.url}: {exc.message}")
+        return 1
+    print(f"{cfg.server.url}: {who}, site {cfg.server.site}, counter {cfg.server.counter} "
+          f"(token from {found.source})")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="skranke", description=__doc__)
+    p.add_argument("--config", help="configuration file (default: SKRANKE_CONFIG or the "
+                                    "user's config folder)")
+    sub = p.add_subparsers(dest="command", required=True)
+    login = sub.add_parser("login", help="check a token against the backend and keep it in "
+                                         "the OS keyring")
+    login.add_argument("--token-stdin", action="store_true", help="read the token from stdin")
+    login.set_defaults(func=cmd_login)
+    sub.add_parser("logout", help="remove the token from the keyring").set_defaults(
+        func=cmd_logout)
+    sub.add_parser("status", help="who am I, where, and can the backend be reached"
+                   ).set_defaults(func=cmd_status)
+    args = p.parse_args(argv)
+    try:
+        cfg = load_config(Path(args.config) if args.config else None)
+    except ConfigError as exc:
+        print(f"skranke: {exc}", file=sys.stderr)
+        return 2
+    setup()
+    return args.func(cfg, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

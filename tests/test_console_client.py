@@ -54,6 +54,10 @@ def test_a_caseworkers_morning(make):
             assert done.state == "done" and done.outcome == "missing_documents"
             nxt = await cw.call_next(1)
             assert nxt.visit.id == walk.id
+            with pytest.raises(errors.TooSoon) as exc:
+                await cw.recall(walk.id)
+            assert exc.value.retry_after > 0
+            assert (await cw.visit(walk.id)).state == "called"
             back = await cw.requeue(walk.id)
             assert back.state == "waiting"
             again = await cw.call(walk.id, 1)

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import stamina
+from httpx_sse import aconnect_sse
 from pydantic import BaseModel
 
 from . import errors
@@ -83,6 +84,13 @@ class SkrankeClient:
             raise errors.from_response(response.status_code,
                                        body if isinstance(body, dict) else {})
         return response.json()
+
+    def events(self, last_event_id: int):
+        """The site's event stream after `last_event_id` (an async context manager that
+        yields an httpx-sse EventSource); no read timeout, a short connect timeout."""
+        return aconnect_sse(self._http, "GET", f"/sites/{self.site}/events",
+                            headers={"Last-Event-ID": str(last_event_id)},
+                            timeout=httpx.Timeout(None, connect=3))
 
     async def _visit(self, method: str, path: str, **kw: Any) -> Visit:
         return Visit.model_validate(await self.request(method, path, **kw))

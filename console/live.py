@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from httpx_sse import aconnect_sse
 
 from . import errors
 from .client import SkrankeClient
@@ -158,11 +157,7 @@ class LiveDay:
 
     async def _stream(self) -> bool:
         """Listen until the stream ends; True when a new snapshot is needed."""
-        http = self.client._http
-        headers = {"Last-Event-ID": str(self.model.seq)}
-        async with aconnect_sse(http, "GET", f"/sites/{self.client.site}/events",
-                                headers=headers, timeout=httpx.Timeout(None, connect=3)
-                                ) as source:
+        async with self.client.events(self.model.seq) as source:
             source.response.raise_for_status()
             self._response = source.response
             self._set("online")

@@ -52,3 +52,26 @@ def test_closing_the_day(rec, cw, ctx):
     assert ("left", "day_closed") in states.values()
     r = rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Late"})
     assert r.status_code == 409 and r.json()["code"] == "site_closed"
+
+
+def test_personal_data_is_erased_after_the_retention(rec, ctx, as_role):
+    from backend.domain.cpr import keyed_hash
+    from backend.services.tick import ERASED, purge_personal_data
+
+    v = arrived(rec, cpr="0101901234")
+    rec.post(f"/visits/{v['id']}/notes", json={"text": "Bor på Østergade"})
+    ctx.clock.advance(days=30)
+    assert purge_personal_data(ctx) == 0  # still within 30 days
+    ctx.clock.advance(days=1)
+    assert purge_personal_data(ctx) == 1
+    after = as_role("reception").get(f"/visits/{v['id']}").json()  # rec's token has expired
+    assert after["citizen"] == {"name": ERASED, "cpr": None, "phone": None}
+    assert after["notes"] == [] and after["errand"] == "passport_adult"
+    with ctx.db.read() as s:
+        refs = set(s.scalars(select(AuditRow.citizen_ref).where(
+            AuditRow.visit_id == v["id"])))
+        purges = s.scalars(select(AuditRow).where(
+            AuditRow.action == "purge_personal_data")).all()
+    assert keyed_hash("0101901234", ctx.hmac_key) in refs  # still searchable per citizen
+    assert len(purges) == 1 and purges[0].actor == "system"
+    assert purge_personal_data(ctx) == 0

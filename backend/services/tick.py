@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from ..domain import lifecycle
 from ..domain.queue import automatic_transitions
 from ..storage import repo
-from ..storage.models import EventRow, IdempotencyRow, VisitRow
+from ..storage.models import EventRow, IdempotencyRow, NoteRow, VisitRow
 from .context import SYSTEM, AppContext, Tx
 from .visits import finish_change
+
+#: What a visit's citizen name becomes once its personal data is erased.
+ERASED = "—"
 
 
 def tick(ctx: AppContext) -> int:
@@ -44,9 +47,33 @@ def tick(ctx: AppContext) -> int:
                     made += 1
             emitted = tx.emitted
         ctx.notify(emitted)
+    purge_personal_data(ctx)
     with ctx.db.write() as session:
         cutoff = ctx.clock.now() - timedelta(hours=ctx.settings.idempotency_hours)
         session.execute(delete(IdempotencyRow).where(IdempotencyRow.created_at < cutoff))
         kept = ctx.clock.now() - timedelta(hours=ctx.settings.event_retention_hours)
         session.execute(delete(EventRow).where(EventRow.at < kept))
     return made
+
+
+def purge_personal_data(ctx: AppContext) -> int:
+    """Erase names, CPR numbers, phones and notes of visits older than the retention.
+
+    The anonymised facts stay; `cpr_ref` (the keyed hash) stays so the audit log remains
+    searchable per citizen. Audited as one system action per run that erased anything.
+    """
+    today = ctx.clock.now().date()
+    before = today - timedelta(days=ctx.settings.personal_data_days)
+    with ctx.db.write() as session:
+        ids = select(VisitRow.id).where(VisitRow.day < before,
+                                        VisitRow.citizen_name != ERASED)
+        session.execute(delete(NoteRow).where(NoteRow.visit_id.in_(ids)))
+        erased = session.execute(
+            update(VisitRow).where(VisitRow.day < before, VisitRow.citizen_name != ERASED)
+            .values(citizen_name=ERASED, cpr=None, phone=None, citizen_note=None,
+                    prepared_notes=None, precall=None, outcome_note=None)).rowcount
+        if erased:
+            Tx(ctx, session, SYSTEM).audit("purge_personal_data", site_id=None,
+                                           detail={"visits": erased,
+                                                   "before": before.isoformat()})
+    return erased

@@ -65,11 +65,8 @@ def _cpr(rng: random.Random) -> str | None:
         return None
     birth = date(1940, 1, 1) + timedelta(days=rng.randrange(0, 365 * 80))
     yy = birth.year % 100
-    if birth.year >= 2000:
-        digit7 = rng.choice((4, 5, 6, 7, 8, 9)) if yy <= 36 else 4
-        digit7 = 4 if yy > 36 else digit7
-    else:
-        digit7 = rng.choice((0, 1, 2, 3))
+    # the 7th digit tells the century: 0–3 for 1900–1999, 4–9 for 2000–2036
+    digit7 = rng.choice((4, 5, 6, 7, 8, 9) if birth.year >= 2000 else (0, 1, 2, 3))
     return f"{birth:%d%m}{yy:02d}{digit7}{rng.randrange(0, 1000):03d}"
 
 

@@ -43,16 +43,21 @@ TOKEN_CACHE_SECONDS = 5.0
 _token_cache: dict[str, tuple[Actor, datetime, float]] = {}
 
 
-def _authenticate(ctx: AppContext, secret: str) -> Actor:
-    key = tokens.digest(secret)
-    now = ctx.clock.now()
+def _cached(ctx: AppContext, key: str) -> Actor | None:
     hit = _token_cache.get(key)
-    if hit is not None:
-        actor, expires_at, cached = hit
-        if time.monotonic() - cached < TOKEN_CACHE_SECONDS and now < expires_at:
-            return actor
+    if hit is None:
+        return None
+    actor, expires_at, cached = hit
+    fresh = time.monotonic() - cached < TOKEN_CACHE_SECONDS and ctx.clock.now() < expires_at
+    return actor if fresh else None
+
+
+def _authenticate(ctx: AppContext, secret: str) -> Actor:
+    """Look the token up in the database (in a worker thread) and remember the answer."""
+    key = tokens.digest(secret)
     with ctx.db.read() as session:
-        actor, expires_at = tokens.authenticate(session, secret, now, with_expiry=True)
+        actor, expires_at = tokens.authenticate(session, secret, ctx.clock.now(),
+                                                with_expiry=True)
     if len(_token_cache) > 10_000:
         _token_cache.clear()
     _token_cache[key] = (actor, expires_at, time.monotonic())
@@ -64,11 +69,8 @@ async def current_actor(request: Request,
     if creds is None or creds.scheme.lower() != "bearer" or not creds.credentials:
         raise Unauthorized("Send a token: Authorization: Bearer <token>.")
     ctx: AppContext = request.app.state.ctx
-    hit = _token_cache.get(tokens.digest(creds.credentials))
-    if hit is not None and time.monotonic() - hit[2] < TOKEN_CACHE_SECONDS \
-            and ctx.clock.now() < hit[1]:
-        actor = hit[0]
-    else:
+    actor = _cached(ctx, tokens.digest(creds.credentials))
+    if actor is None:
         actor = await to_thread.run_sync(_authenticate, ctx, creds.credentials)
     allowed = route_roles(request)
     if actor.role not in allowed:

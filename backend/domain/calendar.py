@@ -55,4 +55,9 @@ def free_times(windows: list[tuple[datetime, datetime]], slot_minutes: int, capa
 
 def is_free(windows: list[tuple[datetime, datetime]], slot_minutes: int, capacity: int,
             bookings: Iterable[tuple[datetime, int]], minutes: int, start: datetime) -> bool:
-    return start in free_times(windows, slot_minutes, capacity, bookings, minutes)
+    """Whether an errand of `minutes` can start at `start` (only its own slots are checked)."""
+    grid = set(slot_grid(windows, slot_minutes))
+    used = occupancy(bookings, slot_minutes)
+    step = timedelta(minutes=slot_minutes)
+    return all(start + i * step in grid and used.get(start + i * step, 0) < capacity
+               for i in range(slots_needed(minutes, slot_minutes)))

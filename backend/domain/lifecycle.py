@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from .errors import IllegalTransition, Invalid, TooSoon
-from .types import DocStatus, Kind, Outcome, Rules, State, Visit
+from .types import DocStatus, Outcome, Rules, State, Visit
 
 # action -> states it may start from
 ALLOWED: dict[str, frozenset[State]] = {
@@ -175,7 +175,3 @@ def reschedule(v: Visit, slot_start: datetime, day: date) -> Visit:
     require(v, "reschedule")
     return _next(v, slot_start=slot_start, day=day)
 
-
-def register_walkin(**fields) -> Visit:
-    """A walk-in enters the queue waiting at once (registered ─▶ waiting)."""
-    return Visit(kind=Kind.WALKIN, state=State.WAITING, **fields)

@@ -81,10 +81,6 @@ class Visit:
     referred_to: str | None = None
     left_reason: str | None = None
 
-    @property
-    def is_booked(self) -> bool:
-        return self.kind is Kind.BOOKED
-
 
 @dataclass(frozen=True, slots=True)
 class Counter:

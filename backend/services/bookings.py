@@ -91,16 +91,16 @@ def create_booking(tx: Tx, site_id: str, errand_code: str, start: datetime, name
     return finish_change(tx, row, "book", {"errand": errand.code})
 
 
-def booking_row(tx: Tx, ref: str) -> VisitRow:
-    row = tx.session.scalar(select(VisitRow).where(VisitRow.booking_ref == ref.upper()))
-    if row is None:
+def booking_row(tx: Tx, ref: str, if_match: int | None = None) -> VisitRow:
+    """The booking's visit, read under its site's lock and checked against `if_match`."""
+    visit_id = tx.session.scalar(select(VisitRow.id).where(VisitRow.booking_ref == ref.upper()))
+    if visit_id is None:
         raise NotFound("No booking with that reference.", code="unknown_booking")
-    return tx.visit_row(row.id)
+    return tx.visit_row(visit_id, if_match)
 
 
 def move_booking(tx: Tx, ref: str, start: datetime, if_match: int | None) -> dict[str, Any]:
-    row = booking_row(tx, ref)
-    row = tx.visit_row(row.id, if_match)
+    row = booking_row(tx, ref, if_match)
     site = tx.ctx.site(row.site_id)
     day = _require_free(tx, site, start, row.expected_minutes, exclude=row.id)
     before = repo.to_visit(row)
@@ -113,7 +113,6 @@ def move_booking(tx: Tx, ref: str, start: datetime, if_match: int | None) -> dic
 
 
 def cancel_booking(tx: Tx, ref: str, reason: str, if_match: int | None) -> dict[str, Any]:
-    row = booking_row(tx, ref)
-    row = tx.visit_row(row.id, if_match)
+    row = booking_row(tx, ref, if_match)
     tx.save(row, lifecycle.cancel(repo.to_visit(row), tx.now, reason))
     return finish_change(tx, row, "cancel", {"reason": reason})

@@ -54,8 +54,10 @@ def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | N
 
 def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit], *,
                if_match: int | None = None, check: bool = True,
-               detail: dict[str, Any] | None = None) -> dict[str, Any]:
-    row = tx.visit_row(visit_id, if_match)
+               detail: dict[str, Any] | None = None, row: VisitRow | None = None
+               ) -> dict[str, Any]:
+    """Apply one rule to one visit; `row` when the caller has already read it locked."""
+    row = row if row is not None else tx.visit_row(visit_id, if_match)
     if check:
         tx.check_visit(row)
     tx.save(row, rule(repo.to_visit(row)))
@@ -240,4 +242,4 @@ def check_in(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:
         raise DomainError(f"{row.ticket} is booked for {row.day.isoformat()}, not today.",
                           code="not_today", day=row.day.isoformat())
     return transition(tx, visit_id, "check_in", lambda v: lifecycle.check_in(v, tx.now),
-                      check=False)
+                      check=False, row=row)

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint clean catalogues
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,3 +29,11 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Translations: extract the messages, merge them into da/en, compile the .mo files.
+catalogues: $(STAMP)
+	$(BIN)/pybabel extract -k N_ --no-location --sort-output --project=skranke \
+		-o console/locale/skranke.pot console screens widgets
+	$(BIN)/pybabel update --no-fuzzy-matching -D skranke -i console/locale/skranke.pot \
+		-d console/locale
+	$(BIN)/pybabel compile --use-fuzzy -D skranke -d console/locale

@@ -179,6 +179,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         made = {role: tokens.create(s, role, f"demo-{role}", ctx.clock.now(), 1)[0]
                 for role in ("caseworker", "reception", "supervisor")}
     port = args.port or 8470
+    if args.tokens_file:  # for `skranke demo`, which starts this server as its child
+        path = Path(args.tokens_file)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"port": port, "site": "demo", "tokens": made}, fh)
     print(f"Skranke demo: site 'demo', {sum(summary.days.values())} visits over "
           f"{len(summary.days)} days, data in {folder}")
     for role, secret in made.items():
@@ -239,6 +244,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int)
     demo.add_argument("--dir", help="folder for the demo database (default: a temp folder)")
     demo.add_argument("--speed", type=float, default=1.0, help="clock speed (default 1)")
+    demo.add_argument("--tokens-file", help="write the demo's port, site and tokens to this "
+                      "new file (mode 600), for `skranke demo`")
     demo.set_defaults(func=cmd_demo)
     return p
 

@@ -1,5 +1,5 @@
-"""`skranke`: the console's command. `login`, `logout` and `status` now; the counter
-screens (issue 5) open from here next."""
+"""`skranke`: the console. Without a command it opens the counter screen; `demo` opens it
+against a demo backend started as a child process; `login`, `logout`, `status`."""
 
 from __future__ import annotations
 
@@ -68,11 +68,51 @@ def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(cfg: Config, args: argparse.Namespace) -> int:
+    from .app import make_app
+
+    found = credentials.load(cfg.server.url)
+    make_app(cfg, found.token, token_note=found.warning).run()
+    return 0
+
+
+def cmd_demo(cfg: Config, args: argparse.Namespace) -> int:
+    from . import demo
+    from .app import make_app
+
+    print("Starting the demo backend …", flush=True)
+    try:
+        server = demo.start(seed=args.seed, speed=args.speed)
+    except RuntimeError as exc:
+        print(f"skranke: {exc}", file=sys.stderr)
+        return 1
+    try:
+        ui = {"language": args.lang or cfg.ui.language, "theme": cfg.ui.theme}
+        demo_cfg = Config.model_validate({"server": {"url": server.url, "site": server.site,
+                                                     "counter": 1}, "ui": ui,
+                                          "keymap": cfg.keymap})
+        make_app(demo_cfg, server.tokens[args.role],
+                 outbox_path=server.folder / "outbox.db").run()
+    finally:
+        server.stop()
+    print(f"Demo stopped; its data and log are in {server.folder}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="skranke", description=__doc__)
     p.add_argument("--config", help="configuration file (default: SKRANKE_CONFIG or the "
                                     "user's config folder)")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.set_defaults(func=cmd_run)
+    sub = p.add_subparsers(dest="command")
+    d = sub.add_parser("demo", help="start a demo backend on loopback and open the console "
+                                    "at Skranke 1 (nothing to set up)")
+    d.add_argument("--role", choices=("caseworker", "reception", "supervisor"),
+                   default="caseworker")
+    d.add_argument("--lang", choices=("da", "en"), help="language (default: your config's)")
+    d.add_argument("--seed", type=int, default=1)
+    d.add_argument("--speed", type=float, default=1.0, help="demo clock speed (default 1)")
+    d.set_defaults(func=cmd_demo)
     login = sub.add_parser("login", help="check a token against the backend and keep it in "
                                          "the OS keyring")
     login.add_argument("--token-stdin", action="store_true", help="read the token from stdin")

@@ -154,6 +154,13 @@ class LiveDay:
                 backoff = min(backoff * 2, self.max_backoff)
             except Gap:
                 need_snapshot = True
+            except (ValueError, KeyError, errors.ApiError) as exc:
+                # a malformed event or a refused snapshot: start again from a snapshot
+                log.warning("event stream: %s; taking a new snapshot", type(exc).__name__)
+                self._set("reconnecting")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                need_snapshot = True
 
     async def _stream(self) -> bool:
         """Listen until the stream ends; True when a new snapshot is needed."""
@@ -164,6 +171,8 @@ class LiveDay:
             async for sse in source.aiter_sse():
                 if sse.event == "refetch":
                     return True
+                if not sse.data:  # a heartbeat (httpx-sse repeats the last id on comments)
+                    continue
                 data = json.loads(sse.data)
                 change = self.model.apply(int(sse.id), data)
                 if change is None:

@@ -31,3 +31,11 @@ def test_backend_never_imports_the_console_or_textual():
     mods = loaded_after("backend.api.app", "backend.cli", "backend.simulator")
     assert not {m for m in mods if m.split(".")[0] in ("textual", "console", "screens",
                                                         "widgets")}
+
+
+def test_console_app_and_screens_never_import_the_backend():
+    screens = [f"screens.{p.stem}" for p in (ROOT / "screens").glob("*.py")]
+    widgets = [f"widgets.{p.stem}" for p in (ROOT / "widgets").glob("*.py")]
+    mods = loaded_after("console.app", "console.cli", *screens, *widgets)
+    assert "textual" in mods
+    assert not {m for m in mods if m.split(".")[0] == "backend"}

@@ -12,15 +12,17 @@ from ..services import bookings
 from ..services.views import visit_view
 from ..storage.models import VisitRow
 from .deps import Writer, current_actor, get_ctx, writer
-from .roles import BOOKING, REC, SUP, op
+from .roles import BOOKING, CW, REC, SUP, op
 from .schemas import BookingBody, CancelBody, FreeTimesOut, RescheduleBody, VisitOut
 
 router = APIRouter(tags=["bookings"])
 ROLES = (REC, SUP, BOOKING)
+#: A caseworker finishing a visit for missing documents rebooks the citizen there and then.
+REBOOK = (CW, REC, SUP, BOOKING)
 Ref = Path(pattern=r"^[A-Za-z0-9]{4,12}$")
 
 
-@op(router, "GET", "/sites/{site_id}/free-times", ROLES, response_model=FreeTimesOut,
+@op(router, "GET", "/sites/{site_id}/free-times", REBOOK, response_model=FreeTimesOut,
     summary="Free booking times for an errand on a day")
 def free_times(site_id: str, errand: str = Query(pattern=r"^[a-z][a-z0-9_]{1,39}$"),
                date_: date = Query(alias="date"), ctx=Depends(get_ctx),
@@ -29,7 +31,7 @@ def free_times(site_id: str, errand: str = Query(pattern=r"^[a-z][a-z0-9_]{1,39}
         return bookings.free_times(ctx, s, site_id, errand, date_)
 
 
-@op(router, "POST", "/sites/{site_id}/bookings", ROLES, response_model=VisitOut,
+@op(router, "POST", "/sites/{site_id}/bookings", REBOOK, response_model=VisitOut,
     status_code=201, summary="Book a free time")
 def create(body: BookingBody, site_id: str, w: Writer = Depends(writer)):
     return w.run(lambda tx: bookings.create_booking(

@@ -1,0 +1,282 @@
+"""The Skranke console: the Textual app shell.
+
+Starts with the setup screen when it has no token (or the backend refuses it), otherwise
+asks the backend who the token is, loads the errand catalogue and opens the counter
+screen; keeps the day live (LiveDay in a worker) and replays the offline outbox when the
+backend is back. All I/O runs in workers; keyring and outbox calls off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from . import commands, errors, i18n, present
+from .client import SkrankeClient
+from .config import Config
+from .i18n import _
+from .live import Change, LiveDay
+from .models import Me, Visit
+from .outbox import OFFLINE_OK, Outbox, perform
+
+log = logging.getLogger("skranke.app")
+
+
+def make_client(cfg: Config, token: str) -> SkrankeClient:
+    s = cfg.server
+    return SkrankeClient(s.url, token, s.site, verify=s.ca_bundle or s.verify_tls,
+                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)
+
+
+class SkrankeApp(App):
+    TITLE = "Skranke"
+    SCOPES = ("app",)
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(self, config: Config, token: str | None, *, outbox_path: Path | None = None,
+                 now: Callable[[], datetime] | None = None, first_run: bool = False,
+                 token_note: str | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.token = token
+        self.first_run = first_run or not token
+        self.token_note = token_note
+        self.now = now or (lambda: datetime.now(present.TZ))
+        self.outbox = Outbox(outbox_path)
+        self.keys = commands.keys(config.keymap)
+        self.client: SkrankeClient | None = None
+        self.live: LiveDay | None = None
+        self.me: Me | None = None
+        self.errands = present.Errands({})
+        self.connection = "connecting"
+        self.theme = config.ui.theme
+
+    # --- start --------------------------------------------------------------------------------
+    @property
+    def model(self):
+        return self.live.model
+
+    def on_mount(self) -> None:
+        self.set_keymap({k: v for k, v in self.config.keymap.items()})
+        if self.first_run:
+            self.open_setup(self.token_note)
+        else:
+            self.start(self.token)
+
+    def open_setup(self, message: str | None = None) -> None:
+        from screens.base import localized
+        from screens.setup import SetupScreen
+
+        self.push_screen(localized(SetupScreen)(message))
+
+    @work(exclusive=True, group="start")
+    async def start(self, token: str) -> None:
+        from screens.base import localized
+        from screens.counter import CounterScreen
+
+        if self.client is not None:
+            await self.client.aclose()
+        self.token, self.client = token, make_client(self.config, token)
+        try:
+            self.me = await self.client.me()
+            self.errands = present.Errands({e["code"]: e for e in await self.client.errands()})
+            self.live = LiveDay(self.client, self.on_day_change, self.on_connection)
+            await self.live.reload()
+        except errors.Unauthorised:
+            self.open_setup(_("The backend did not accept the token: log in again."))
+            return
+        except errors.ApiError as exc:
+            self.open_setup(_("The backend could not be asked: {why}").format(why=exc.message))
+            return
+        await self.push_screen(localized(CounterScreen)())
+        self.run_worker(self.live.run(snapshot=False), group="live", exclusive=True,
+                        exit_on_error=False)
+        self.set_interval(15, self.replay)
+        self.replay()
+
+    # --- live updates ---------------------------------------------------------------------------
+    def on_day_change(self, change: Change) -> None:
+        screen = self._main_screen()
+        if screen is not None:
+            screen.apply(change)
+
+    def _main_screen(self) -> Screen | None:
+        for screen in self.screen_stack:
+            if hasattr(screen, "set_status"):
+                return screen
+        return None
+
+    def on_connection(self, status: str) -> None:
+        self.connection = status
+        screen = self._main_screen()
+        if screen is not None:
+            screen.set_status(status)
+        if status == "online":
+            self.replay()
+
+    @work(group="outbox", exclusive=True, exit_on_error=False)
+    async def replay(self) -> None:
+        if self.client is None:
+            return
+        applied, rejected = await self.outbox.replay(self.client)
+        pending = len(await asyncio.to_thread(self.outbox.pending))
+        refused = len(await asyncio.to_thread(self.outbox.rejected))
+        screen = self._main_screen()
+        if screen is not None:
+            screen.set_outbox(pending, refused)
+        if applied:
+            self.notify(_("{n} action(s) from the outbox sent.").format(n=applied))
+        if rejected:
+            self.notify(_("The backend refused {n} action(s) from the outbox: press u.")
+                        .format(n=rejected), severity="error", timeout=15)
+
+    # --- actions ----------------------------------------------------------------------------------
+    def act(self, kind: str, label: str, method: str, path: str,
+            body: Any = None) -> None:
+        """Do an action in a worker; the answer lands in the model."""
+        self.run_worker(self.act_now(kind, label, method, path, body), group="action",
+                        exit_on_error=False)
+
+    async def act_now(self, kind: str, label: str, method: str, path: str,
+                      body: Any = None) -> dict[str, Any] | None:
+        """The backend's answer; {"queued": True} when kept in the outbox; None when refused
+        (the refusal is shown and the visit reloaded)."""
+        assert self.client is not None
+        try:
+            if kind in OFFLINE_OK:
+                answer = await perform(self.client, self.outbox, kind, label, method, path, body)
+                if answer is None:
+                    self.notify(_("{action}: no connection, kept in the outbox.").format(
+                        action=label), severity="warning")
+                    self.replay()
+                    return {"queued": True}
+            else:
+                answer = await self.client.request(method, path, json=body)
+        except errors.ApiError as exc:
+            self.refused(label, exc, path)
+            return None
+        self.absorb(answer)
+        return answer
+
+    def absorb(self, answer: Any) -> None:
+        """Put a visit or counter from an answer into the model and repaint it."""
+        if not isinstance(answer, dict) or self.live is None:
+            return
+        change = Change()
+        visit = answer.get("visit") if "visit" in answer else answer
+        if isinstance(visit, dict) and "ticket" in visit and "version" in visit:
+            v = Visit.model_validate(visit)
+            known = self.model.visits.get(v.id)
+            if known is None or known.version <= v.version:
+                self.model.add(v)
+                change.visits.add(v.id)
+        elif "number" in answer and "state" in answer and "version" in answer:
+            from .models import Counter
+
+            c = Counter.model_validate(answer)
+            self.model.counters[c.id] = c
+            change.counters.add(c.id)
+        if change:
+            self.on_day_change(change)
+
+    def refused(self, label: str, exc: errors.ApiError, path: str) -> None:
+        if isinstance(exc, errors.Conflict) and exc.code == "already_called" and exc.by_counter:
+            text = _("Already called by {counter}.").format(counter=exc.by_counter)
+        elif isinstance(exc, errors.CounterBusy):
+            text = _("This counter already has a citizen: finish or requeue first.")
+        elif isinstance(exc, errors.StaleVersion):
+            text = _("Someone else changed this visit meanwhile; the screen now shows it.")
+        elif isinstance(exc, errors.TooSoon):
+            text = _("Too soon: wait {n} seconds before recalling.").format(n=exc.retry_after)
+        elif isinstance(exc, errors.Offline):
+            text = _("No connection to the backend; this cannot wait in the outbox.")
+        elif isinstance(exc, errors.Unauthorised):
+            text = _("The backend no longer accepts the token: log in again.")
+        elif isinstance(exc, errors.Forbidden):
+            text = _("Not allowed: {why}").format(why=exc.message)
+        else:
+            text = exc.message
+        self.notify(f"{label}: {text}", severity="error", timeout=10)
+        if path.startswith("/visits/") and self.client is not None:
+            self.reload_visit(int(path.split("/")[2]))
+
+    @work(group="action", exit_on_error=False)
+    async def reload_visit(self, visit_id: int) -> None:
+        try:
+            v = await self.client.visit(visit_id)
+        except errors.ApiError:
+            return
+        self.model.add(v)
+        self.on_day_change(Change(visits={v.id}))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker failure ends here: told plainly, logged, the console goes on."""
+        if event.state is WorkerState.ERROR:
+            error = event.worker.error
+            log.error("worker %s failed: %r", event.worker.name, error)
+            self.notify(_("Something went wrong: {why}. The console goes on; the support log "
+                          "has the details.").format(why=type(error).__name__),
+                        severity="error", timeout=10)
+            if event.worker.group == "live" and self.live is not None:
+                self.run_worker(self.live.run(), group="live", exclusive=True,
+                                exit_on_error=False)
+
+    # --- help, palette, outbox ------------------------------------------------------------------
+    def _scopes(self) -> tuple[str, ...]:
+        return tuple(getattr(self.screen, "SCOPES", ()))
+
+    def action_help(self) -> None:
+        from screens.help import help_screen
+
+        self.push_screen(help_screen(self._scopes(), self.keys,
+                                     self.me.role if self.me else "caseworker"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        role = self.me.role if self.me else "caseworker"
+        for scope in (*getattr(screen, "SCOPES", ()), "app"):
+            target = self if scope == "app" else screen
+            for c in commands.for_scope(scope, role):
+                name, _sep, _rest = c.action.partition("(")
+                if target.check_action(name, ()) is False:
+                    continue
+                yield SystemCommand(f"{_(c.label)} ({self.keys[c.id]})", _(c.help),
+                                    lambda t=target, a=c.action: t.run_action(a))
+
+    @work(group="dialog", exit_on_error=False)
+    async def show_outbox(self) -> None:
+        from screens.dialogs import choose
+
+        rejected = await asyncio.to_thread(self.outbox.rejected)
+        pending = await asyncio.to_thread(self.outbox.pending)
+        if not rejected and not pending:
+            self.notify(_("The outbox is empty."))
+            return
+        choices = [(f"r{a.id}", f"✘ {a.label}: {a.reason}") for a in rejected]
+        choices += [(f"p{a.id}", f"… {a.label} ({present.hhmm(a.occurred_at)})")
+                    for a in pending]
+        picked = await self.push_screen_wait(choose(
+            _("Outbox: choose a refused action to dismiss it"), choices))
+        if picked and picked.startswith("r"):
+            await asyncio.to_thread(self.outbox.dismiss, int(picked[1:]))
+            self.replay()
+
+    async def on_unmount(self) -> None:
+        if self.client is not None:
+            await self.client.aclose()
+
+
+def make_app(config: Config, token: str | None, **kw: Any) -> SkrankeApp:
+    """The app in the configured language (bindings and texts from the catalogues)."""
+    from screens.base import localized
+
+    i18n.use(config.ui.language)
+    return localized(SkrankeApp)(config, token, **kw)

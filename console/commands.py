@@ -1,0 +1,99 @@
+"""The one registry of the console's commands: id, default key, action, label, who may.
+
+The footer, the help screen (`?`), the command palette and the `[keymap]` section of
+config.toml all read this table; a screen's key bindings are built from it (screens/base.py).
+Labels are marked with `N_` and translated where shown. No Textual here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .i18n import N_
+
+CASEWORKER = frozenset({"caseworker", "supervisor"})
+ANYONE = frozenset({"caseworker", "reception", "supervisor", "admin"})
+
+
+@dataclass(frozen=True)
+class Command:
+    id: str
+    key: str
+    action: str
+    label: str
+    help: str
+    scope: str = "counter"
+    roles: frozenset[str] = CASEWORKER
+    footer: bool = True
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("call_next", "n", "call_next", N_("Call next"),
+            N_("Call the next citizen the backend picks for this counter")),
+    Command("recall", "r", "recall", N_("Recall"),
+            N_("Call the called citizen again (the backend limits how often)")),
+    Command("start", "s", "start", N_("Arrived"),
+            N_("The called citizen has come to the counter: start serving")),
+    Command("no_show", "x", "no_show", N_("No-show"),
+            N_("The called citizen did not come")),
+    Command("requeue", "k", "requeue", N_("Requeue"),
+            N_("Put the called citizen back in the queue")),
+    Command("park", "p", "park", N_("Park"),
+            N_("Park the citizen being served (e.g. fetching a document)")),
+    Command("resume", "g", "resume", N_("Resume"),
+            N_("Put a parked citizen of this counter back in the queue")),
+    Command("transfer", "t", "transfer", N_("Transfer"),
+            N_("Send the citizen to another counter or errand")),
+    Command("finish", "f", "finish", N_("Finish"),
+            N_("Finish the visit with an outcome")),
+    Command("documents", "d", "documents", N_("Documents"),
+            N_("Tick the citizen's documents present or missing")),
+    Command("note", "a", "note", N_("Note"), N_("Add a note to the visit")),
+    Command("reveal_cpr", "c", "reveal_cpr", N_("Show CPR"),
+            N_("Show the full CPR number (asks first; the backend records it)")),
+    Command("open_counter", "o", "open_counter", N_("Open"), N_("Open this counter")),
+    Command("pause_counter", "b", "pause_counter", N_("Pause"),
+            N_("Pause this counter (no one is called to it)")),
+    Command("close_counter", "l", "close_counter", N_("Close"), N_("Close this counter")),
+    Command("filter", "v", "cycle_filter", N_("View"),
+            N_("Show next: mine, waiting, all, done")),
+    Command("filter_mine", "1", "filter('mine')", N_("Mine"),
+            N_("Show the citizens of this counter"), footer=False),
+    Command("filter_waiting", "2", "filter('waiting')", N_("Waiting"),
+            N_("Show the waiting citizens"), footer=False),
+    Command("filter_all", "3", "filter('all')", N_("All"),
+            N_("Show all of today's citizens"), footer=False),
+    Command("filter_done", "4", "filter('done')", N_("Done"),
+            N_("Show the finished visits"), footer=False),
+    Command("outbox", "u", "outbox", N_("Outbox"),
+            N_("Actions waiting to be sent, and replays the backend refused"),
+            footer=False),
+    # dialogs
+    Command("doc_present", "p", "mark('present')", N_("Present"),
+            N_("The highlighted document is present"), scope="documents", roles=ANYONE),
+    Command("doc_missing", "m", "mark('missing')", N_("Missing"),
+            N_("The highlighted document is missing"), scope="documents", roles=ANYONE),
+    Command("doc_unknown", "u", "mark('unknown')", N_("Unknown"),
+            N_("Not checked yet"), scope="documents", roles=ANYONE),
+    Command("dialog_close", "escape", "close", N_("Close"), N_("Close this window"),
+            scope="dialog", roles=ANYONE),
+    Command("help", "question_mark", "help", N_("Help"),
+            N_("All keys and what they do"), scope="app", roles=ANYONE),
+    Command("quit", "ctrl+q", "quit", N_("Quit"), N_("Leave Skranke"), scope="app",
+            roles=ANYONE),
+)
+
+BY_ID = {c.id: c for c in COMMANDS}
+
+
+def for_scope(scope: str, role: str | None = None) -> list[Command]:
+    return [c for c in COMMANDS if c.scope == scope and (role is None or role in c.roles)]
+
+
+def keys(keymap: dict[str, str]) -> dict[str, str]:
+    """Every command's keys after the user's keymap (unknown ids are an error)."""
+    unknown = sorted(set(keymap) - set(BY_ID))
+    if unknown:
+        raise ValueError(f"unknown command id(s) in [keymap]: {', '.join(unknown)}; "
+                         f"known: {', '.join(BY_ID)}")
+    return {c.id: keymap.get(c.id, c.key) for c in COMMANDS}

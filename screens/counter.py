@@ -1,0 +1,307 @@
+"""The counter screen: the queue, the citizen card and every caseworker action, one key each.
+
+The backend decides; this screen shows, asks and reports. Every action runs in a worker
+(`SkrankeApp.act`), its answer goes into the live day model, and the rows it touched are
+repainted. A refusal (already called elsewhere, a stale edit) is told plainly and the
+visit is fetched again so the screen shows the backend's state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer
+from textual.widgets.data_table import RowDoesNotExist
+
+from console import present
+from console.i18n import _
+from console.live import Change
+from console.models import Counter, Visit
+from widgets.citizen_card import CitizenCard
+from widgets.queue_table import QueueTable
+from widgets.status_bar import OfflineBanner, StatusBar
+
+from . import finish
+from .dialogs import choose, confirm, prompt
+from .documents import documents
+
+CALLED = {"recall", "start", "no_show", "requeue"}
+SERVING = {"park", "finish"}
+ON_VISIT = {"documents", "note", "reveal_cpr"}
+
+
+class CounterScreen(Screen):
+    SCOPES = ("counter",)
+    DEFAULT_CSS = """
+    CounterScreen QueueTable { height: 1fr; }
+    CounterScreen CitizenCard { height: 45%; min-height: 12; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = "waiting"
+        self.revealed: dict[int, str] = {}
+
+    # --- layout and painting -----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield OfflineBanner()
+        yield QueueTable(self.app.errands, self.app.now)
+        yield CitizenCard(self.app.errands)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        bar = self.query_one(StatusBar)
+        bar.user = self.app.me.person if self.app.me else ""
+        self.set_status(self.app.connection)
+        self.tick()
+        self.set_interval(1, self.tick)
+        self.set_interval(30, lambda: self.repaint(None))
+        self.repaint(None)
+
+    @property
+    def number(self) -> int:
+        return self.app.config.server.counter
+
+    @property
+    def counter(self) -> Counter | None:
+        return next((c for c in self.app.model.counters.values() if c.number == self.number),
+                    None)
+
+    @property
+    def mine(self) -> Visit | None:
+        """The citizen called to or being served at this counter."""
+        return next((v for v in self.app.model.visits.values()
+                     if present.is_mine(v, self.number)), None)
+
+    @property
+    def card_visit(self) -> Visit | None:
+        mine = self.mine
+        if mine is not None:
+            return mine
+        vid = self.query_one(QueueTable).visit_id
+        return self.app.model.visits.get(vid) if vid is not None else None
+
+    def tick(self) -> None:
+        self.query_one(StatusBar).clock = present.hhmm(self.app.now())
+
+    def set_status(self, status: str) -> None:
+        self.query_one(StatusBar).connection = status
+        self.query_one(OfflineBanner).set_state(status)
+
+    def set_outbox(self, pending: int, rejected: int) -> None:
+        bar = self.query_one(StatusBar)
+        bar.pending, bar.rejected = pending, rejected
+
+    def apply(self, change: Change) -> None:
+        self.repaint(None if change.reloaded else change.visits)
+
+    def repaint(self, changed: set[int] | None) -> None:
+        table = self.query_one(QueueTable)
+        table.sync(self.app.model.ordered(),
+                   lambda v: present.in_filter(v, self.filter, self.number), self.number,
+                   changed)
+        table.border_title = _("Queue: {view}").format(view=_(present.FILTERS[self.filter]))
+        self.paint_card()
+        counter = self.counter
+        bar = self.query_one(StatusBar)
+        bar.counter = counter.name if counter else _("Counter {n}").format(n=self.number)
+        bar.counter_state = {"open": _("open"), "paused": _("paused: o opens"),
+                             "closed": _("closed: o opens")}.get(counter.state, counter.state) \
+            if counter else "?"
+        self.refresh_bindings()
+
+    def paint_card(self) -> None:
+        v = self.card_visit
+        self.query_one(CitizenCard).show(v, revealed=self.revealed.get(v.id) if v else None)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        if self.mine is None:
+            self.paint_card()
+            self.refresh_bindings()
+
+    # --- which actions make sense now --------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        role = self.app.me.role if self.app.me else ""
+        if action in ("cycle_filter", "filter", "outbox"):
+            return True
+        if role not in ("caseworker", "supervisor"):
+            return False
+        counter, mine = self.counter, self.mine
+        state = counter.state if counter else "closed"
+        if action == "call_next":
+            return state == "open" and mine is None
+        if action in CALLED:
+            return mine is not None and mine.state == "called"
+        if action in SERVING:
+            return mine is not None and mine.state == "serving"
+        if action == "transfer":
+            return mine is not None and mine.state in ("serving", "parked")
+        if action == "resume":
+            return self.parked() is not None
+        if action in ON_VISIT:
+            v = self.card_visit
+            return v is not None and (action != "documents" or bool(v.documents))
+        if action == "open_counter":
+            return state in ("closed", "paused")
+        if action == "pause_counter":
+            return state == "open"
+        if action == "close_counter":
+            return state in ("open", "paused") and mine is None
+        return True
+
+    def parked(self) -> Visit | None:
+        table_vid = self.query_one(QueueTable).visit_id
+        parked = [v for v in self.app.model.visits.values()
+                  if v.state == "parked" and v.counter == self.number]
+        return next((v for v in parked if v.id == table_vid), parked[0] if parked else None)
+
+    # --- actions -------------------------------------------------------------------------------
+    def action_cycle_filter(self) -> None:
+        names = list(present.FILTERS)
+        self.action_filter(names[(names.index(self.filter) + 1) % len(names)])
+
+    def action_filter(self, name: str) -> None:
+        self.filter = name
+        self.repaint(None)
+
+    def _site(self, tail: str) -> str:
+        return f"/sites/{self.app.config.server.site}/counters/{self.number}/{tail}"
+
+    def action_open_counter(self) -> None:
+        self.app.act("open", _("Open counter"), "POST", self._site("open"))
+
+    def action_pause_counter(self) -> None:
+        self.app.act("pause", _("Pause counter"), "POST", self._site("pause"))
+
+    def action_close_counter(self) -> None:
+        self.app.act("close", _("Close counter"), "POST", self._site("close"))
+
+    @work(group="action", exit_on_error=False)
+    async def action_call_next(self) -> None:
+        answer = await self.app.act_now("call_next", _("Call next"), "POST",
+                                        self._site("call-next"))
+        if answer is None:
+            return
+        visit = answer.get("visit")
+        if visit:
+            self.notify(_("{ticket} called to {counter}").format(
+                ticket=visit["ticket"], counter=visit.get("counter_name") or self.number))
+            self.focus_visit(visit["id"])
+        elif answer.get("next_booking_at"):
+            at = datetime.fromisoformat(answer["next_booking_at"])
+            self.notify(_("No one is due. Next booking: {when}").format(
+                when=present.until(at, self.app.now())), timeout=8)
+        else:
+            self.notify(_("No one is waiting for this counter."), timeout=8)
+
+    def focus_visit(self, visit_id: int) -> None:
+        table = self.query_one(QueueTable)
+        v = self.app.model.visits.get(visit_id)
+        if v is not None and not present.in_filter(v, self.filter, self.number):
+            self.action_filter("mine")
+        with contextlib.suppress(RowDoesNotExist):  # filtered out: nothing to move to
+            table.move_cursor(row=table.get_row_index(str(visit_id)))
+
+    def _visit_action(self, kind: str, label: str, tail: str, visit: Visit | None = None,
+                      body: dict | None = None) -> None:
+        v = visit or self.mine
+        if v is None:
+            return
+        self.app.act(kind, label, "POST", f"/visits/{v.id}/{tail}", body)
+
+    def action_recall(self) -> None:
+        self._visit_action("recall", _("Recall"), "recall")
+
+    def action_start(self) -> None:
+        self._visit_action("start", _("Arrived"), "start")
+
+    def action_no_show(self) -> None:
+        self._visit_action("no_show", _("No-show"), "no-show")
+
+    def action_requeue(self) -> None:
+        self._visit_action("requeue", _("Requeue"), "requeue")
+
+    def action_park(self) -> None:
+        self._visit_action("park", _("Park"), "park")
+
+    def action_resume(self) -> None:
+        self._visit_action("resume", _("Resume"), "resume", self.parked())
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_transfer(self) -> None:
+        v = self.mine
+        if v is None:
+            return
+        counters = sorted((c for c in self.app.model.counters.values()
+                           if c.number != self.number and c.state != "closed"),
+                          key=lambda c: c.number)
+        choices = [(f"counter:{c.number}", f"{c.name} ({c.state})") for c in counters]
+        choices += [(f"errand:{code}", _("Errand: {name}").format(name=self.app.errands.name(
+            code))) for code in self.app.errands.by_code if code != v.errand]
+        picked = await self.app.push_screen_wait(choose(
+            _("Transfer {ticket} to").format(ticket=v.ticket), choices))
+        if not picked:
+            return
+        what, value = picked.split(":", 1)
+        body = {"counter": int(value), "errand": None} if what == "counter" else \
+            {"counter": None, "errand": value}
+        self._visit_action("transfer", _("Transfer"), "transfer", v, body)
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_finish(self) -> None:
+        v = self.mine
+        if v is not None and v.state == "serving":
+            await finish.run(self, v)
+
+    def action_documents(self) -> None:
+        v = self.card_visit
+        if v is None:
+            return
+
+        def mark(code: str, status: str) -> None:
+            self.app.act("document", _("Document"), "PUT", f"/visits/{v.id}/documents/{code}",
+                         {"status": status})
+
+        self.app.push_screen(documents(v, mark))
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_note(self) -> None:
+        v = self.card_visit
+        if v is None:
+            return
+        text = await self.app.push_screen_wait(prompt(
+            _("Note on {ticket}").format(ticket=v.ticket),
+            hint=_("Notes are kept with the visit; no CPR numbers, please.")))
+        if text:
+            self._visit_action("note", _("Note"), "notes", v, {"text": text})
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_reveal_cpr(self) -> None:
+        v = self.card_visit
+        if v is None:
+            return
+        if v.id in self.revealed:
+            del self.revealed[v.id]
+            self.paint_card()
+            return
+        sure = await self.app.push_screen_wait(confirm(
+            _("Show the full CPR number of {ticket}? This is recorded in the audit log.")
+            .format(ticket=v.ticket)))
+        if not sure:
+            return
+        answer = await self.app.act_now("reveal_cpr", _("Show CPR"), "POST",
+                                        f"/visits/{v.id}/cpr")
+        if answer and answer.get("cpr"):
+            self.revealed[v.id] = answer["cpr"]
+            self.paint_card()
+        elif answer is not None:
+            self.notify(_("No CPR number is recorded for this citizen."))
+
+    def action_outbox(self) -> None:
+        self.app.show_outbox()

@@ -1,0 +1,129 @@
+"""Small modal dialogs: confirm, a line of text, a choice from a list (digits pick)."""
+
+from __future__ import annotations
+
+from typing import Generic, TypeVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from console.i18n import _
+
+from .base import localized
+
+V = TypeVar("V")
+
+DIALOG_CSS = """
+Dialog { align: center middle; }
+Dialog > Vertical {
+    width: 80; max-width: 95%; height: auto; max-height: 90%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}
+Dialog .title { text-style: bold; margin-bottom: 1; }
+Dialog .hint { color: $text-muted; margin-top: 1; }
+Dialog OptionList { height: auto; max-height: 20; }
+"""
+
+
+class Dialog(ModalScreen[V], Generic[V]):
+    DEFAULT_CSS = DIALOG_CSS
+    SCOPES = ("dialog",)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(Dialog[bool]):
+    """y / j (ja) confirms, n or Escape declines."""
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.question, classes="title")
+            yield OptionList(Option(_("Yes"), id="yes"), Option(_("No"), id="no"))
+            yield Label(_("Enter chooses, Escape cancels."), classes="hint")
+        yield Footer()
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id == "yes")
+
+    def action_close(self) -> None:
+        self.dismiss(False)
+
+
+class Prompt(Dialog[str | None]):
+    """One line of text; Enter accepts (not empty when `required`), Escape cancels."""
+
+    def __init__(self, title: str, *, placeholder: str = "", value: str = "",
+                 required: bool = True, hint: str = "") -> None:
+        super().__init__()
+        self.title_text, self.placeholder, self.value = title, placeholder, value
+        self.required, self.hint = required, hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            if self.hint:
+                yield Label(self.hint)
+            yield Input(value=self.value, placeholder=self.placeholder)
+            yield Label(_("Enter accepts, Escape cancels."), classes="hint")
+        yield Footer()
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if self.required and not text:
+            self.notify(_("Please write something first."), severity="warning")
+            return
+        self.dismiss(text)
+
+
+class Choose(Dialog[str | None]):
+    """Pick one of `choices` (id, label); digits 1–9 pick directly."""
+
+    def __init__(self, title: str, choices: list[tuple[str, str]], *,
+                 text: str = "") -> None:
+        super().__init__()
+        self.title_text, self.choices, self.text = title, choices, text
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(self.title_text, classes="title")
+            if self.text:
+                yield Label(self.text)
+            options = [Option(f"{i}  {label}" if i <= 9 else f"   {label}", id=value)
+                       for i, (value, label) in enumerate(self.choices, start=1)]
+            yield OptionList(*options)
+            yield Label(_("Arrows and Enter, or the digit; Escape cancels."), classes="hint")
+        yield Footer()
+
+    def on_key(self, event) -> None:
+        if event.character and event.character.isdigit() and event.character != "0":
+            index = int(event.character) - 1
+            if index < len(self.choices):
+                event.stop()
+                self.dismiss(self.choices[index][0])
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+def confirm(question: str) -> Confirm:
+    return localized(Confirm)(question)
+
+
+def prompt(title: str, **kw) -> Prompt:
+    return localized(Prompt)(title, **kw)
+
+
+def choose(title: str, choices: list[tuple[str, str]], **kw) -> Choose:
+    return localized(Choose)(title, choices, **kw)

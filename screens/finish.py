@@ -1,0 +1,127 @@
+"""Finishing a visit: the outcome, and what each outcome asks for.
+
+- served, solved by phone, self-service: finished at once;
+- missing documents: the list to hand the citizen, then a free time to rebook (today or
+  the next days), booked there and then;
+- referred: to which authority (common ones listed, or written);
+- other: a note is required.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from console import errors, present
+from console.i18n import N_, _
+from console.models import Visit
+
+from .base import localized
+from .dialogs import Dialog, choose, prompt
+
+AUTHORITIES = (N_("Udbetaling Danmark"), N_("Skattestyrelsen"), N_("Politiet"),
+               N_("Familieretshuset"), N_("SIRI (residence and work permits)"),
+               N_("Jobcenter"))
+REBOOK_DAYS = 7
+REBOOK_TIMES = 8
+
+
+class MissingDocuments(Dialog[str | None]):
+    """The documents to bring next time, and free times to rebook (id 'none' for no)."""
+
+    DEFAULT_CSS = """
+    MissingDocuments #list { margin-bottom: 1; }
+    """
+
+    def __init__(self, visit: Visit, missing: list[str], times: list[datetime],
+                 now: datetime) -> None:
+        super().__init__()
+        self.visit, self.missing, self.times, self.now = visit, missing, times, now
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(_("Missing documents: {ticket}").format(ticket=self.visit.ticket),
+                        classes="title")
+            yield Label(_("Hand the citizen this list to bring next time:"))
+            yield Static("\n".join(f"  ✘ {name}" for name in self.missing) or "  —",
+                         id="list")
+            yield Label(_("Book a new time now?"))
+            options = [Option(f"{i}  {t.astimezone(present.TZ):%a %d.%m %H:%M}",
+                              id=t.isoformat()) for i, t in enumerate(self.times, start=1)]
+            if not self.times:
+                options.append(Option(_("No free time in the next {n} days").format(
+                    n=REBOOK_DAYS), id="none-free", disabled=True))
+            options.append(Option(_("0  No new time"), id="none"))
+            yield OptionList(*options)
+            yield Label(_("Enter books the time; Escape goes back."), classes="hint")
+        yield Footer()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+async def free_times(app, errand: str, start: date) -> list[datetime]:
+    found: list[datetime] = []
+    for offset in range(REBOOK_DAYS):
+        answer = await app.client.free_times(errand, start + timedelta(days=offset))
+        found += [t for t in answer.times if t > app.now()]
+        if len(found) >= REBOOK_TIMES:
+            break
+    return found[:REBOOK_TIMES]
+
+
+async def run(screen, v: Visit) -> None:
+    app = screen.app
+    outcome = await app.push_screen_wait(choose(
+        _("Finish {ticket}: outcome").format(ticket=v.ticket),
+        [(code, _(label)) for code, label in present.OUTCOMES.items()]))
+    if not outcome:
+        return
+    body: dict[str, Any] = {"outcome": outcome, "note": None, "referred_to": None}
+    rebook: datetime | None = None
+    if outcome == "missing_documents":
+        missing = [present.doc_name(d) for d in v.documents if d.status == "missing"] or \
+            [present.doc_name(d) for d in v.documents if d.status == "unknown"]
+        try:
+            times = await free_times(app, v.errand, app.now().date())
+        except errors.ApiError:
+            times = []
+        picked = await app.push_screen_wait(localized(MissingDocuments)(
+            v, missing, times, app.now()))
+        if picked is None:
+            return
+        if picked not in ("none", "none-free"):
+            rebook = datetime.fromisoformat(picked)
+        body["note"] = _("To bring: {docs}").format(docs="; ".join(missing)) if missing \
+            else None
+    elif outcome == "referred":
+        choices = [(a, _(a)) for a in AUTHORITIES] + [("other", _("Another authority…"))]
+        where = await app.push_screen_wait(choose(_("Referred to which authority?"), choices))
+        if where == "other":
+            where = await app.push_screen_wait(prompt(_("Name of the authority")))
+        if not where:
+            return
+        body["referred_to"] = _(where) if where in AUTHORITIES else where
+    elif outcome == "other":
+        note = await app.push_screen_wait(prompt(_("What happened? (required)")))
+        if not note:
+            return
+        body["note"] = note
+    done = await app.act_now("finish", _("Finish"), "POST", f"/visits/{v.id}/finish", body)
+    if done is None:
+        return
+    if rebook is not None and v.citizen is not None:
+        booked = await app.act_now("book", _("Book"), "POST",
+                                   f"/sites/{app.config.server.site}/bookings", {
+                                       "errand": v.errand, "start": rebook.isoformat(),
+                                       "name": v.citizen.name, "phone": v.citizen.phone,
+                                       "note": body["note"]})
+        if booked:
+            screen.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
+                when=f"{rebook.astimezone(present.TZ):%d.%m %H:%M}", ticket=booked["ticket"],
+                ref=booked.get("booking_ref") or "—"), timeout=12)

@@ -1,0 +1,118 @@
+"""First run: backend URL, site, counter and token, checked against the backend before
+anything is saved (the settings to the user's config.toml, the token to the OS keyring)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label
+
+from console import credentials, errors
+from console.config import Config, ConfigError, save_settings
+from console.i18n import _
+
+
+class SetupScreen(Screen):
+    SCOPES = ()
+    DEFAULT_CSS = """
+    SetupScreen { align: center middle; }
+    SetupScreen > Vertical { width: 84; height: auto; border: thick $primary;
+                             padding: 0 2; background: $surface; }
+    SetupScreen .title { text-style: bold; margin-bottom: 1; }
+    SetupScreen Label.field { margin-top: 1; }
+    SetupScreen #message { color: $error; margin-top: 1; }
+    SetupScreen .hint { color: $text-muted; margin-top: 1; }
+    """
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        s = self.app.config.server
+        with Vertical():
+            yield Label(_("Skranke: set up this counter"), classes="title")
+            yield Label(_("Backend URL"), classes="field")
+            yield Input(s.url, id="url")
+            yield Label(_("Site"), classes="field")
+            yield Input(s.site, id="site")
+            yield Label(_("Counter number"), classes="field")
+            yield Input(str(s.counter), id="counter", type="integer")
+            yield Label(_("Token (from skranke-server token create)"), classes="field")
+            yield Input(password=True, id="token")
+            yield Label(self.message or "", id="message")
+            yield Label(_("Enter moves on and, in the last field, checks with the backend "
+                          "before anything is saved."), classes="hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#token" if self.app.config.server.url else "#url", Input).focus()
+
+    @on(Input.Submitted)
+    def _next(self, event: Input.Submitted) -> None:
+        order = ["url", "site", "counter", "token"]
+        here = order.index(event.input.id)
+        if here < len(order) - 1:
+            self.query_one(f"#{order[here + 1]}", Input).focus()
+        else:
+            self.check()
+
+    def say(self, text: str) -> None:
+        self.query_one("#message", Label).update(text)
+
+    @work(exclusive=True, group="setup", exit_on_error=False)
+    async def check(self) -> None:
+        from console.app import make_client
+
+        values = {i.id: i.value.strip() for i in self.query(Input)}
+        try:
+            counter = int(values["counter"] or "0")
+            cfg = Config.model_validate({**self.app.config.model_dump(), "server": {
+                **self.app.config.server.model_dump(), "url": values["url"],
+                "site": values["site"], "counter": counter}})
+        except (ValueError, Exception) as exc:  # noqa: BLE001 - pydantic's error, said plainly
+            self.say(_("Not valid: {why}").format(why=str(exc).splitlines()[-1][:120]))
+            return
+        if not values["token"]:
+            self.say(_("The token is missing."))
+            return
+        self.say(_("Checking with the backend…"))
+        client = make_client(cfg, values["token"])
+        try:
+            me = await client.me()
+            day = await client.day()
+            if counter not in {c.number for c in day.counters}:
+                self.say(_("Site {site} has no counter {n}.").format(site=cfg.server.site,
+                                                                     n=counter))
+                return
+        except errors.Unauthorised:
+            self.say(_("The backend did not accept the token."))
+            return
+        except errors.NotFound:
+            self.say(_("The backend has no site {site}.").format(site=cfg.server.site))
+            return
+        except errors.ApiError as exc:
+            self.say(_("The backend could not be asked: {why}").format(why=exc.message))
+            return
+        finally:
+            await client.aclose()
+        try:
+            await asyncio.to_thread(save_settings, {"server": {
+                "url": cfg.server.url, "site": cfg.server.site, "counter": counter}})
+        except (ConfigError, OSError) as exc:
+            self.say(_("The settings could not be saved: {why}").format(why=exc))
+            return
+        try:
+            await asyncio.to_thread(credentials.store, cfg.server.url, values["token"])
+            kept = _("The token is kept in the OS keyring.")
+        except RuntimeError:
+            kept = _("No secure keyring here: the token is kept in memory only.")
+        self.app.config = cfg
+        self.notify(_("Welcome, {person} ({role}). {kept}").format(
+            person=me.person, role=me.role, kept=kept), timeout=8)
+        self.app.pop_screen()
+        self.app.start(values["token"])

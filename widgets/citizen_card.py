@@ -1,0 +1,92 @@
+"""The citizen card: everything the caseworker needs about one visit, on one panel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from console import present
+from console.i18n import N_, _
+from console.models import Visit
+
+PRECALL = {"needs_visit": N_("Needs the visit"), "solved_by_phone": N_("Solved by phone"),
+           "self_service": N_("Sent to self-service"), "not_reached": N_("Not reached")}
+
+
+class CitizenCard(Static):
+    DEFAULT_CSS = """
+    CitizenCard {
+        padding: 0 1;
+        border: round $primary; border-title-color: $text;
+        overflow-y: auto;
+    }
+    """
+
+    def __init__(self, errands: present.Errands, **kw) -> None:
+        super().__init__(**kw)
+        self.errands = errands
+        self.border_title = _("Citizen")
+
+    def show(self, v: Visit | None, *, revealed: str | None = None,
+             now: datetime | None = None) -> None:
+        self.update(self.render_visit(v, revealed) if v else
+                    Text(_("No citizen selected. Press n to call the next one."),
+                         style="italic"))
+
+    def render_visit(self, v: Visit, revealed: str | None) -> Group:
+        head = Text.assemble((f"{v.ticket}  ", "bold"), (self.errands.name(v.errand), "bold"),
+                             f" · {v.expected_minutes} min   ", present.state(v))
+        if v.counter:
+            head.append(f" · {present.counter(v)}")
+        facts = Table.grid(padding=(0, 1))
+        facts.add_column(style="dim", no_wrap=True)
+        facts.add_column()
+        facts.add_row(_("Citizen"), present.citizen(v, revealed))
+        if v.citizen and v.citizen.phone:
+            facts.add_row(_("Phone"), v.citizen.phone)
+        facts.add_row(_("Booked"), _("{time} ({n} min), ref. {ref}").format(
+            time=present.hhmm(v.slot_start), n=v.expected_minutes, ref=v.booking_ref or "—")
+            if v.slot_start else _("walk-in"))
+        facts.add_row(_("Arrived"), present.arrival(v))
+        if v.prepared_notes:
+            facts.add_row(_("Prepared"), v.prepared_notes)
+        if v.citizen_note:
+            facts.add_row(_("Citizen's note"), v.citizen_note)
+        if v.precall:
+            result = v.precall.get("result", "")
+            facts.add_row(_("Pre-call"), " · ".join(filter(None, [
+                str(v.precall.get("at", ""))[:10], v.precall.get("by"),
+                _(PRECALL.get(result, result)), v.precall.get("note")])))
+        hint = self.errands.hint(v.errand)
+        if hint:
+            facts.add_row(_("Hint"), hint)
+        if v.outcome:
+            facts.add_row(_("Outcome"), _(present.OUTCOMES.get(v.outcome, v.outcome)))
+        side: list = []
+        if v.documents:
+            docs = Table.grid(padding=(0, 1))
+            docs.add_column(no_wrap=True)
+            docs.add_column(no_wrap=True)
+            docs.add_column()
+            for i, d in enumerate(v.documents, start=1):
+                style = {"missing": "bold", "present": "", "unknown": "italic"}[d.status] \
+                    if d.status in ("missing", "present", "unknown") else ""
+                docs.add_row(str(i), Text(present.doc_status(d.status), style=style),
+                             present.doc_name(d))
+            side += [Text(_("Documents to bring"), style="bold underline"), docs]
+        if v.notes:
+            notes = Table.grid(padding=(0, 1))
+            notes.add_column(style="dim", no_wrap=True)
+            notes.add_column()
+            for n in v.notes:
+                notes.add_row(f"{present.hhmm(n.at)} {n.author}", n.text)
+            side += [Text(_("Notes"), style="bold underline"), notes]
+        body = Table.grid(padding=(0, 2), expand=True)
+        body.add_column(ratio=1)
+        body.add_column(ratio=1)
+        body.add_row(facts, Group(*side))
+        return Group(head, body)

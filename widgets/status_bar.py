@@ -1,0 +1,54 @@
+"""The status bar: counter, user, clock and connection (with the outbox), in words."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from console.i18n import N_, _
+
+CONNECTION = {"online": ("●", N_("Online")), "connecting": ("○", N_("Connecting")),
+              "reconnecting": ("◐", N_("Reconnecting")), "offline": ("✘", N_("Offline"))}
+
+
+class StatusBar(Static):
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
+    """
+    counter: reactive[str] = reactive("")
+    counter_state: reactive[str] = reactive("")
+    user: reactive[str] = reactive("")
+    clock: reactive[str] = reactive("")
+    connection: reactive[str] = reactive("connecting")
+    pending: reactive[int] = reactive(0)
+    rejected: reactive[int] = reactive(0)
+
+    def render(self) -> Text:
+        symbol, word = CONNECTION.get(self.connection, ("?", self.connection))
+        text = Text.assemble((self.counter, "bold"), f" ({self.counter_state})  ·  ",
+                             self.user, "  ·  ", self.clock, "  ·  ", f"{symbol} {_(word)}")
+        if self.pending:
+            text.append("  ·  " + _("{n} waiting in the outbox").format(n=self.pending))
+        if self.rejected:
+            text.append("  ·  " + _("{n} refused by the backend (u)").format(n=self.rejected),
+                        style="bold reverse")
+        return text
+
+
+class OfflineBanner(Static):
+    """Shown while the backend cannot be reached."""
+
+    DEFAULT_CSS = """
+    OfflineBanner { height: auto; background: $error; color: $text; padding: 0 1;
+                    text-style: bold; display: none; }
+    OfflineBanner.-shown { display: block; }
+    """
+
+    def set_state(self, connection: str) -> None:
+        shown = connection in ("offline", "reconnecting")
+        self.set_class(shown, "-shown")
+        if shown:
+            self.update("✘ " + _("No connection to the backend: finish, no-show, documents, "
+                                 "notes and park are kept in the outbox and sent when it is "
+                                 "back; calling is not possible."))

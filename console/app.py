@@ -59,6 +59,11 @@ class SkrankeApp(App):
         self.errands = present.Errands({})
         self.connection = "connecting"
         self.theme = config.ui.theme
+        self.told: list[str] = []  # every message shown to the user this session
+
+    def notify(self, message: str, **kw: Any) -> None:
+        self.told.append(message)
+        super().notify(message, **kw)
 
     # --- start --------------------------------------------------------------------------------
     @property

@@ -150,7 +150,8 @@ def in_filter(v: Visit, name: str, my_counter: int) -> bool:
     if name == "mine":
         return v.counter == my_counter and v.state in OPEN_STATES
     if name == "waiting":
-        return v.state in ("waiting", "called")
+        return v.state in ("waiting", "called") or (
+            v.counter == my_counter and v.state in OPEN_STATES)
     if name == "done":
         return v.state in CLOSED_STATES
     return True

@@ -30,12 +30,13 @@ class CitizenCard(Static):
         super().__init__(**kw)
         self.errands = errands
         self.border_title = _("Citizen")
+        self.shown: Group | Text = Text("")
 
     def show(self, v: Visit | None, *, revealed: str | None = None,
              now: datetime | None = None) -> None:
-        self.update(self.render_visit(v, revealed) if v else
-                    Text(_("No citizen selected. Press n to call the next one."),
-                         style="italic"))
+        self.shown = self.render_visit(v, revealed) if v else \
+            Text(_("No citizen selected. Press n to call the next one."), style="italic")
+        self.update(self.shown)
 
     def render_visit(self, v: Visit, revealed: str | None) -> Group:
         head = Text.assemble((f"{v.ticket}  ", "bold"), (self.errands.name(v.errand), "bold"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 from textual.binding import Binding
+from textual.widgets import Label
 
 from console import commands, i18n
 from console.i18n import _
@@ -31,3 +32,11 @@ def localized(cls: type[T]) -> type[T]:
         _cache[key] = type(cls.__name__, (cls,), {"BINDINGS": bindings(*scopes),
                                                  "__module__": cls.__module__})
     return _cache[key]  # type: ignore[return-value]
+
+
+class Line(Label):
+    """A label whose text is shown as written (no console markup: names and messages may
+    contain square brackets)."""
+
+    def __init__(self, text: str = "", **kw) -> None:
+        super().__init__(text, markup=False, **kw)

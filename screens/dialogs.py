@@ -8,12 +8,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import Footer, Input, OptionList
 from textual.widgets.option_list import Option
 
 from console.i18n import _
 
-from .base import localized
+from .base import Line, localized
 
 V = TypeVar("V")
 
@@ -46,9 +46,9 @@ class Confirm(Dialog[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question, classes="title")
+            yield Line(self.question, classes="title")
             yield OptionList(Option(_("Yes"), id="yes"), Option(_("No"), id="no"))
-            yield Label(_("Enter chooses, Escape cancels."), classes="hint")
+            yield Line(_("Enter chooses, Escape cancels."), classes="hint")
         yield Footer()
 
     @on(OptionList.OptionSelected)
@@ -70,11 +70,11 @@ class Prompt(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Line(self.title_text, classes="title")
             if self.hint:
-                yield Label(self.hint)
+                yield Line(self.hint)
             yield Input(value=self.value, placeholder=self.placeholder)
-            yield Label(_("Enter accepts, Escape cancels."), classes="hint")
+            yield Line(_("Enter accepts, Escape cancels."), classes="hint")
         yield Footer()
 
     @on(Input.Submitted)
@@ -96,13 +96,13 @@ class Choose(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.title_text, classes="title")
+            yield Line(self.title_text, classes="title")
             if self.text:
-                yield Label(self.text)
+                yield Line(self.text)
             options = [Option(f"{i}  {label}" if i <= 9 else f"   {label}", id=value)
                        for i, (value, label) in enumerate(self.choices, start=1)]
             yield OptionList(*options)
-            yield Label(_("Arrows and Enter, or the digit; Escape cancels."), classes="hint")
+            yield Line(_("Arrows and Enter, or the digit; Escape cancels."), classes="hint")
         yield Footer()
 
     def on_key(self, event) -> None:

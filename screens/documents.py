@@ -10,14 +10,14 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Label, OptionList
+from textual.widgets import Footer, OptionList
 from textual.widgets.option_list import Option
 
 from console import present
 from console.i18n import _
 from console.models import Visit
 
-from .base import localized
+from .base import Line, localized
 from .dialogs import Dialog
 
 
@@ -35,13 +35,13 @@ class Documents(Dialog[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(_("Documents for {ticket}").format(ticket=self.visit.ticket),
+            yield Line(_("Documents for {ticket}").format(ticket=self.visit.ticket),
                         classes="title")
             if not self.visit.documents:
-                yield Label(_("This errand needs no documents."))
+                yield Line(_("This errand needs no documents."))
             yield OptionList(*[Option(self._prompt(d), id=d.code)
                                for d in self.visit.documents])
-            yield Label(_("p present · m missing · u unknown · Escape closes"),
+            yield Line(_("p present · m missing · u unknown · Escape closes"),
                         classes="hint")
         yield Footer()
 

@@ -14,14 +14,14 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Label, OptionList, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from console import errors, present
 from console.i18n import N_, _
 from console.models import Visit
 
-from .base import localized
+from .base import Line, localized
 from .dialogs import Dialog, choose, prompt
 
 AUTHORITIES = (N_("Udbetaling Danmark"), N_("Skattestyrelsen"), N_("Politiet"),
@@ -45,12 +45,12 @@ class MissingDocuments(Dialog[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(_("Missing documents: {ticket}").format(ticket=self.visit.ticket),
+            yield Line(_("Missing documents: {ticket}").format(ticket=self.visit.ticket),
                         classes="title")
-            yield Label(_("Hand the citizen this list to bring next time:"))
+            yield Line(_("Hand the citizen this list to bring next time:"))
             yield Static("\n".join(f"  ✘ {name}" for name in self.missing) or "  —",
                          id="list")
-            yield Label(_("Book a new time now?"))
+            yield Line(_("Book a new time now?"))
             options = [Option(f"{i}  {t.astimezone(present.TZ):%a %d.%m %H:%M}",
                               id=t.isoformat()) for i, t in enumerate(self.times, start=1)]
             if not self.times:
@@ -58,7 +58,7 @@ class MissingDocuments(Dialog[str | None]):
                     n=REBOOK_DAYS), id="none-free", disabled=True))
             options.append(Option(_("0  No new time"), id="none"))
             yield OptionList(*options)
-            yield Label(_("Enter books the time; Escape goes back."), classes="hint")
+            yield Line(_("Enter books the time; Escape goes back."), classes="hint")
         yield Footer()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:

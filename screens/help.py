@@ -5,12 +5,12 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Footer, Static
 
 from console import commands
 from console.i18n import _
 
-from .base import localized
+from .base import Line, localized
 from .dialogs import Dialog
 
 
@@ -38,10 +38,10 @@ class Help(Dialog[None]):
             for c in commands.for_scope(scope, self.role):
                 table.add_row(key_label(self.keys[c.id]), _(c.label), _(c.help))
         with Vertical():
-            yield Label(_("Keys"), classes="title")
+            yield Line(_("Keys"), classes="title")
             with VerticalScroll():
                 yield Static(table)
-            yield Label(_("Keys can be changed in [keymap] of config.toml. "
+            yield Line(_("Keys can be changed in [keymap] of config.toml. "
                           "Ctrl+P searches all commands. Escape closes."), classes="hint")
         yield Footer()
 

@@ -9,11 +9,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input
 
 from console import credentials, errors
 from console.config import Config, ConfigError, save_settings
 from console.i18n import _
+from screens.base import Line
 
 
 class SetupScreen(Screen):
@@ -35,17 +36,17 @@ class SetupScreen(Screen):
     def compose(self) -> ComposeResult:
         s = self.app.config.server
         with Vertical():
-            yield Label(_("Skranke: set up this counter"), classes="title")
-            yield Label(_("Backend URL"), classes="field")
+            yield Line(_("Skranke: set up this counter"), classes="title")
+            yield Line(_("Backend URL"), classes="field")
             yield Input(s.url, id="url")
-            yield Label(_("Site"), classes="field")
+            yield Line(_("Site"), classes="field")
             yield Input(s.site, id="site")
-            yield Label(_("Counter number"), classes="field")
+            yield Line(_("Counter number"), classes="field")
             yield Input(str(s.counter), id="counter", type="integer")
-            yield Label(_("Token (from skranke-server token create)"), classes="field")
+            yield Line(_("Token (from skranke-server token create)"), classes="field")
             yield Input(password=True, id="token")
-            yield Label(self.message or "", id="message")
-            yield Label(_("Enter moves on and, in the last field, checks with the backend "
+            yield Line(self.message or "", id="message")
+            yield Line(_("Enter moves on and, in the last field, checks with the backend "
                           "before anything is saved."), classes="hint")
         yield Footer()
 
@@ -62,7 +63,7 @@ class SetupScreen(Screen):
             self.check()
 
     def say(self, text: str) -> None:
-        self.query_one("#message", Label).update(text)
+        self.query_one("#message", Line).update(text)
 
     @work(exclusive=True, group="setup", exit_on_error=False)
     async def check(self) -> None:

@@ -73,16 +73,39 @@ def screen_text(app) -> str:
     """Everything the terminal shows now, as plain text."""
     from textual.widgets import DataTable, Label, OptionList, Static
 
+    from widgets.status_bar import StatusBar
+
     parts = []
     for widget in app.screen.query("*"):
         if isinstance(widget, DataTable):
             for row in widget.ordered_rows:
                 parts.append(" ".join(str(c) for c in widget.get_row(row.key)))
+        elif isinstance(widget, StatusBar):
+            parts.append(widget.render().plain)
         elif isinstance(widget, (Static, Label)):
-            parts.append(str(widget.render()))
+            parts.append(plain(widget.content))
         elif isinstance(widget, OptionList):
             parts += [str(o.prompt) for o in widget.options]
     return "\n".join(parts)
+
+
+def queue_text(app) -> str:
+    from widgets.queue_table import QueueTable
+
+    table = counter_screen(app).query_one(QueueTable)
+    return "\n".join(" ".join(str(c) for c in table.get_row(r.key))
+                     for r in table.ordered_rows)
+
+
+def plain(renderable) -> str:
+    """A renderable as the terminal would show it, without styles."""
+    from rich.console import Console
+
+    if isinstance(renderable, str):
+        return renderable
+    c = Console(width=120, record=True, file=io.StringIO())
+    c.print(renderable)
+    return c.export_text()
 
 
 def card_text(app) -> str:

@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from .console_ui import card_text, console, counter_screen, ready, screen_text, seed_day, told
+from .console_ui import (card_text, console, counter_screen, queue_text, ready, screen_text,
+                         seed_day, told)
 from .console_ui import until as wait
 from .helpers import token
 
@@ -75,8 +76,9 @@ def test_english_by_configuration(server, ctx, tmp_path, rec, day):
 
 
 def test_nobody_due_tells_the_next_booking(server, ctx, tmp_path, rec):
-    from .console_ui import T0
     from datetime import timedelta
+
+    from .console_ui import T0
 
     rec.ok("post", "/sites/test/bookings", {
         "errand": "health_card", "start": (T0 + timedelta(minutes=45)).isoformat(),
@@ -164,7 +166,7 @@ def test_park_resume_transfer_and_reveal_cpr(server, ctx, tmp_path, rec, day):
             await pilot.press("c", "enter")  # Ja
             assert screen.mine.citizen.cpr == "030375-XXXX"  # C001, Dorte Larsen
             await wait(pilot, lambda: "030375-1234" in card_text(app))
-            assert "030375-1234" not in screen_text(app)  # the queue stays masked
+            assert "030375-1234" not in queue_text(app)  # the queue stays masked
             # transfer to Skranke 2, opened by another caseworker
             import httpx
             httpx.post(f"{server.url}/sites/test/counters/2/open",

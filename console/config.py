@@ -66,6 +66,17 @@ class Config(BaseModel):
     ui: UiConfig = Field(default_factory=UiConfig)
     keymap: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
 
+    @field_validator("keymap")
+    @classmethod
+    def _known_commands(cls, value: dict[str, str]) -> dict[str, str]:
+        from .commands import BY_ID
+
+        unknown = sorted(set(value) - set(BY_ID))
+        if unknown:
+            raise ValueError(f"unknown command id {', '.join(unknown)}; the ids are: "
+                             f"{', '.join(BY_ID)}")
+        return value
+
 
 _SECTIONS: dict[str, type[BaseModel]] = {"server": ServerConfig, "ui": UiConfig}
 _SECONDS = "a number of seconds, more than 0 and at most 60"
@@ -121,6 +132,8 @@ def _problems(exc: ValidationError) -> list[str]:
             hint = ("; tokens are kept in the OS keyring, never in a file"
                     if "token" in loc[-1].lower() else "")
             lines.append(f"{key}: {kind}; allowed: {known}{hint}")
+        elif err["type"] == "value_error" and key == "keymap":
+            lines.append(f"{key}: {str(err['msg']).removeprefix('Value error, ')}")
         else:
             allowed = _ALLOWED.get(key) or (_KEYS if loc[0] == "keymap" else err["msg"])
             lines.append(f"{key}: must be {allowed} (got {_show(err['input'])})")

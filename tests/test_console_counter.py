@@ -6,8 +6,16 @@ import asyncio
 
 import pytest
 
-from .console_ui import (card_text, console, counter_screen, queue_text, ready, screen_text,
-                         seed_day, told)
+from .console_ui import (
+    card_text,
+    console,
+    counter_screen,
+    queue_text,
+    ready,
+    screen_text,
+    seed_day,
+    told,
+)
 from .console_ui import until as wait
 from .helpers import token
 

@@ -73,7 +73,9 @@ class Prompt(Dialog[str | None]):
             yield Line(self.title_text, classes="title")
             if self.hint:
                 yield Line(self.hint)
-            yield Input(value=self.value, placeholder=self.placeholder)
+            field = Input(value=self.value, placeholder=self.placeholder)
+            field.cursor_blink = False
+            yield field
             yield Line(_("Enter accepts, Escape cancels."), classes="hint")
         yield Footer()
 

@@ -51,6 +51,8 @@ class SetupScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        for field in self.query(Input):
+            field.cursor_blink = False  # steady: calmer, and stable in snapshots
         self.query_one("#token" if self.app.config.server.url else "#url", Input).focus()
 
     @on(Input.Submitted)

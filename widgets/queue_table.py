@@ -64,6 +64,7 @@ class QueueTable(DataTable):
         visits whose cells may differ (None: check all)."""
         wanted = [v for v in ordered if show(v)]
         wanted_ids = {v.id for v in wanted}
+        under_cursor = self.visit_id
         with self.app.batch_update():
             for vid in [vid for vid in self._shown if vid not in wanted_ids]:
                 self.remove_row(str(vid))
@@ -84,3 +85,7 @@ class QueueTable(DataTable):
             if [row.key.value for row in self.ordered_rows] != order:
                 position = {v.ticket: i for i, v in enumerate(wanted)}
                 self.sort("ticket", key=lambda ticket: position.get(ticket, 0))
+            if under_cursor in self._shown:  # the cursor stays on its citizen
+                row = self.get_row_index(str(under_cursor))
+                if row != self.cursor_row:
+                    self.move_cursor(row=row, animate=False)

@@ -1,0 +1,98 @@
+"""Snapshots of what the caseworker sees (pytest-textual-snapshot), on the real backend with
+a fixed clock: no clock, cursor blink or toast changes between runs.
+
+`pytest tests/test_console_snapshots.py --snapshot-update` after a deliberate change, then
+look at the SVGs in tests/__snapshots__/ before committing them."""
+
+from __future__ import annotations
+
+import pytest
+
+from .console_ui import console, counter_screen, ready, seed_day
+from .console_ui import until as wait
+
+SIZE = (120, 36)
+
+
+@pytest.fixture
+def day(rec):
+    return seed_day(rec)
+
+
+async def quiet(pilot) -> None:
+    pilot.app.clear_notifications()
+    await pilot.pause(0.1)
+
+
+async def serving(pilot) -> None:
+    await ready(pilot)
+    screen = counter_screen(pilot.app)
+    await pilot.press("o", "n")
+    await wait(pilot, lambda: screen.mine is not None)
+    await pilot.press("s")
+    await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
+
+
+def test_counter_screen(snap_compare, server, ctx, tmp_path, day):
+    async def before(pilot):
+        await ready(pilot)
+        await pilot.press("o", "n")
+        await wait(pilot, lambda: counter_screen(pilot.app).mine is not None)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)
+
+
+def test_citizen_card_with_missing_documents(snap_compare, server, ctx, tmp_path, day):
+    async def before(pilot):
+        await serving(pilot)
+        await pilot.press("d", "m", "escape")
+        await wait(pilot, lambda: any(d.status == "missing" for d in
+                                      counter_screen(pilot.app).mine.documents))
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)
+
+
+def test_finish_dialog(snap_compare, server, ctx, tmp_path, day):
+    async def before(pilot):
+        await serving(pilot)
+        await pilot.press("f")
+        await wait(pilot, lambda: pilot.app.screen is not counter_screen(pilot.app))
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)
+
+
+def test_finish_dialog_in_english(snap_compare, server, ctx, tmp_path, day):
+    async def before(pilot):
+        await serving(pilot)
+        await pilot.press("f")
+        await wait(pilot, lambda: pilot.app.screen is not counter_screen(pilot.app))
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, lang="en"), run_before=before,
+                        terminal_size=SIZE)
+
+
+def test_setup_screen(snap_compare, server, ctx, tmp_path):
+    from console.app import make_app
+    from console.config import Config
+
+    cfg = Config.model_validate({"server": {"url": "http://127.0.0.1:8470", "site": "demo"}})
+    app = make_app(cfg, None, outbox_path=tmp_path / "o.db", now=ctx.clock.now)
+
+    async def before(pilot):
+        await wait(pilot, lambda: pilot.app.screen.query("#token"))
+        await quiet(pilot)
+    assert snap_compare(app, run_before=before, terminal_size=SIZE)
+
+
+def test_offline_banner(snap_compare, server, ctx, tmp_path, day):
+    async def before(pilot):
+        app = pilot.app
+        await ready(pilot)
+        app.client._http.base_url = "http://127.0.0.1:9"  # the network goes away
+        app.client.attempts = 1
+        await app.live.drop()
+        await wait(pilot, lambda: app.connection != "online")
+        app.live.max_backoff = 0.01  # straight to "offline"
+        await wait(pilot, lambda: app.connection == "offline", timeout=10)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)

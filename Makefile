@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean catalogues
+.PHONY: demo server-demo test bench lint clean catalogues
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -15,6 +15,9 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/skranke demo
+
+server-demo: $(STAMP)
 	$(BIN)/skranke-server demo
 
 test: $(STAMP)

@@ -1,0 +1,210 @@
+"""The console under a big day: start, key to repaint, backend change to repaint, memory.
+
+A backend process (`skranke-server serve`, SQLite, loopback) holds a day of about 2,000
+visits on 20 counters. Measured, as medians and p95 over repeats:
+
+- cold start: a fresh `python` process that imports the console, loads the day and shows
+  the counter screen (process spawn to "screen ready"), and its peak memory (ru_maxrss);
+- key to repaint: 200 cursor moves and 50 actions (view changes, which re-filter the
+  2,000-row table), each from the key press until Textual has handled it and is idle
+  again (the refresh it asked for has been composed);
+- backend change to repaint: 50 check-ins made by another client, from sending the
+  request until the row in this console shows the new state.
+
+The console runs headless (Textual's test driver) at 120×36.
+
+    .venv/bin/python bench/console_latency.py [--visits 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.backend_load import start_server  # noqa: E402
+
+COUNTERS = 20
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def show(name: str, ms: list[float]) -> str:
+    return (f"{name:<34} median {statistics.median(ms):7.1f} ms   p95 {pct(ms, 95):7.1f} ms"
+            f"   (n={len(ms)})")
+
+
+def prepare(folder: Path, visits: int) -> tuple[Path, dict]:
+    """A site open all day with about `visits` visits today (demo generator), and tokens."""
+    from backend.catalogue import load_catalogue
+    from backend.clock import SystemClock
+    from backend.demo import generate
+    from backend.services import tokens
+    from backend.services.context import AppContext
+    from backend.settings import load_settings
+    from backend.storage.db import Database
+
+    days = ", ".join(f'{d} = "00:00-23:55"' for d in ("mon", "tue", "wed", "thu", "fri",
+                                                        "sat", "sun"))
+    capacity = max(1, round(visits / 165))
+    cfg = folder / "bench.toml"
+    cfg.write_text(f'database_url = "sqlite:///{(folder / "bench.db").as_posix()}"\n'
+                   "tick_seconds = 30\n\n[[sites]]\n"
+                   f'id = "bench"\nname = "Bench"\ncounters = {COUNTERS}\n'
+                   f"booking_capacity = {capacity}\npublic_holidays = false\n"
+                   f"closed_on_customary_days = false\nhours = {{ {days} }}\n")
+    settings = load_settings(cfg)
+    ctx = AppContext(settings=settings, catalogue=load_catalogue(),
+                     db=Database(settings.database_url), clock=SystemClock())
+    ctx.bootstrap()
+    summary = generate(ctx, seed=3)
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        made = {"caseworker": tokens.create(s, "caseworker", "bench-cw", now, 1)[0],
+                "reception": tokens.create(s, "reception", "bench-rec", now, 1)[0]}
+    ctx.db.dispose()
+    today = min(summary.days)
+    return cfg, {"tokens": made, "today": summary.days[today]}
+
+
+CHILD = r"""
+import resource, sys, time, asyncio
+sys.path.insert(0, {root!r})
+from console.app import make_app
+from console.config import Config
+cfg = Config.model_validate({{"server": {{"url": {url!r}, "site": "bench", "counter": 1}},
+                              "ui": {{"language": "da"}}}})
+app = make_app(cfg, {token!r}, outbox_path={outbox!r})
+async def main():
+    async with app.run_test(size=(120, 36)) as pilot:
+        from screens.counter import CounterScreen
+        while not isinstance(app.screen, CounterScreen) or app.connection != "online":
+            await pilot.pause(0.005)
+        await pilot.pause()
+        print(time.time(), len(app.model.visits),
+              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True)
+asyncio.run(main())
+"""
+
+
+def cold_start(url: str, token: str, folder: Path, runs: int) -> tuple[list[float], list[int]]:
+    times, rss = [], []
+    for i in range(runs):
+        code = CHILD.format(root=str(ROOT), url=url, token=token,
+                            outbox=str(folder / f"outbox-{i}.db"))
+        t0 = time.time()
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, cwd=ROOT).stdout.split()
+        times.append((float(out[0]) - t0) * 1000)
+        rss.append(int(out[2]))
+    return times, rss
+
+
+async def interactive(url: str, tokens: dict, folder: Path, changes: int) -> dict:
+    from console.app import make_app
+    from console.config import Config
+    from screens.counter import CounterScreen
+    from widgets.queue_table import QueueTable
+
+    cfg = Config.model_validate({"server": {"url": url, "site": "bench", "counter": 1},
+                                 "ui": {"language": "da"}})
+    app = make_app(cfg, tokens["caseworker"], outbox_path=folder / "outbox.db")
+    out: dict[str, list[float]] = {"cursor": [], "action": [], "change": []}
+    async with app.run_test(size=(120, 36)) as pilot:
+        while not isinstance(app.screen, CounterScreen) or app.connection != "online":
+            await pilot.pause(0.005)
+        screen = app.screen
+        table = screen.query_one(QueueTable)
+        await pilot.press("3")  # all of today's visits
+        await pilot.pause()
+        print(f"console shows {table.row_count} rows of {len(app.model.visits)} visits")
+        for i in range(200):
+            key = "down" if (i // 50) % 2 == 0 else "up"
+            t0 = time.perf_counter()
+            await pilot.press(key)
+            out["cursor"].append((time.perf_counter() - t0) * 1000)
+        for _ in range(50):  # view changes: each re-filters the whole day
+            t0 = time.perf_counter()
+            await pilot.press("v")
+            out["action"].append((time.perf_counter() - t0) * 1000)
+        await pilot.press("3")
+        await pilot.pause()
+        booked = [v for v in app.model.visits.values() if v.state == "booked"][:changes]
+        done = threading.Event()
+        sent: dict[int, float] = {}
+
+        def other_client() -> None:  # reception's PC, checking citizens in
+            with httpx.Client(base_url=url, timeout=10, headers={
+                    "Authorization": f"Bearer {tokens['reception']}"}) as c:
+                for v in booked:
+                    sent[v.id] = time.perf_counter()
+                    c.post(f"/visits/{v.id}/check-in",
+                           headers={"Idempotency-Key": f"bench-{v.id}"}).raise_for_status()
+                    while v.id not in seen:
+                        time.sleep(0.001)
+            done.set()
+
+        seen: dict[int, float] = {}
+        threading.Thread(target=other_client, daemon=True).start()
+        while not done.is_set():
+            for v in booked:
+                if v.id in sent and v.id not in seen:
+                    try:
+                        cell = table.get_cell(str(v.id), "state")
+                    except Exception:  # noqa: BLE001 - not drawn yet
+                        continue
+                    if "venter" in str(cell):
+                        seen[v.id] = time.perf_counter()
+            await asyncio.sleep(0.0005)
+        out["change"] = [(seen[i] - sent[i]) * 1000 for i in seen]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--visits", type=int, default=2000)
+    ap.add_argument("--starts", type=int, default=5)
+    args = ap.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="skranke-bench-console-"))
+    cfg, info = prepare(folder, args.visits)
+    with __import__("socket").socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = start_server(cfg, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        print(f"day: {info['today']} visits today on {COUNTERS} counters; backend pid "
+              f"{server.pid}, console in this process (pid {os.getpid()})")
+        starts, rss = cold_start(url, info["tokens"]["caseworker"], folder, args.starts)
+        print(show("cold start to counter screen", starts))
+        print(f"{'peak memory after start':<34} max {max(rss) / 1024:7.1f} MB")
+        res = asyncio.run(interactive(url, info["tokens"], folder, 50))
+        print(show("key to repaint: cursor move", res["cursor"]))
+        print(show("key to repaint: view change", res["action"]))
+        print(show("backend change to repainted row", res["change"]))
+        print(json.dumps({"start_ms": statistics.median(starts), "rss_mb": max(rss) / 1024,
+                          "cursor_p95": pct(res["cursor"], 95),
+                          "action_p95": pct(res["action"], 95),
+                          "change_p95": pct(res["change"], 95)}))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+if __name__ == "__main__":
+    main()

@@ -79,8 +79,11 @@ class SkrankeApp(App):
 
     def open_setup(self, message: str | None = None) -> None:
         from screens.base import localized
+        from screens.counter import CounterScreen
         from screens.setup import SetupScreen
 
+        if isinstance(self.screen, CounterScreen):
+            self.pop_screen()
         self.push_screen(localized(SetupScreen)(message))
 
     @work(exclusive=True, group="start")
@@ -95,6 +98,8 @@ class SkrankeApp(App):
             self.me = await self.client.me()
             self.errands = present.Errands({e["code"]: e for e in await self.client.errands()})
             self.live = LiveDay(self.client, self.on_day_change, self.on_connection)
+            # the screen first (keys work at once), then the day's snapshot fills it
+            await self.push_screen(localized(CounterScreen)())
             await self.live.reload()
         except errors.Unauthorised:
             self.open_setup(_("The backend did not accept the token: log in again."))
@@ -102,7 +107,6 @@ class SkrankeApp(App):
         except errors.ApiError as exc:
             self.open_setup(_("The backend could not be asked: {why}").format(why=exc.message))
             return
-        await self.push_screen(localized(CounterScreen)())
         self.run_worker(self.live.run(snapshot=False), group="live", exclusive=True,
                         exit_on_error=False)
         self.set_interval(15, self.replay)

@@ -17,7 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import RowDoesNotExist
 
-from console import present
+from console import commands, present
 from console.i18n import _
 from console.live import Change
 from console.models import Counter, Visit
@@ -45,6 +45,9 @@ class CounterScreen(Screen):
         super().__init__()
         self.filter = "waiting"
         self.revealed: dict[int, str] = {}
+        self._mine: Visit | None = None
+        self._counter: Counter | None = None
+        self._allowed: tuple = ()
 
     # --- layout and painting -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -69,14 +72,19 @@ class CounterScreen(Screen):
 
     @property
     def counter(self) -> Counter | None:
-        return next((c for c in self.app.model.counters.values() if c.number == self.number),
-                    None)
+        """This counter as the model has it (kept by repaint)."""
+        return self._counter
 
     @property
     def mine(self) -> Visit | None:
-        """The citizen called to or being served at this counter."""
-        return next((v for v in self.app.model.visits.values()
-                     if present.is_mine(v, self.number)), None)
+        """The citizen called to or being served at this counter (kept by repaint)."""
+        return self._mine
+
+    def _recount(self) -> None:
+        model, number = self.app.model, self.number
+        self._counter = next((c for c in model.counters.values() if c.number == number), None)
+        self._mine = next((v for v in model.visits.values() if present.is_mine(v, number)),
+                          None)
 
     @property
     def card_visit(self) -> Visit | None:
@@ -101,6 +109,7 @@ class CounterScreen(Screen):
         self.repaint(None if change.reloaded else change.visits)
 
     def repaint(self, changed: set[int] | None) -> None:
+        self._recount()
         table = self.query_one(QueueTable)
         table.sync(self.app.model.ordered(),
                    lambda v: present.in_filter(v, self.filter, self.number), self.number,
@@ -113,7 +122,15 @@ class CounterScreen(Screen):
         bar.counter_state = {"open": _("open"), "paused": _("paused: o opens"),
                              "closed": _("closed: o opens")}.get(counter.state, counter.state) \
             if counter else "?"
-        self.refresh_bindings()
+        self.refresh_allowed()
+
+    def refresh_allowed(self) -> None:
+        """Refresh the footer only when what is possible changed (it is recomposed)."""
+        allowed = tuple(self.check_action(c.action.partition("(")[0], ()) for c in
+                        commands.for_scope("counter"))
+        if allowed != self._allowed:
+            self._allowed = allowed
+            self.refresh_bindings()
 
     def paint_card(self) -> None:
         v = self.card_visit
@@ -123,7 +140,7 @@ class CounterScreen(Screen):
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
         if self.mine is None:
             self.paint_card()
-            self.refresh_bindings()
+            self.refresh_allowed()
 
     # --- which actions make sense now --------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -43,12 +43,12 @@ class QueueTable(DataTable):
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())
-        state = present.state(v)
-        state_cell = Text(state, style="bold") if present.is_mine(v, mine) else state
-        return (v.ticket, present.booked_time(v), present.citizen_short(v),
-                self.errands.name(v.errand), state_cell,
-                "" if waited is None else f"{waited} min", present.documents_summary(v),
-                present.counter(v))
+        state = Text(present.state(v), style="bold" if present.is_mine(v, mine) else "")
+        # Text cells, not str: DataTable would parse every str as console markup
+        return (v.ticket, Text(present.booked_time(v)), Text(present.citizen_short(v)),
+                Text(self.errands.name(v.errand)), state,
+                Text("" if waited is None else f"{waited} min"),
+                Text(present.documents_summary(v)), Text(present.counter(v)))
 
     @property
     def visit_id(self) -> int | None:
@@ -65,8 +65,13 @@ class QueueTable(DataTable):
         wanted = [v for v in ordered if show(v)]
         wanted_ids = {v.id for v in wanted}
         under_cursor = self.visit_id
+        gone = [vid for vid in self._shown if vid not in wanted_ids]
         with self.app.batch_update():
-            for vid in [vid for vid in self._shown if vid not in wanted_ids]:
+            if len(gone) > 20:  # a new view, not a change: DataTable removes rows in O(n)
+                self.clear()
+                self._shown.clear()
+                gone = []
+            for vid in gone:
                 self.remove_row(str(vid))
                 del self._shown[vid]
             for v in wanted:

@@ -157,11 +157,13 @@ async def interactive(url: str, tokens: dict, folder: Path, changes: int) -> dic
     from console.config import Config
     from screens.counter import CounterScreen
     from widgets.queue_table import QueueTable
+    from widgets.status_bar import StatusBar
 
     cfg = Config.model_validate({"server": {"url": url, "site": "bench", "counter": 1},
                                  "ui": {"language": "da"}})
     app = make_app(cfg, tokens["caseworker"], outbox_path=folder / "outbox.db")
-    out: dict[str, list[float]] = {"cursor": [], "action": [], "view": [], "change": []}
+    out: dict[str, list[float]] = {"cursor": [], "action": [], "answer": [], "view": [],
+                                   "change": []}
     async with app.run_test(size=(120, 36)) as pilot:
         while not isinstance(app.screen, CounterScreen) or app.connection != "online" \
                 or app.live.model.seq < 0:
@@ -187,13 +189,24 @@ async def interactive(url: str, tokens: dict, folder: Path, changes: int) -> dic
         await pilot.press("o")
         while screen.counter.state != "open":
             await pilot.pause(0.01)
+        bar = screen.query_one(StatusBar)
         for _ in range(25):  # actions: call next, then back in the queue (backend round trip)
-            out["action"].append(await key("n", lambda: screen.mine is not None and str(
+            await asyncio.sleep(0.3)  # a caseworker's next key comes later than this
+            t0 = time.perf_counter()
+            app.post_message(Key("n", None))
+            out["action"].append(await paints.after(t0, lambda: bool(bar.busy)))
+            out["answer"].append(await paints.after(t0, lambda: screen.mine is not None and str(
                 table.get_cell(str(screen.mine.id), "state")).startswith("→")))
             mine = screen.mine.id
-            out["action"].append(await key("k", lambda m=mine: screen.mine is None and str(
-                table.get_cell(str(m), "state")).startswith("●")))
+            await asyncio.sleep(0.3)
+            t0 = time.perf_counter()
+            app.post_message(Key("k", None))
+            out["action"].append(await paints.after(t0, lambda: bool(bar.busy)))
+            out["answer"].append(await paints.after(t0, lambda m=mine: screen.mine is None and
+                                                    str(table.get_cell(str(m), "state"))
+                                                    .startswith("●")))
         for _ in range(12):  # view changes: mine, waiting, all, done, …
+            await asyncio.sleep(0.3)
             before = screen.filter
             out["view"].append(await key("v", lambda b=before: screen.filter != b))
         await pilot.press("3")
@@ -244,6 +257,7 @@ def main() -> None:
         res = asyncio.run(interactive(url, info["tokens"], folder, 50))
         print(show("key to repaint: cursor move", res["cursor"]))
         print(show("key to repaint: call next/requeue", res["action"]))
+        print(show("key to answer shown: same actions", res["answer"]))
         print(show("key to repaint: view change", res["view"]))
         print(show("backend change to repainted row", res["change"]))
         both = res["cursor"] + res["action"]
@@ -252,6 +266,7 @@ def main() -> None:
                           "start_queue_ms": statistics.median(start["queue"]),
                           "rss_mb": max(start["rss"]), "key_p95": pct(both, 95),
                           "view_p95": pct(res["view"], 95),
+                          "answer_p95": pct(res["answer"], 95),
                           "change_p95": pct(res["change"], 95)}))
     finally:
         server.terminate()

@@ -160,6 +160,9 @@ class SkrankeApp(App):
         """The backend's answer; {"queued": True} when kept in the outbox; None when refused
         (the refusal is shown and the visit reloaded)."""
         assert self.client is not None
+        screen = self._main_screen()
+        if screen is not None:
+            screen.set_busy(label)
         try:
             if kind in OFFLINE_OK:
                 answer = await perform(self.client, self.outbox, kind, label, method, path, body)
@@ -173,6 +176,9 @@ class SkrankeApp(App):
         except errors.ApiError as exc:
             self.refused(label, exc, path)
             return None
+        finally:
+            if screen is not None:
+                screen.set_busy("")
         self.absorb(answer)
         return answer
 

@@ -106,7 +106,8 @@ class DayModel:
     def ordered(self) -> list[Visit]:
         """Waiting visits in the backend's order, then the rest by ticket time."""
         waiting = [self.visits[i] for i in self.queue if i in self.visits]
-        rest = sorted((v for v in self.visits.values() if v.id not in set(self.queue)),
+        queued = set(self.queue)
+        rest = sorted((v for v in self.visits.values() if v.id not in queued),
                       key=lambda v: v.id)
         return waiting + rest
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from textual import on, work
 from textual.app import ComposeResult
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import RowDoesNotExist
 
@@ -46,8 +47,10 @@ class CounterScreen(Screen):
         self.filter = "waiting"
         self.revealed: dict[int, str] = {}
         self._mine: Visit | None = None
+        self._parked: list[Visit] = []
         self._counter: Counter | None = None
         self._allowed: tuple = ()
+        self._card_timer: Timer | None = None
 
     # --- layout and painting -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -83,8 +86,14 @@ class CounterScreen(Screen):
     def _recount(self) -> None:
         model, number = self.app.model, self.number
         self._counter = next((c for c in model.counters.values() if c.number == number), None)
-        self._mine = next((v for v in model.visits.values() if present.is_mine(v, number)),
-                          None)
+        self._mine = None
+        self._parked = []
+        for v in model.visits.values():
+            if v.counter == number:
+                if v.state in ("called", "serving"):
+                    self._mine = v
+                elif v.state == "parked":
+                    self._parked.append(v)
 
     @property
     def card_visit(self) -> Visit | None:
@@ -101,19 +110,25 @@ class CounterScreen(Screen):
         self.query_one(StatusBar).connection = status
         self.query_one(OfflineBanner).set_state(status)
 
+    def set_busy(self, label: str) -> None:
+        self.query_one(StatusBar).busy = label
+
     def set_outbox(self, pending: int, rejected: int) -> None:
         bar = self.query_one(StatusBar)
         bar.pending, bar.rejected = pending, rejected
 
     def apply(self, change: Change) -> None:
-        self.repaint(None if change.reloaded else change.visits)
+        if change.reloaded:
+            self.repaint(None)
+        else:
+            self.repaint(change.visits, reorder=change.order or bool(change.unknown))
 
-    def repaint(self, changed: set[int] | None) -> None:
+    def repaint(self, changed: set[int] | None, reorder: bool = True) -> None:
         self._recount()
         table = self.query_one(QueueTable)
         table.sync(self.app.model.ordered(),
                    lambda v: present.in_filter(v, self.filter, self.number), self.number,
-                   changed)
+                   changed, reorder=reorder or changed is None)
         table.border_title = _("Queue: {view}").format(view=_(present.FILTERS[self.filter]))
         self.paint_card()
         counter = self.counter
@@ -138,6 +153,15 @@ class CounterScreen(Screen):
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self, _event: DataTable.RowHighlighted) -> None:
+        """The card follows the cursor once it rests (arrow keys held do not repaint it
+        on every row)."""
+        if self.mine is None:
+            if self._card_timer is not None:
+                self._card_timer.stop()
+            self._card_timer = self.set_timer(0.08, self._follow_cursor)
+
+    def _follow_cursor(self) -> None:
+        self._card_timer = None
         if self.mine is None:
             self.paint_card()
             self.refresh_allowed()
@@ -173,10 +197,10 @@ class CounterScreen(Screen):
         return True
 
     def parked(self) -> Visit | None:
+        """The parked citizen under the cursor, else this counter's first parked one."""
         table_vid = self.query_one(QueueTable).visit_id
-        parked = [v for v in self.app.model.visits.values()
-                  if v.state == "parked" and v.counter == self.number]
-        return next((v for v in parked if v.id == table_vid), parked[0] if parked else None)
+        return next((v for v in self._parked if v.id == table_vid),
+                    self._parked[0] if self._parked else None)
 
     # --- actions -------------------------------------------------------------------------------
     def action_cycle_filter(self) -> None:

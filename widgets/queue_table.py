@@ -59,9 +59,10 @@ class QueueTable(DataTable):
         return int(key.value) if key.value is not None else None
 
     def sync(self, ordered: Iterable[Visit], show: Callable[[Visit], bool], mine: int,
-             changed: set[int] | None = None) -> None:
+             changed: set[int] | None = None, reorder: bool = True) -> None:
         """Bring the rows in line with `ordered` (filtered by `show`); `changed` names the
-        visits whose cells may differ (None: check all)."""
+        visits whose cells may differ (None: check all); `reorder` False when the backend's
+        order cannot have changed (rows that enter still go to their place)."""
         wanted = [v for v in ordered if show(v)]
         wanted_ids = {v.id for v in wanted}
         under_cursor = self.visit_id
@@ -74,8 +75,10 @@ class QueueTable(DataTable):
             for vid in gone:
                 self.remove_row(str(vid))
                 del self._shown[vid]
+            added = False
             for v in wanted:
                 if v.id not in self._shown:
+                    added = True
                     cells = self.cells(v, mine)
                     self.add_row(*cells, key=str(v.id))
                     self._shown[v.id] = cells
@@ -87,7 +90,7 @@ class QueueTable(DataTable):
                             self.update_cell(str(v.id), col, new)
                     self._shown[v.id] = cells
             order = [str(v.id) for v in wanted]
-            if [row.key.value for row in self.ordered_rows] != order:
+            if (reorder or added) and [row.key.value for row in self.ordered_rows] != order:
                 position = {v.ticket: i for i, v in enumerate(wanted)}
                 self.sort("ticket", key=lambda ticket: position.get(ticket, 0))
             if under_cursor in self._shown:  # the cursor stays on its citizen

@@ -23,11 +23,15 @@ class StatusBar(Static):
     connection: reactive[str] = reactive("connecting")
     pending: reactive[int] = reactive(0)
     rejected: reactive[int] = reactive(0)
+    #: the action waiting for the backend's answer, shown at once so a key press is seen
+    busy: reactive[str] = reactive("")
 
     def render(self) -> Text:
         symbol, word = CONNECTION.get(self.connection, ("?", self.connection))
         text = Text.assemble((self.counter, "bold"), f" ({self.counter_state})  ·  ",
                              self.user, "  ·  ", self.clock, "  ·  ", f"{symbol} {_(word)}")
+        if self.busy:
+            text.append(f"  ·  ⧗ {self.busy} …", style="bold")
         if self.pending:
             text.append("  ·  " + _("{n} waiting in the outbox").format(n=self.pending))
         if self.rejected:

@@ -48,6 +48,7 @@ class CounterScreen(Screen):
         self.revealed: dict[int, str] = {}
         self._mine: Visit | None = None
         self._parked: list[Visit] = []
+        self._top: tuple[int, ...] = ()
         self._counter: Counter | None = None
         self._allowed: tuple = ()
         self._card_timer: Timer | None = None
@@ -126,9 +127,16 @@ class CounterScreen(Screen):
     def repaint(self, changed: set[int] | None, reorder: bool = True) -> None:
         self._recount()
         table = self.query_one(QueueTable)
-        table.sync(self.app.model.ordered(),
-                   lambda v: present.in_filter(v, self.filter, self.number), self.number,
-                   changed, reorder=reorder or changed is None)
+        # this counter's own citizens on top, then the queue in the backend's order
+        ours = ([self._mine] if self._mine else []) + self._parked
+        top = tuple(v.id for v in ours)
+        ordered = self.app.model.ordered()
+        if top:
+            ordered = ours + [v for v in ordered if v.id not in top]
+        table.sync(ordered, lambda v: present.in_filter(v, self.filter, self.number),
+                   self.number, changed,
+                   reorder=reorder or changed is None or top != self._top)
+        self._top = top
         table.border_title = _("Queue: {view}").format(view=_(present.FILTERS[self.filter]))
         self.paint_card()
         counter = self.counter

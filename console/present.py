@@ -76,6 +76,15 @@ def doc_name(doc: Any) -> str:
     return name or doc.code
 
 
+WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
+
+
+def day_time(at: datetime) -> str:
+    """'tir 24.11 10:45': the weekday in the console's language, never the OS locale's."""
+    local = at.astimezone(TZ)
+    return f"{_(WEEKDAYS[local.weekday()])} {local:%d.%m %H:%M}"
+
+
 def hhmm(at: datetime | None) -> str:
     return at.astimezone(TZ).strftime("%H:%M") if at else "—"
 

@@ -131,6 +131,9 @@ class CounterScreen(Screen):
         ours = ([self._mine] if self._mine else []) + self._parked
         top = tuple(v.id for v in ours)
         ordered = self.app.model.ordered()
+        if self.filter == "done":  # the latest finished first
+            ordered = sorted(ordered, key=lambda v: v.finished_at or v.called_at or v.slot_start
+                             or self.app.now(), reverse=True)
         if top:
             ordered = ours + [v for v in ordered if v.id not in top]
         table.sync(ordered, lambda v: present.in_filter(v, self.filter, self.number),

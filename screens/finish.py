@@ -29,6 +29,8 @@ AUTHORITIES = (N_("Udbetaling Danmark"), N_("Skattestyrelsen"), N_("Politiet"),
                N_("Jobcenter"))
 REBOOK_DAYS = 7
 REBOOK_TIMES = 8
+#: the citizen has to fetch the documents first: no new time sooner than this
+REBOOK_AFTER = timedelta(hours=1)
 
 
 class MissingDocuments(Dialog[str | None]):
@@ -51,8 +53,8 @@ class MissingDocuments(Dialog[str | None]):
             yield Static("\n".join(f"  ✘ {name}" for name in self.missing) or "  —",
                          id="list")
             yield Line(_("Book a new time now?"))
-            options = [Option(f"{i}  {t.astimezone(present.TZ):%a %d.%m %H:%M}",
-                              id=t.isoformat()) for i, t in enumerate(self.times, start=1)]
+            options = [Option(f"{i}  {present.day_time(t)}", id=t.isoformat())
+                       for i, t in enumerate(self.times, start=1)]
             if not self.times:
                 options.append(Option(_("No free time in the next {n} days").format(
                     n=REBOOK_DAYS), id="none-free", disabled=True))
@@ -69,7 +71,7 @@ async def free_times(app, errand: str, start: date) -> list[datetime]:
     found: list[datetime] = []
     for offset in range(REBOOK_DAYS):
         answer = await app.client.free_times(errand, start + timedelta(days=offset))
-        found += [t for t in answer.times if t > app.now()]
+        found += [t for t in answer.times if t >= app.now() + REBOOK_AFTER]
         if len(found) >= REBOOK_TIMES:
             break
     return found[:REBOOK_TIMES]
@@ -123,5 +125,5 @@ async def run(screen, v: Visit) -> None:
                                        "note": body["note"]})
         if booked:
             screen.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
-                when=f"{rebook.astimezone(present.TZ):%d.%m %H:%M}", ticket=booked["ticket"],
+                when=present.day_time(rebook), ticket=booked["ticket"],
                 ref=booked.get("booking_ref") or "—"), timeout=12)

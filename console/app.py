@@ -79,10 +79,9 @@ class SkrankeApp(App):
 
     def open_setup(self, message: str | None = None) -> None:
         from screens.base import localized
-        from screens.counter import CounterScreen
         from screens.setup import SetupScreen
 
-        if isinstance(self.screen, CounterScreen):
+        if hasattr(self.screen, "set_status"):
             self.pop_screen()
         self.push_screen(localized(SetupScreen)(message))
 
@@ -90,6 +89,7 @@ class SkrankeApp(App):
     async def start(self, token: str) -> None:
         from screens.base import localized
         from screens.counter import CounterScreen
+        from screens.reception import ReceptionScreen
 
         if self.client is not None:
             await self.client.aclose()
@@ -99,7 +99,8 @@ class SkrankeApp(App):
             self.errands = present.Errands({e["code"]: e for e in await self.client.errands()})
             self.live = LiveDay(self.client, self.on_day_change, self.on_connection)
             # the screen first (keys work at once), then the day's snapshot fills it
-            await self.push_screen(localized(CounterScreen)())
+            main = ReceptionScreen if self.me.role == "reception" else CounterScreen
+            await self.push_screen(localized(main)())
             await self.live.reload()
         except errors.Unauthorised:
             self.open_setup(_("The backend did not accept the token: log in again."))
@@ -234,7 +235,8 @@ class SkrankeApp(App):
         self.on_day_change(Change(visits={v.id}))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        """Every worker failure ends here: told plainly, logged, the console goes on."""
+        """Every worker failure ends here (screens forward theirs): told plainly, logged,
+        the console goes on."""
         if event.state is WorkerState.ERROR:
             error = event.worker.error
             log.error("worker %s failed: %r", event.worker.name, error)

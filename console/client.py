@@ -206,6 +206,16 @@ class SkrankeClient:
                                  json={"errand": errand, "name": name, "cpr": cpr,
                                        "phone": phone, "documents": documents or {}}, **kw)
 
+    async def search(self, *, name: str | None = None, cpr: str | None = None) -> list[Visit]:
+        """Today's visits by name or CPR (in the body: a CPR never goes in a URL)."""
+        rows = await self.request("POST", f"/sites/{self.site}/search",
+                                  json={"name": name, "cpr": cpr})
+        return [Visit.model_validate(r) for r in rows]
+
+    async def check_in_ref(self, booking_ref: str, **kw: Any) -> Visit:
+        return await self._visit("POST", f"/sites/{self.site}/check-in",
+                                 json={"booking_ref": booking_ref}, **kw)
+
     async def book(self, errand: str, start: datetime, name: str, *, cpr: str | None = None,
                    phone: str | None = None, note: str | None = None, **kw: Any) -> Visit:
         return await self._visit("POST", f"/sites/{self.site}/bookings",

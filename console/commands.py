@@ -13,6 +13,7 @@ from .i18n import N_
 
 CASEWORKER = frozenset({"caseworker", "supervisor"})
 ANYONE = frozenset({"caseworker", "reception", "supervisor", "admin"})
+DESK = frozenset({"reception", "supervisor"})
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,20 @@ COMMANDS: tuple[Command, ...] = (
     Command("outbox", "u", "outbox", N_("Outbox"),
             N_("Actions waiting to be sent, and replays the backend refused"),
             footer=False),
+    # reception
+    Command("register_walkin", "w", "register_walkin", N_("Walk-in"),
+            N_("Register a citizen without a booking (documents checked first)"),
+            scope="reception", roles=DESK),
+    Command("find", "s", "find", N_("Find"),
+            N_("Find a booking by reference, name or CPR and check the citizen in"),
+            scope="reception", roles=DESK),
+    Command("check_in", "i", "check_in", N_("Check in"),
+            N_("Check in the highlighted booked citizen"), scope="reception", roles=DESK),
+    Command("mark_left", "x", "mark_left", N_("Left"),
+            N_("The highlighted walk-in has left without being served"), scope="reception",
+            roles=DESK),
+    Command("book", "b", "book", N_("Book"), N_("Book a free time for a citizen at the desk"),
+            scope="reception", roles=DESK),
     # dialogs
     Command("doc_present", "p", "mark('present')", N_("Present"),
             N_("The highlighted document is present"), scope="documents", roles=ANYONE),

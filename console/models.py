@@ -52,6 +52,8 @@ class Visit(_Model):
     left_reason: str | None = None
     documents: tuple[Document, ...] = ()
     queue_rank: int | None = None
+    #: walk-ins: when the planner expects them to be called
+    estimated_call_at: datetime | None = None
     version: int
     booking_ref: str | None = None
     citizen: Citizen | None = None

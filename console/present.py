@@ -72,8 +72,9 @@ def documents_summary(v: Visit) -> str:
 
 
 def doc_name(doc: Any) -> str:
-    name = doc.name_da if current() == "da" else doc.name_en
-    return name or doc.code
+    """A document's name in the console's language (a model or a catalogue dict)."""
+    get = doc.get if isinstance(doc, dict) else lambda key: getattr(doc, key)
+    return get("name_da" if current() == "da" else "name_en") or get("code")
 
 
 WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
@@ -151,6 +152,14 @@ class Errands:
         e = self.by_code.get(code) or {}
         return (e.get("hint_da") if current() == "da" else e.get("hint_en")) or ""
 
+    def documents(self, code: str) -> list[dict[str, Any]]:
+        return list((self.by_code.get(code) or {}).get("documents", []))
+
+    def solvable(self, code: str) -> list[str]:
+        """The channels that can solve this errand without a visit: phone, self_service."""
+        e = self.by_code.get(code) or {}
+        return [k for k in ("phone", "self_service") if e.get(k)]
+
     def minutes(self, code: str) -> int:
         return int((self.by_code.get(code) or {}).get("minutes", 0))
 
@@ -168,6 +177,15 @@ def in_filter(v: Visit, name: str, my_counter: int) -> bool:
 
 def is_mine(v: Visit, my_counter: int) -> bool:
     return v.counter == my_counter and v.state in ("called", "serving")
+
+
+def estimate(v: Visit, now: datetime) -> str:
+    """A walk-in's expected call time ('ca. 10:45'), or its place in the queue."""
+    if v.estimated_call_at is not None:
+        return _("ca. {time}").format(time=hhmm(max(v.estimated_call_at, now)))
+    if v.queue_rank is not None:
+        return _("no. {n}").format(n=v.queue_rank)
+    return "—"
 
 
 def until(at: datetime, now: datetime) -> str:

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import RowDoesNotExist
+from textual.worker import Worker
 
 from console import commands, present
 from console.i18n import _
@@ -110,6 +111,9 @@ class CounterScreen(Screen):
     def set_status(self, status: str) -> None:
         self.query_one(StatusBar).connection = status
         self.query_one(OfflineBanner).set_state(status)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.on_worker_state_changed(event)  # StateChanged does not bubble
 
     def set_busy(self, label: str) -> None:
         self.query_one(StatusBar).busy = label

@@ -40,15 +40,13 @@ class MissingDocuments(Dialog[str | None]):
     MissingDocuments #list { margin-bottom: 1; }
     """
 
-    def __init__(self, visit: Visit, missing: list[str], times: list[datetime],
-                 now: datetime) -> None:
+    def __init__(self, title: str, missing: list[str], times: list[datetime]) -> None:
         super().__init__()
-        self.visit, self.missing, self.times, self.now = visit, missing, times, now
+        self.title_text, self.missing, self.times = title, missing, times
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Line(_("Missing documents: {ticket}").format(ticket=self.visit.ticket),
-                        classes="title")
+            yield Line(self.title_text, classes="title")
             yield Line(_("Hand the citizen this list to bring next time:"))
             yield Static("\n".join(f"  ✘ {name}" for name in self.missing) or "  —",
                          id="list")
@@ -67,11 +65,17 @@ class MissingDocuments(Dialog[str | None]):
         self.dismiss(event.option.id)
 
 
-async def free_times(app, errand: str, start: date) -> list[datetime]:
+def missing_documents(title: str, missing: list[str], times: list[datetime]
+                      ) -> MissingDocuments:
+    return localized(MissingDocuments)(title, missing, times)
+
+
+async def free_times(app, errand: str, start: date, after: timedelta = REBOOK_AFTER
+                     ) -> list[datetime]:
     found: list[datetime] = []
     for offset in range(REBOOK_DAYS):
         answer = await app.client.free_times(errand, start + timedelta(days=offset))
-        found += [t for t in answer.times if t >= app.now() + REBOOK_AFTER]
+        found += [t for t in answer.times if t >= app.now() + after]
         if len(found) >= REBOOK_TIMES:
             break
     return found[:REBOOK_TIMES]
@@ -93,8 +97,8 @@ async def run(screen, v: Visit) -> None:
             times = await free_times(app, v.errand, app.now().date())
         except errors.ApiError:
             times = []
-        picked = await app.push_screen_wait(localized(MissingDocuments)(
-            v, missing, times, app.now()))
+        picked = await app.push_screen_wait(missing_documents(
+            _("Missing documents: {ticket}").format(ticket=v.ticket), missing, times))
         if picked is None:
             return
         if picked not in ("none", "none-free"):

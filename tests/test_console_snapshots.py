@@ -96,3 +96,15 @@ def test_offline_banner(snap_compare, server, ctx, tmp_path, day):
         await wait(pilot, lambda: app.connection == "offline", timeout=10)
         await quiet(pilot)
     assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)
+
+
+def test_reception_screen(snap_compare, server, ctx, tmp_path, day):
+    from screens.reception import ReceptionScreen
+
+    async def before(pilot):
+        await wait(pilot, lambda: isinstance(pilot.app.screen, ReceptionScreen)
+                   and pilot.app.connection == "online"
+                   and "Carl" in str(pilot.app.model.visits))
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, role="reception", person="rita"),
+                        run_before=before, terminal_size=SIZE)

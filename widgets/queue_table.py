@@ -25,9 +25,12 @@ COLUMNS = (
 )
 
 
-class QueueTable(DataTable):
+class VisitTable(DataTable):
+    """A keyed row per visit; subclasses name their COLUMNS and say how a visit reads."""
+
+    COLUMNS: tuple[tuple[str, str, int], ...] = ()
     DEFAULT_CSS = """
-    QueueTable { height: 1fr; }
+    VisitTable { height: 1fr; }
     """
 
     def __init__(self, errands: present.Errands, now: Callable[[], datetime],
@@ -38,17 +41,11 @@ class QueueTable(DataTable):
         self._shown: dict[int, tuple] = {}  # visit id -> the cells on screen
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
+        for key, label, width in self.COLUMNS:
             self.add_column(_(label), key=key, width=width)
 
     def cells(self, v: Visit, mine: int) -> tuple:
-        waited = present.minutes_waited(v, self.now())
-        state = Text(present.state(v), style="bold" if present.is_mine(v, mine) else "")
-        # Text cells, not str: DataTable would parse every str as console markup
-        return (v.ticket, Text(present.booked_time(v)), Text(present.citizen_short(v)),
-                Text(self.errands.name(v.errand)), state,
-                Text("" if waited is None else f"{waited} min"),
-                Text(present.documents_summary(v)), Text(present.counter(v)))
+        raise NotImplementedError
 
     @property
     def visit_id(self) -> int | None:
@@ -85,7 +82,8 @@ class QueueTable(DataTable):
                 elif changed is None or v.id in changed:
                     cells = self.cells(v, mine)
                     old = self._shown[v.id]
-                    for (col, _label, _w), new, was in zip(COLUMNS, cells, old, strict=True):
+                    for (col, _label, _w), new, was in zip(self.COLUMNS, cells, old,
+                                                           strict=True):
                         if new != was:
                             self.update_cell(str(v.id), col, new)
                     self._shown[v.id] = cells
@@ -97,3 +95,18 @@ class QueueTable(DataTable):
                 row = self.get_row_index(str(under_cursor))
                 if row != self.cursor_row:
                     self.move_cursor(row=row, animate=False)
+
+
+class QueueTable(VisitTable):
+    """The counter screen's queue."""
+
+    COLUMNS = COLUMNS
+
+    def cells(self, v: Visit, mine: int) -> tuple:
+        waited = present.minutes_waited(v, self.now())
+        state = Text(present.state(v), style="bold" if present.is_mine(v, mine) else "")
+        # Text cells, not str: DataTable would parse every str as console markup
+        return (v.ticket, Text(present.booked_time(v)), Text(present.citizen_short(v)),
+                Text(self.errands.name(v.errand)), state,
+                Text("" if waited is None else f"{waited} min"),
+                Text(present.documents_summary(v)), Text(present.counter(v)))

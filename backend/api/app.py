@@ -19,7 +19,7 @@ from ..domain.errors import DomainError
 from ..services.context import AppContext
 from ..services.events import EventHub
 from ..services.tick import tick
-from . import routes_bookings, routes_events, routes_sites, routes_visits
+from . import routes_bookings, routes_events, routes_reception, routes_sites, routes_visits
 from .deps import current_actor, get_ctx
 from .roles import ALL, op
 
@@ -57,7 +57,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     _errors(app)
     meta = _meta_router()
     for r in (meta, routes_sites.router, routes_visits.router, routes_bookings.router,
-              routes_events.router):
+              routes_events.router, routes_reception.router):
         app.include_router(r)
     return app
 

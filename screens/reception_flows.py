@@ -1,0 +1,182 @@
+"""Reception's conversations at the desk, one dialog after the other.
+
+- a walk-in: errand (phone/self-service said first), name, CPR (optional), phone
+  (optional), then the documents the errand needs: all there → queued with a ticket and
+  the expected call time; one missing → not queued, the list to take home, and free
+  times (today or later) to book there and then;
+- finding a booked citizen by booking reference, name or CPR (a POST) and checking in;
+- booking a free time for a citizen at the desk.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from console import errors, present
+from console.i18n import _
+
+from .dialogs import choose, confirm, prompt
+from .finish import free_times, missing_documents
+from .pickers import document_check, errand_picker
+
+REF = re.compile(r"^[A-Za-z0-9]{8}$")
+CPR = re.compile(r"^\d{6}-?\d{4}$")
+PHONE = re.compile(r"^\+?[0-9 ]{8,20}$")
+
+
+async def ask_citizen(app) -> dict | None:
+    name = await app.push_screen_wait(prompt(_("The citizen's name")))
+    if not name:
+        return None
+    cpr = await app.push_screen_wait(prompt(
+        _("CPR number (optional)"), required=False, placeholder="DDMMÅÅ-XXXX"))
+    if cpr is None:
+        return None
+    if cpr and not CPR.match(cpr):
+        app.notify(_("A CPR number has ten digits, DDMMYY-XXXX."), severity="error")
+        return None
+    phone = await app.push_screen_wait(prompt(_("Phone (optional)"), required=False))
+    if phone is None:
+        return None
+    if phone and not PHONE.match(phone):
+        app.notify(_("A phone number has 8 to 20 digits."), severity="error")
+        return None
+    return {"name": name, "cpr": cpr or None, "phone": phone or None}
+
+
+async def offer_times(app, errand: str, citizen: dict, title: str, missing: list[str],
+                      note: str | None) -> None:
+    try:
+        times = await free_times(app, errand, app.now().date(), after=timedelta(0))
+    except errors.ApiError:
+        times = []
+    picked = await app.push_screen_wait(missing_documents(title, missing, times))
+    if picked and picked not in ("none", "none-free"):
+        await book_at(app, errand, datetime.fromisoformat(picked), citizen, note)
+
+
+async def book_at(app, errand: str, start: datetime, citizen: dict, note: str | None) -> None:
+    booked = await app.act_now("book", _("Book"), "POST",
+                               f"/sites/{app.config.server.site}/bookings",
+                               {"errand": errand, "start": start.isoformat(), **citizen,
+                                "note": note})
+    if booked:
+        app.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
+            when=present.day_time(start), ticket=booked["ticket"],
+            ref=booked.get("booking_ref") or "—"), timeout=15)
+
+
+async def register_walkin(app) -> None:
+    errand = await app.push_screen_wait(errand_picker(app.errands))
+    if not errand:
+        return
+    name = app.errands.name(errand)
+    channels = app.errands.solvable(errand)
+    if channels:
+        how = " / ".join({"phone": _("by phone"), "self_service": _("self-service")}[c]
+                         for c in channels)
+        hint = app.errands.hint(errand)
+        go_on = await app.push_screen_wait(confirm(
+            _("{errand} can be solved {how}. {hint} Queue the citizen anyway?").format(
+                errand=name, how=how, hint=hint)))
+        if not go_on:
+            app.notify(_("Not queued: the citizen was told how to solve it {how}.").format(
+                how=how))
+            return
+    citizen = await ask_citizen(app)
+    if citizen is None:
+        return
+    documents = app.errands.documents(errand)
+    statuses: dict[str, str] = {}
+    if documents:
+        statuses = await app.push_screen_wait(document_check(name, documents))
+        if statuses is None:
+            return
+    missing = [present.doc_name(d) for d in documents if statuses.get(d["code"]) == "missing"]
+    if missing:
+        await offer_times(app, errand, citizen,
+                          _("Not queued: {name} lacks documents").format(name=citizen["name"]),
+                          missing, _("To bring: {docs}").format(docs="; ".join(missing)))
+        return
+    visit = await app.act_now("walkin", _("Walk-in"), "POST",
+                              f"/sites/{app.config.server.site}/walk-ins",
+                              {"errand": errand, **citizen, "documents": statuses})
+    if visit:
+        v = app_visit(visit)
+        if v.estimated_call_at is not None:
+            text = _("Ticket {ticket} for {name}: expected to be called {when}.").format(
+                ticket=v.ticket, name=citizen["name"], when=present.estimate(v, app.now()))
+        else:
+            text = _("Ticket {ticket} for {name}: number {n} in the queue.").format(
+                ticket=v.ticket, name=citizen["name"], n=v.queue_rank or "—")
+        app.notify(text, timeout=20)
+
+
+def _arrival_note(v) -> str:
+    return _("{ticket} {name} checked in: {arrival}.").format(
+        ticket=v["ticket"], name=(v.get("citizen") or {}).get("name", ""),
+        arrival=present.arrival(app_visit(v)))
+
+
+def app_visit(v: dict):
+    from console.models import Visit
+
+    return Visit.model_validate(v)
+
+
+async def check_in(app, visit_id: int) -> None:
+    v = await app.act_now("check_in", _("Check in"), "POST", f"/visits/{visit_id}/check-in")
+    if v:
+        app.notify(_arrival_note(v), timeout=12)
+
+
+async def find_and_check_in(app) -> None:
+    text = await app.push_screen_wait(prompt(
+        _("Find a booking: reference, name or CPR number"),
+        hint=_("A CPR number is sent in the request body, never in an address.")))
+    if not text:
+        return
+    if REF.match(text) and not text.isalpha():
+        v = await app.act_now("check_in", _("Check in"), "POST",
+                              f"/sites/{app.config.server.site}/check-in",
+                              {"booking_ref": text.upper()})
+        if v:
+            app.notify(_arrival_note(v), timeout=12)
+        return
+    body = {"cpr": text, "name": None} if CPR.match(text) else {"name": text, "cpr": None}
+    found = await app.act_now("search", _("Find"), "POST",
+                              f"/sites/{app.config.server.site}/search", body)
+    if found is None:
+        return
+    rows = [r for r in found if r["state"] == "booked"] if isinstance(found, list) else []
+    if not rows:
+        app.notify(_("No booking today that is not checked in matches."), severity="warning")
+        return
+    choices = [(str(r["id"]), f"{r['ticket']}  {present.hhmm(app_visit(r).slot_start)}  "
+                f"{r['citizen']['name']}  {app.errands.name(r['errand'])}") for r in rows]
+    picked = await app.push_screen_wait(choose(_("Check in whom?"), choices))
+    if picked:
+        await check_in(app, int(picked))
+
+
+async def book_for_citizen(app) -> None:
+    errand = await app.push_screen_wait(errand_picker(app.errands))
+    if not errand:
+        return
+    try:
+        times = await free_times(app, errand, app.now().date(), after=timedelta(0))
+    except errors.ApiError as exc:
+        app.notify(exc.message, severity="error")
+        return
+    choices = [(t.isoformat(), present.day_time(t)) for t in times]
+    if not choices:
+        app.notify(_("No free time in the next {n} days").format(n=7), severity="warning")
+        return
+    picked = await app.push_screen_wait(choose(
+        _("Free times for {errand}").format(errand=app.errands.name(errand)), choices))
+    if not picked:
+        return
+    citizen = await ask_citizen(app)
+    if citizen:
+        await book_at(app, errand, datetime.fromisoformat(picked), citizen, None)

@@ -1,0 +1,161 @@
+"""Reception's screen against the real backend: walk-ins with and without their documents,
+checking in by name, a walk-in who left, booking at the desk."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from .console_ui import console, screen_text, seed_day, told
+from .console_ui import until as wait
+
+SIZE = (120, 36)
+
+
+def reception_screen(app):
+    from screens.reception import ReceptionScreen
+
+    return next((s for s in app.screen_stack if isinstance(s, ReceptionScreen)), None)
+
+
+async def ready(pilot) -> None:
+    await wait(pilot, lambda: reception_screen(pilot.app) is not None
+               and pilot.app.screen is reception_screen(pilot.app)
+               and pilot.app.connection == "online")
+
+
+@pytest.fixture
+def day(rec):
+    return seed_day(rec)
+
+
+def run(app, steps):
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await steps(pilot)
+    asyncio.run(go())
+
+
+async def walkin(pilot, errand: str, name: str, cpr: str = "", phone: str = "") -> None:
+    await pilot.press("w")
+    await wait(pilot, lambda: "Hvilket ærinde?" in screen_text(pilot.app))
+    await pilot.press(*errand, "enter")
+    await wait(pilot, lambda: "Borgerens navn" in screen_text(pilot.app))
+    await pilot.press(*name, "enter")
+    await wait(pilot, lambda: "CPR-nummer (valgfrit)" in screen_text(pilot.app))
+    await pilot.press(*cpr, "enter")
+    await wait(pilot, lambda: "Telefon (valgfrit)" in screen_text(pilot.app))
+    await pilot.press(*phone, "enter")
+
+
+def test_a_walkin_with_all_documents_gets_a_ticket(server, ctx, tmp_path, rec, day):
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        await walkin(pilot, "pas til v", "Karen Blixen", "1705851234")
+        await wait(pilot, lambda: "Dokumenter til Pas til voksen" in screen_text(app))
+        await pilot.press("p", "p", "p", "enter")
+        await wait(pilot, lambda: "Nummer C003 til Karen Blixen" in told(app))
+        await wait(pilot, lambda: "Karen Blixen" in screen_text(app))
+    run(app, steps)
+    visits = rec.get("/sites/test/day").json()["visits"]
+    karen = next(v for v in visits if v["citizen"]["name"] == "Karen Blixen")
+    assert (karen["kind"], karen["state"], karen["ticket"]) == ("walkin", "waiting", "C003")
+    assert {d["status"] for d in karen["documents"]} == {"present"}
+    assert karen["citizen"]["cpr"] == "170585-XXXX"
+    assert "ca." in told(app).split("Karen Blixen")[1] or "i køen" in told(app)
+
+
+def test_a_walkin_lacking_a_document_is_not_queued_and_offered_times(server, ctx, tmp_path,
+                                                                     rec, day):
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        await walkin(pilot, "pas til v", "Niels Bohr", "", "12345678")
+        await wait(pilot, lambda: "Dokumenter til" in screen_text(app))
+        await pilot.press("m", "p", "p", "enter")
+        await wait(pilot, lambda: "Ikke sat i kø: Niels Bohr mangler dokumenter"
+                   in screen_text(app))
+        assert "✘ Nuværende eller tidligere pas" in screen_text(app)
+        await pilot.press("enter")  # the first free time
+        await wait(pilot, lambda: "Ny tid booket" in told(app))
+    run(app, steps)
+    visits = rec.get("/sites/test/day").json()["visits"]
+    niels = [v for v in visits if v["citizen"]["name"] == "Niels Bohr"]
+    assert [v["kind"] for v in niels] == ["booked"]  # booked, never queued
+    assert niels[0]["state"] == "booked" and niels[0]["citizen"]["phone"] == "12345678"
+
+
+def test_an_errand_solvable_by_phone_says_so_first(server, ctx, tmp_path, rec, day):
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+    solvable = next(e for e in rec.get("/errands").json() if e["phone"] or e["self_service"])
+
+    async def steps(pilot):
+        await pilot.press("w")
+        await wait(pilot, lambda: "Hvilket ærinde?" in screen_text(app))
+        await pilot.press(*solvable["name_da"][:12], "enter")
+        await wait(pilot, lambda: "Skal borgeren alligevel i kø?" in screen_text(app))
+        await pilot.press("down", "enter")  # Nej
+        await wait(pilot, lambda: "Ikke sat i kø" in told(app))
+    run(app, steps)
+
+
+def test_a_booked_arrival_checked_in_by_name_shows_as_early(server, ctx, tmp_path, rec, day):
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        assert "Carl Nielsen" in screen_text(app)  # booked 11:00, not arrived
+        await pilot.press("s")
+        await wait(pilot, lambda: "Find en booking" in screen_text(app))
+        await pilot.press(*"carl", "enter")
+        await wait(pilot, lambda: "Hvem skal tjekkes ind?" in screen_text(app))
+        await pilot.press("1")
+        await wait(pilot, lambda: "B003 Carl Nielsen tjekket ind: 10:00, 60 min før tid"
+                   in told(app))
+    run(app, steps)
+    assert rec.get("/sites/test/day").json()["visits"]
+
+
+def test_check_in_by_cpr_goes_in_a_post_and_a_walkin_who_left(server, ctx, tmp_path, rec,
+                                                              day):
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+    rec.ok("post", "/sites/test/bookings", {
+        "errand": "health_card", "start": "2026-11-24T10:40:00+01:00", "name": "Ole Rømer",
+        "cpr": "0101801234"}, status=201)
+
+    async def steps(pilot):
+        await pilot.press("s")
+        await wait(pilot, lambda: "Find en booking" in screen_text(app))
+        await pilot.press(*"010180-1234", "enter")
+        await wait(pilot, lambda: "Hvem skal tjekkes ind?" in screen_text(app))
+        await pilot.press("1")
+        await wait(pilot, lambda: "Ole Rømer tjekket ind" in told(app))
+        # the walk-ins table: mark the first waiting walk-in as left
+        from widgets.reception_tables import WalkinsTable
+        table = reception_screen(app).query_one(WalkinsTable)
+        table.focus()
+        vid = table.visit_id
+        await pilot.press("x")
+        await wait(pilot, lambda: "gået uden at blive betjent" in screen_text(app))
+        await pilot.press("enter")
+        await wait(pilot, lambda: app.model.visits[vid].state == "left")
+    run(app, steps)
+
+
+def test_a_failure_inside_an_action_is_told_and_the_console_goes_on(server, ctx, tmp_path,
+                                                                    rec, day, monkeypatch):
+    import screens.reception_flows as flows
+
+    async def broken(app):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(flows, "book_for_citizen", broken)
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        await pilot.press("b")
+        await wait(pilot, lambda: "Noget gik galt: RuntimeError" in told(app))
+        assert reception_screen(app) is app.screen  # still working
+    run(app, steps)

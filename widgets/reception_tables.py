@@ -1,0 +1,37 @@
+"""Reception's two lists: booked citizens not yet arrived, and the waiting walk-ins."""
+
+from __future__ import annotations
+
+from rich.text import Text
+
+from console import present
+from console.i18n import N_
+from console.models import Visit
+
+from .queue_table import VisitTable
+
+
+class ArrivalsTable(VisitTable):
+    """Today's bookings not checked in yet, by slot."""
+
+    COLUMNS = (("ticket", N_("Ticket"), 6), ("time", N_("Time"), 5),
+               ("citizen", N_("Citizen"), 20), ("errand", N_("Errand"), 18))
+
+    def cells(self, v: Visit, mine: int) -> tuple:
+        return (v.ticket, Text(present.hhmm(v.slot_start)),
+                Text(v.citizen.name if v.citizen else "—"), Text(self.errands.name(v.errand)))
+
+
+class WalkinsTable(VisitTable):
+    """The waiting walk-ins in the backend's order, with the planner's estimated time."""
+
+    COLUMNS = (("ticket", N_("Ticket"), 6), ("citizen", N_("Citizen"), 15),
+               ("errand", N_("Errand"), 13), ("waited", N_("Waited"), 6),
+               ("estimate", N_("Expected"), 9))
+
+    def cells(self, v: Visit, mine: int) -> tuple:
+        waited = present.minutes_waited(v, self.now())
+        estimate = present.estimate(v, self.now())
+        return (v.ticket, Text(v.citizen.name if v.citizen else "—"),
+                Text(self.errands.name(v.errand)),
+                Text("" if waited is None else f"{waited} min"), Text(estimate))

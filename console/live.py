@@ -49,9 +49,11 @@ class DayModel:
         self.visits: dict[int, Visit] = {}
         self.counters: dict[int, Counter] = {}
         self.queue: list[int] = []  # waiting visit ids, the backend's order
+        self.opening: tuple = ()
 
     def load(self, day: Day) -> Change:
         self.seq = day.seq
+        self.opening = day.opening
         self.visits = {v.id: v for v in day.visits}
         self.counters = {c.id: c for c in day.counters}
         waiting = [v for v in day.visits if v.queue_rank is not None]

@@ -79,6 +79,8 @@ class Day(_Model):
     seq: int
     now: datetime
     closed_reason: str | None = None
+    #: opening hours of the day: (start, end) pairs
+    opening: tuple[tuple[datetime, datetime], ...] = ()
     counters: tuple[Counter, ...]
     visits: tuple[Visit, ...]
 

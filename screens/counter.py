@@ -26,6 +26,7 @@ from console.models import Counter, Visit
 from widgets.citizen_card import CitizenCard
 from widgets.queue_table import QueueTable
 from widgets.status_bar import OfflineBanner, StatusBar
+from widgets.timeline import DayTimeline
 
 from . import finish
 from .dialogs import choose, confirm, prompt
@@ -41,6 +42,7 @@ class CounterScreen(Screen):
     DEFAULT_CSS = """
     CounterScreen QueueTable { height: 1fr; }
     CounterScreen CitizenCard { height: 45%; min-height: 12; }
+    CounterScreen DayTimeline { display: none; }
     """
 
     def __init__(self) -> None:
@@ -60,6 +62,7 @@ class CounterScreen(Screen):
         yield OfflineBanner()
         yield QueueTable(self.app.errands, self.app.now)
         yield CitizenCard(self.app.errands)
+        yield DayTimeline()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -146,6 +149,7 @@ class CounterScreen(Screen):
         self._top = top
         table.border_title = _("Queue: {view}").format(view=_(present.FILTERS[self.filter]))
         self.paint_card()
+        self.paint_timeline()
         counter = self.counter
         bar = self.query_one(StatusBar)
         bar.counter = counter.name if counter else _("Counter {n}").format(n=self.number)
@@ -184,7 +188,7 @@ class CounterScreen(Screen):
     # --- which actions make sense now --------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         role = self.app.me.role if self.app.me else ""
-        if action in ("cycle_filter", "filter", "outbox"):
+        if action in ("cycle_filter", "filter", "outbox", "timeline"):
             return True
         if role not in ("caseworker", "supervisor"):
             return False
@@ -218,6 +222,18 @@ class CounterScreen(Screen):
                     self._parked[0] if self._parked else None)
 
     # --- actions -------------------------------------------------------------------------------
+    def action_timeline(self) -> None:
+        """Swap the card and the timeline (display on the two, not a class on the screen:
+        that would restyle everything below it)."""
+        timeline = self.query_one(DayTimeline)
+        timeline.display = not timeline.display
+        self.query_one(CitizenCard).display = not timeline.display
+        self.paint_timeline()
+
+    def paint_timeline(self) -> None:
+        if self.query_one(DayTimeline).display:
+            self.query_one(DayTimeline).show(self.app.model, self.app.now(), self.size.width)
+
     def action_cycle_filter(self) -> None:
         names = list(present.FILTERS)
         self.action_filter(names[(names.index(self.filter) + 1) % len(names)])

@@ -15,6 +15,7 @@ from console.i18n import _
 from console.live import Change
 from widgets.reception_tables import ArrivalsTable, WalkinsTable
 from widgets.status_bar import OfflineBanner, StatusBar
+from widgets.timeline import DayTimeline
 
 from . import reception_flows as flows
 from .base import Line
@@ -39,6 +40,7 @@ class ReceptionScreen(Screen):
             with Vertical():
                 yield Line(_("Walk-ins waiting"), classes="heading")
                 yield WalkinsTable(self.app.errands, self.app.now)
+        yield DayTimeline()
         yield Footer()
 
     def on_mount(self) -> None:
@@ -80,6 +82,7 @@ class ReceptionScreen(Screen):
             lambda v: True, 0, changed)
         self.query_one(WalkinsTable).sync(
             visits, lambda v: v.kind == "walkin" and v.state == "waiting", 0, changed)
+        self.query_one(DayTimeline).show(self.app.model, self.app.now(), self.size.width)
 
     # --- actions --------------------------------------------------------------------------------
     @work(group="dialog", exclusive=True, exit_on_error=False)

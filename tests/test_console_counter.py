@@ -274,3 +274,33 @@ def test_pause_and_close_the_counter(server, ctx, tmp_path, rec, day):
             await wait(pilot, lambda: screen.counter.state == "closed")
             assert rec.get("/sites/test/counters").json()[0]["state"] == "closed"
     run(go())
+
+
+def test_the_timeline_shows_the_citizen_in_service_and_the_booked_demand(server, ctx,
+                                                                        tmp_path, rec, day):
+    from widgets.timeline import DayTimeline
+
+    from .console_ui import plain
+
+    app = console(server, ctx, tmp_path)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            screen = counter_screen(app)
+            await pilot.press("o", "n")
+            await wait(pilot, lambda: screen.mine is not None)
+            await pilot.press("s")
+            await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
+            await pilot.press("y")
+            await pilot.pause(0.1)
+            timeline = screen.query_one(DayTimeline)
+            assert timeline.display and not screen.query_one("CitizenCard").display
+            return plain(timeline.content)
+    text = run_text = asyncio.run(go())
+    lines = text.splitlines()
+    skranke1 = next(line for line in lines if line.startswith("Skranke 1"))
+    assert "│" in skranke1 and "▒" in skranke1  # now, and the visit in service
+    booked = next(line for line in lines if line.startswith("booket"))
+    assert any(ch.isdigit() for ch in booked) and "·" in booked
+    assert "08:00" in lines[0] and run_text

@@ -108,3 +108,11 @@ def test_reception_screen(snap_compare, server, ctx, tmp_path, day):
         await quiet(pilot)
     assert snap_compare(console(server, ctx, tmp_path, role="reception", person="rita"),
                         run_before=before, terminal_size=SIZE)
+
+
+def test_timeline_on_the_counter_screen(snap_compare, server, ctx, tmp_path, day):
+    async def before(pilot):
+        await serving(pilot)
+        await pilot.press("y")
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)

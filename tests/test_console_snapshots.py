@@ -20,8 +20,10 @@ def day(rec):
 
 
 async def quiet(pilot) -> None:
+    """No toasts, and a footer drawn from the screen's state now (it recomposes lazily)."""
     pilot.app.clear_notifications()
-    await pilot.pause(0.1)
+    pilot.app.screen.refresh_bindings()
+    await pilot.pause(0.2)
 
 
 async def serving(pilot) -> None:

@@ -89,6 +89,7 @@ class SkrankeApp(App):
     async def start(self, token: str) -> None:
         from screens.base import localized
         from screens.counter import CounterScreen
+        from screens.floor import FloorScreen
         from screens.reception import ReceptionScreen
 
         if self.client is not None:
@@ -99,7 +100,8 @@ class SkrankeApp(App):
             self.errands = present.Errands({e["code"]: e for e in await self.client.errands()})
             self.live = LiveDay(self.client, self.on_day_change, self.on_connection)
             # the screen first (keys work at once), then the day's snapshot fills it
-            main = ReceptionScreen if self.me.role == "reception" else CounterScreen
+            main = {"reception": ReceptionScreen, "supervisor": FloorScreen}.get(
+                self.me.role, CounterScreen)
             await self.push_screen(localized(main)())
             await self.live.reload()
         except errors.Unauthorised:

@@ -14,6 +14,7 @@ from .i18n import N_
 CASEWORKER = frozenset({"caseworker", "supervisor"})
 ANYONE = frozenset({"caseworker", "reception", "supervisor", "admin"})
 DESK = frozenset({"reception", "supervisor"})
+SUPERVISOR = frozenset({"supervisor"})
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,27 @@ COMMANDS: tuple[Command, ...] = (
             roles=DESK),
     Command("book", "b", "book", N_("Book"), N_("Book a free time for a citizen at the desk"),
             scope="reception", roles=DESK),
+    # the supervisor's floor
+    Command("floor_move", "m", "move", N_("Move"),
+            N_("Move the highlighted waiting citizen to a counter or back to the pool"),
+            scope="floor", roles=SUPERVISOR),
+    Command("floor_call", "c", "call_to", N_("Call to"),
+            N_("Call the highlighted waiting citizen to a chosen counter"), scope="floor",
+            roles=SUPERVISOR),
+    Command("floor_priority_up", "plus", "priority(1)", N_("Priority +"),
+            N_("Raise the highlighted citizen's priority"), scope="floor", roles=SUPERVISOR),
+    Command("floor_priority_down", "minus", "priority(-1)", N_("Priority −"),
+            N_("Lower the highlighted citizen's priority"), scope="floor", roles=SUPERVISOR),
+    Command("floor_open", "o", "counter('open')", N_("Open"),
+            N_("Reopen the highlighted paused counter"), scope="floor", roles=SUPERVISOR),
+    Command("floor_pause", "b", "counter('pause')", N_("Pause"),
+            N_("Pause the highlighted counter"), scope="floor", roles=SUPERVISOR),
+    Command("floor_close", "l", "close_counter", N_("Close"),
+            N_("Close the highlighted counter (asks where its citizens go)"), scope="floor",
+            roles=SUPERVISOR),
+    Command("floor_errands", "e", "errands", N_("Errands"),
+            N_("Set the errands the highlighted counter handles"), scope="floor",
+            roles=SUPERVISOR),
     # dialogs
     Command("doc_present", "p", "mark('present')", N_("Present"),
             N_("The highlighted document is present"), scope="documents", roles=ANYONE),

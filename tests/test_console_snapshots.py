@@ -118,3 +118,15 @@ def test_timeline_on_the_counter_screen(snap_compare, server, ctx, tmp_path, day
         await pilot.press("y")
         await quiet(pilot)
     assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)
+
+
+@pytest.mark.parametrize("size", [(120, 36), (200, 50)], ids=["120x36", "200x50"])
+def test_floor_screen(snap_compare, server, ctx, tmp_path, day, size):
+    from screens.floor import FloorScreen
+
+    async def before(pilot):
+        await wait(pilot, lambda: isinstance(pilot.app.screen, FloorScreen)
+                   and pilot.app.connection == "online" and pilot.app.model.visits)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
+                        run_before=before, terminal_size=size)

@@ -25,6 +25,9 @@ def _changed(tx: Tx, c: CounterRow, action: str, detail: dict[str, Any] | None =
 def open_counter(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     c = tx.counter_row(site_id, number)
     person = tx.actor.person
+    if tx.actor.role == "supervisor" and c.state == "paused" and c.staffed_by:
+        c.state = "open"  # the supervisor reopens a paused counter for whoever staffs it
+        return _changed(tx, c, "open", {"staffed_by": c.staffed_by})
     if c.staffed_by not in (None, person):
         raise DomainError(f"{c.name} is staffed by {c.staffed_by}.", code="counter_staffed",
                           counter=c.number, staffed_by=c.staffed_by)

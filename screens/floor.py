@@ -1,0 +1,199 @@
+"""The supervisor's floor: every counter live, the whole queue, and the moves that keep
+the floor running. Every change goes through the backend and reaches every console."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, SelectionList
+from textual.widgets.selection_list import Selection
+from textual.worker import Worker
+
+from console import present
+from console.i18n import _
+from console.live import Change
+from console.models import Visit
+from widgets.counter_board import CounterBoard
+from widgets.queue_table import QueueTable
+from widgets.status_bar import OfflineBanner, StatusBar
+from widgets.timeline import DayTimeline
+
+from .base import Line, localized
+from .dialogs import Dialog, choose
+
+
+class ErrandChoice(Dialog[list[str] | None]):
+    """Space ticks an errand, Enter saves; none ticked means all errands."""
+
+    def __init__(self, title: str, errands: present.Errands, chosen: tuple[str, ...] | None
+                 ) -> None:
+        super().__init__()
+        self.title_text, self.errands, self.chosen = title, errands, set(chosen or ())
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Line(self.title_text, classes="title")
+            yield SelectionList(*[Selection(self.errands.name(code), code, code in self.chosen)
+                                  for code in sorted(self.errands.by_code,
+                                                     key=self.errands.name)])
+            yield Line(_("Space ticks, Enter saves (none ticked: all errands), Escape "
+                         "cancels."), classes="hint")
+        yield Footer()
+
+    def on_key(self, event) -> None:
+        if event.key == "enter":
+            event.stop()
+            self.dismiss(list(self.query_one(SelectionList).selected))
+
+
+class FloorScreen(Screen):
+    SCOPES = ("floor",)
+    DEFAULT_CSS = """
+    FloorScreen QueueTable { height: 1fr; }
+    FloorScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar()
+        yield OfflineBanner()
+        yield Line(_("Counters"), classes="heading")
+        yield CounterBoard(self.app.errands, self.app.now)
+        yield Line(_("Queue"), classes="heading")
+        yield QueueTable(self.app.errands, self.app.now)
+        yield DayTimeline()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        bar = self.query_one(StatusBar)
+        bar.counter, bar.counter_state = _("Floor"), self.app.config.server.site
+        bar.user = self.app.me.person if self.app.me else ""
+        self.set_status(self.app.connection)
+        self.tick()
+        self.set_interval(1, self.tick)
+        self.set_interval(30, lambda: self.repaint(None))
+        self.repaint(None)
+
+    def tick(self) -> None:
+        self.query_one(StatusBar).clock = present.hhmm(self.app.now())
+
+    def set_status(self, status: str) -> None:
+        self.query_one(StatusBar).connection = status
+        self.query_one(OfflineBanner).set_state(status)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.on_worker_state_changed(event)  # StateChanged does not bubble
+
+    def set_busy(self, label: str) -> None:
+        self.query_one(StatusBar).busy = label
+
+    def set_outbox(self, pending: int, rejected: int) -> None:
+        bar = self.query_one(StatusBar)
+        bar.pending, bar.rejected = pending, rejected
+
+    def apply(self, change: Change) -> None:
+        self.repaint(None if change.reloaded else change.visits)
+
+    def repaint(self, changed: set[int] | None) -> None:
+        model = self.app.model
+        at = {v.counter_id: v for v in model.visits.values()
+              if v.state in ("called", "serving") and v.counter_id is not None}
+        self.query_one(CounterBoard).sync(
+            sorted(model.counters.values(), key=lambda c: c.number), at)
+        self.query_one(QueueTable).sync(
+            model.ordered(), lambda v: v.state in ("waiting", "called", "serving", "parked"),
+            0, changed)
+        self.query_one(DayTimeline).show(model, self.app.now(), self.size.width)
+
+    # --- the highlighted rows -------------------------------------------------------------
+    def waiting(self) -> Visit | None:
+        vid = self.query_one(QueueTable).visit_id
+        v = self.app.model.visits.get(vid) if vid is not None else None
+        return v if v is not None and v.state == "waiting" else None
+
+    def counter(self):
+        cid = self.query_one(CounterBoard).counter_id
+        return self.app.model.counters.get(cid) if cid is not None else None
+
+    def _counters(self, *, open_only: bool) -> list[tuple[str, str]]:
+        return [(str(c.number), f"{c.name} ({_(c.state)})")
+                for c in sorted(self.app.model.counters.values(), key=lambda c: c.number)
+                if not open_only or c.state == "open"]
+
+    # --- actions ------------------------------------------------------------------------------
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_move(self) -> None:
+        v = self.waiting()
+        if v is None:
+            return
+        picked = await self.app.push_screen_wait(choose(
+            _("Move {ticket} to").format(ticket=v.ticket),
+            [("pool", _("The pool (any counter)"))] + self._counters(open_only=False)))
+        if picked:
+            await self.app.act_now("move", _("Move"), "POST", f"/visits/{v.id}/move",
+                                   {"counter": None if picked == "pool" else int(picked)})
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_call_to(self) -> None:
+        v = self.waiting()
+        if v is None:
+            return
+        picked = await self.app.push_screen_wait(choose(
+            _("Call {ticket} to").format(ticket=v.ticket), self._counters(open_only=True)))
+        if picked:
+            await self.app.act_now("call", _("Call to"), "POST", f"/visits/{v.id}/call",
+                                   {"counter": int(picked)})
+
+    def action_priority(self, step: int) -> None:
+        v = self.waiting()
+        if v is not None:
+            self.app.act("priority", _("Priority"), "POST", f"/visits/{v.id}/priority",
+                         {"priority": max(-9, min(9, v.priority + step))})
+
+    def action_counter(self, what: str) -> None:
+        c = self.counter()
+        if c is not None:
+            self.app.act(what, _("Counter"), "POST",
+                         f"/sites/{self.app.config.server.site}/counters/{c.number}/{what}")
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_close_counter(self) -> None:
+        c = self.counter()
+        if c is None:
+            return
+        site = self.app.config.server.site
+        assigned = [v for v in self.app.model.visits.values()
+                    if v.counter_id == c.id and v.state == "waiting"]
+        if assigned:
+            where = await self.app.push_screen_wait(choose(
+                _("{counter} has {n} citizen(s) waiting for it: where do they go?").format(
+                    counter=c.name, n=len(assigned)),
+                [("pool", _("The pool (any counter)"))] + [
+                    (n, label) for n, label in self._counters(open_only=True)
+                    if n != str(c.number)]))
+            if not where:
+                return
+            if where != "pool":
+                for v in assigned:
+                    await self.app.act_now("move", _("Move"), "POST", f"/visits/{v.id}/move",
+                                           {"counter": int(where)})
+        await self.app.act_now("close", _("Close"), "POST",
+                               f"/sites/{site}/counters/{c.number}/close")
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_errands(self) -> None:
+        c = self.counter()
+        if c is None:
+            return
+        chosen = await self.app.push_screen_wait(localized(ErrandChoice)(
+            _("Errands {counter} handles").format(counter=c.name), self.app.errands,
+            c.errands))
+        if chosen is not None:
+            await self.app.act_now(
+                "errands", _("Errands"), "PUT",
+                f"/sites/{self.app.config.server.site}/counters/{c.number}/errands",
+                {"errands": chosen or None})
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return bool(self.app.me and self.app.me.role == "supervisor")

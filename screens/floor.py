@@ -195,5 +195,10 @@ class FloorScreen(Screen):
                 f"/sites/{self.app.config.server.site}/counters/{c.number}/errands",
                 {"errands": chosen or None})
 
+    def action_precalls(self) -> None:
+        from .precalls import PrecallScreen
+
+        self.app.push_screen(localized(PrecallScreen)())
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return bool(self.app.me and self.app.me.role == "supervisor")

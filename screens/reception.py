@@ -18,7 +18,7 @@ from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
 
 from . import reception_flows as flows
-from .base import Line
+from .base import Line, localized
 from .dialogs import confirm
 
 
@@ -115,6 +115,11 @@ class ReceptionScreen(Screen):
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_book(self) -> None:
         await flows.book_for_citizen(self.app)
+
+    def action_precalls(self) -> None:
+        from .precalls import PrecallScreen
+
+        self.app.push_screen(localized(PrecallScreen)())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         role = self.app.me.role if self.app.me else ""

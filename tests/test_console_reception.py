@@ -159,3 +159,52 @@ def test_a_failure_inside_an_action_is_told_and_the_console_goes_on(server, ctx,
         await wait(pilot, lambda: "Noget gik galt: RuntimeError" in told(app))
         assert reception_screen(app) is app.screen  # still working
     run(app, steps)
+
+
+def test_the_precall_flow_and_a_second_console_sees_it(server, ctx, tmp_path, rec, day):
+    from datetime import timedelta
+
+    from console.client import SkrankeClient
+    from console.live import LiveDay
+
+    from .helpers import T0, token
+
+    later = rec.ok("post", "/sites/test/bookings", {
+        "errand": "health_card", "name": "Tove Ditlevsen", "phone": "+45 22 33 44 55",
+        "start": (T0 + timedelta(days=1, minutes=30)).isoformat()}, status=201)
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def go():
+        async with SkrankeClient(server.url, token(ctx, "caseworker", "w"), "test") as c:
+            other = LiveDay(c, lambda change: None)
+            task = asyncio.create_task(other.run())
+            async with app.run_test(size=SIZE) as pilot:
+                await ready(pilot)
+                await wait(pilot, lambda: other.status == "online")
+                await pilot.press("r")
+                await wait(pilot, lambda: "Forudgående opkald 2026-11-24" in screen_text(app))
+                text = screen_text(app)
+                assert "0 af" in text and "Carl Nielsen" in str(app.screen.visits)
+                # Carl (today 11:00): needs the visit, with prepared notes
+                carl = next(v for v in app.screen.visits.values()
+                            if v.citizen.name == "Carl Nielsen")
+                table = app.screen.query_one("DataTable")
+                table.move_cursor(row=table.get_row_index(str(carl.id)))
+                await pilot.press("3")
+                await wait(pilot, lambda: "Forberedende noter" in screen_text(app))
+                await pilot.press(*"Husk gammelt pas", "enter")
+                await wait(pilot, lambda: carl.id not in app.screen.visits)
+                await wait(pilot, lambda: other.model.visits[carl.id].version > carl.version)
+                # Tove (tomorrow): solved by phone, cancelled
+                await wait(pilot, lambda: later["id"] in app.screen.visits)
+                table.move_cursor(row=table.get_row_index(str(later["id"])))
+                await pilot.press("1")
+                await wait(pilot, lambda: later["id"] not in app.screen.visits)
+                assert "2 af" in screen_text(app) and "1 løst uden besøg" in screen_text(app)
+                await pilot.press("escape")
+                await wait(pilot, lambda: reception_screen(app) is app.screen)
+            task.cancel()
+    asyncio.run(go())
+    carl = rec.ok("post", "/sites/test/search", {"name": "carl"})[0]
+    assert carl["prepared_notes"] == "Husk gammelt pas" and carl["state"] == "booked"
+    assert rec.get(f"/visits/{later['id']}").json()["state"] == "cancelled"

@@ -57,7 +57,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     _errors(app)
     meta = _meta_router()
     for r in (meta, routes_sites.router, routes_visits.router, routes_bookings.router,
-              routes_events.router, routes_reception.router):
+              routes_events.router, routes_reception.router, routes_reception.visit_router):
         app.include_router(r)
     return app
 

@@ -1,18 +1,21 @@
-"""Reception: find today's citizens by name or CPR (POST: a CPR never goes in a URL)."""
+"""Reception: find today's citizens by name or CPR (POST: a CPR never goes in a URL), and
+the pre-call list of booked citizens to call ahead."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
+from ..services import precalls
 from ..services.search import search_today
-from .deps import current_actor, get_ctx
+from .deps import Writer, current_actor, get_ctx, writer
 from .roles import CW, REC, SUP, op
 from .schemas import Body, VisitOut
 
 router = APIRouter(prefix="/sites/{site_id}", tags=["reception"])
+visit_router = APIRouter(prefix="/visits", tags=["reception"])
 SiteId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
@@ -28,3 +31,26 @@ def search(body: SearchBody, site_id: str = SiteId, ctx=Depends(get_ctx),
     with ctx.db.read() as s:
         return search_today(s, ctx, site_id, name=body.name, cpr=body.cpr,
                             now=ctx.clock.now())
+
+
+class PrecallBody(Body):
+    result: Literal["solved_by_phone", "self_service", "needs_visit", "not_reached"]
+    note: Annotated[str, Field(max_length=2000)] | None = None
+    prepared_notes: Annotated[str, Field(max_length=2000)] | None = None
+
+
+@op(router, "GET", "/precalls", (REC, SUP),
+    summary="Booked citizens of today and the next working days not yet called ahead")
+def precall_list(site_id: str = SiteId, days: int = Query(3, ge=0, le=14),
+                 ctx=Depends(get_ctx), actor=Depends(current_actor)):
+    with ctx.db.read() as s:
+        return precalls.precall_list(s, ctx, site_id, days, ctx.clock.now())
+
+
+@op(visit_router, "POST", "/{visit_id}/precall", (REC, SUP), response_model=VisitOut,
+    summary="Record a call ahead: solved by phone or self-service (cancels the visit, its "
+            "slot is free), needs the visit (prepared notes), not reached")
+def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
+                   w: Writer = Depends(writer)):
+    return w.run(lambda tx: precalls.record(tx, visit_id, body.result, body.note,
+                                            body.prepared_notes, w.if_match))

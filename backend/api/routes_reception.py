@@ -3,15 +3,17 @@ the pre-call list of booked citizens to call ahead."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 
 from ..services import precalls
+from ..services import stats as statslib
 from ..services.search import search_today
 from .deps import Writer, current_actor, get_ctx, writer
-from .roles import CW, REC, SUP, op
+from .roles import ADMIN, CW, REC, SUP, op
 from .schemas import Body, VisitOut
 
 router = APIRouter(prefix="/sites/{site_id}", tags=["reception"])
@@ -54,3 +56,17 @@ def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
                    w: Writer = Depends(writer)):
     return w.run(lambda tx: precalls.record(tx, visit_id, body.result, body.note,
                                             body.prepared_notes, w.if_match))
+
+
+@op(router, "GET", "/stats", (SUP, ADMIN),
+    summary="Statistics of a day or a date range, from the anonymised visit facts")
+def stats(site_id: str = SiteId, from_: date = Query(alias="from"),
+          to: date | None = Query(None), ctx=Depends(get_ctx), actor=Depends(current_actor)):
+    from ..domain.errors import Invalid
+
+    end = to or from_
+    if end < from_ or (end - from_).days > 366:
+        raise Invalid("The range runs from 'from' to 'to', at most a year.",
+                      code="invalid_range")
+    with ctx.db.read() as s:
+        return statslib.stats(s, ctx, site_id, from_, end)

@@ -58,6 +58,8 @@ class SiteConfig(BaseModel):
     max_calls: Annotated[int, Field(ge=1, le=10)] = 3
     recall_min_seconds: Annotated[int, Field(ge=0, le=600)] = 30
     booking_days_ahead: Annotated[int, Field(ge=0, le=400)] = 60
+    passed_over_minutes: Annotated[int, Field(ge=0, le=480)] = 20
+    duration_quantile: Annotated[float, Field(ge=0, le=1)] = 0.8
     hours: dict[str, str] = Field(default_factory=lambda: {d: "09:00-15:00" for d in WEEKDAYS[:5]})
     closed_on_customary_days: bool = True
     #: Closed on Danish public holidays (only the demo turns this off).
@@ -90,7 +92,9 @@ class SiteConfig(BaseModel):
     def rules(self) -> Rules:
         return Rules(grace_minutes=self.grace_minutes, due_ahead_minutes=self.due_ahead_minutes,
                      max_calls=self.max_calls, recall_min_seconds=self.recall_min_seconds,
-                     slot_minutes=self.slot_minutes)
+                     slot_minutes=self.slot_minutes,
+                     passed_over_minutes=self.passed_over_minutes,
+                     duration_quantile=self.duration_quantile)
 
     def closed_reason(self, day: date) -> str | None:
         """Why the site is closed that day, or None when it is open."""

@@ -107,6 +107,12 @@ class Rules:
     max_calls: int = 3
     recall_min_seconds: int = 30
     slot_minutes: int = 5
+    #: Planner: a walk-in waiting longer than this may no longer be passed over by later
+    #: walk-ins (0: no limit).
+    passed_over_minutes: int = 20
+    #: Planner: expected duration of an errand = this quantile of the day's finished visits
+    #: of it (at least 5 of them), else the catalogue's minutes (0: always the catalogue's).
+    duration_quantile: float = 0.8
 
     @property
     def due_ahead(self) -> timedelta:
@@ -126,6 +132,9 @@ class DayState:
     counters: tuple[Counter, ...]
     visits: tuple[Visit, ...]
     rules: Rules = field(default_factory=Rules)
+    #: Service minutes (errand, started → finished) of the day's finished visits, for the
+    #: planner's duration quantile; empty when not loaded.
+    observed: tuple[tuple[str, float], ...] = ()
 
     def counter(self, counter_id: int) -> Counter | None:
         return next((c for c in self.counters if c.id == counter_id), None)

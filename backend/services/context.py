@@ -58,9 +58,10 @@ class AppContext:
 
     @cached_property
     def horizon(self) -> timedelta:
-        """How far ahead a queue decision needs to see bookings: the longest errand."""
+        """How far ahead the planner sees bookings: its estimated call times for walk-ins and
+        the knock-on of a walk-in on a busy day reach further than the longest errand."""
         longest = max(e.minutes for e in self.catalogue.errand)
-        return timedelta(minutes=longest + 10)
+        return timedelta(minutes=max(longest + 10, 180))
 
     def errand(self, code: str) -> Errand:
         errand = self.catalogue.by_code.get(code)

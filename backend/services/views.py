@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import cpr as cprlib
-from ..domain.queue import queue_ranks
+from ..domain.planner import Plan
+from ..domain.queue import queue_plan
 from ..storage import repo
 from ..storage.models import CounterRow, NoteRow, VisitRow
 
@@ -31,8 +32,11 @@ def counter_view(c: CounterRow) -> dict[str, Any]:
 
 
 def visit_event(row: VisitRow, tz: ZoneInfo, counter_number: int | None,
-                rank: int | None) -> dict[str, Any]:
-    """The visit as events carry it: no name, CPR, phone or free text."""
+                rank: int | None, estimate: datetime | None = None) -> dict[str, Any]:
+    """The visit as events carry it: no name, CPR, phone or free text. `estimate`: the
+    planner's expected call time of a waiting walk-in."""
+    if row.kind != "walkin" or row.state != "waiting":
+        estimate = None
     return {
         "id": row.id, "ticket": row.ticket, "kind": row.kind, "state": row.state,
         "errand": row.errand, "expected_minutes": row.expected_minutes,
@@ -42,12 +46,12 @@ def visit_event(row: VisitRow, tz: ZoneInfo, counter_number: int | None,
         "finished_at": iso(row.finished_at, tz), "call_count": row.call_count,
         "outcome": row.outcome, "left_reason": row.left_reason,
         "documents": [{"code": k, "status": s} for k, s in (row.documents or {}).items()],
-        "queue_rank": rank, "version": row.version,
+        "queue_rank": rank, "estimated_call_at": iso(estimate, tz), "version": row.version,
     }
 
 
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
-               notes: list[NoteRow] | None = None,
+               estimate: datetime | None = None, notes: list[NoteRow] | None = None,
                counters: dict[int, CounterRow] | None = None) -> dict[str, Any]:
     tz = ctx.site(row.site_id).tz
     if counters is not None:
@@ -59,7 +63,7 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
             select(NoteRow).where(NoteRow.visit_id == row.id).order_by(NoteRow.id)))
     errand = ctx.catalogue.by_code.get(row.errand)
     names = {d.code: (d.name_da, d.name_en) for d in errand.documents} if errand else {}
-    out = visit_event(row, tz, counter.number if counter else None, rank)
+    out = visit_event(row, tz, counter.number if counter else None, rank, estimate)
     out.update({
         "site_id": row.site_id, "day": row.day.isoformat(), "booking_ref": row.booking_ref,
         "slot_minutes": row.expected_minutes if row.slot_start else None,
@@ -79,11 +83,16 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
     return out
 
 
+def plan_for(session: Session, ctx, site_id: str, day: date, now: datetime) -> Plan:
+    """The queue order and the walk-ins' estimated call times, from the light day state."""
+    site = ctx.site(site_id)
+    return queue_plan(repo.day_state(session, site_id, day, site.rules, now=now,
+                                     horizon=ctx.horizon), now)
+
+
 def ranks_for(session: Session, ctx, site_id: str, day: date, now: datetime
               ) -> dict[int, int]:
-    site = ctx.site(site_id)
-    return queue_ranks(repo.day_state(session, site_id, day, site.rules, now=now,
-                                      horizon=ctx.horizon), now)
+    return plan_for(session, ctx, site_id, day, now).ranks
 
 
 def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq: int
@@ -94,13 +103,14 @@ def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq:
     counter_rows = repo.counters(session, site_id)
     counters = {c.id: c for c in counter_rows}
     state = repo.day_state(session, site_id, day, site.rules, visit_rows=rows)
-    ranks = queue_ranks(state, now)
+    plan = queue_plan(state, now)
     notes: dict[int, list[NoteRow]] = {}
     if rows:
         for n in session.scalars(select(NoteRow).join(VisitRow).where(
                 VisitRow.site_id == site_id, VisitRow.day == day).order_by(NoteRow.id)):
             notes.setdefault(n.visit_id, []).append(n)
-    visits = [visit_view(session, ctx, r, rank=ranks.get(r.id), notes=notes.get(r.id, []),
+    visits = [visit_view(session, ctx, r, rank=plan.ranks.get(r.id),
+                         estimate=plan.estimates.get(r.id), notes=notes.get(r.id, []),
                          counters=counters) for r in rows]
     visits.sort(key=lambda v: (v["queue_rank"] is None, v["queue_rank"] or 0, v["id"]))
     windows = site.windows(day)

@@ -11,12 +11,13 @@ from sqlalchemy import func, select
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
 from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
-from ..domain.queue import choose_next, queue_ranks
+from ..domain.planner import Plan
+from ..domain.queue import choose_next, queue_plan
 from ..domain.types import DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
 from ..storage.models import CounterRow, NoteRow, VisitRow
 from .context import Tx
-from .views import iso, ranks_for, visit_event, visit_view
+from .views import iso, plan_for, visit_event, visit_view
 
 
 def _counter_number(tx: Tx, counter_id: int | None) -> int | None:
@@ -32,24 +33,27 @@ QUEUE_NEUTRAL = frozenset({"document", "note", "start", "recall"})
 
 
 def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | None = None,
-                  ranks: dict[int, int] | None = None) -> dict[str, Any]:
+                  plan: Plan | None = None) -> dict[str, Any]:
     """Audit and emit one visit change, then answer with the visit's staff view."""
     tx.audit(action, site_id=row.site_id, visit=row, detail=detail)
     data: dict[str, Any] = {}
-    rank = None
+    rank = estimate = None
+    tz = tx.ctx.site(row.site_id).tz
     if row.day == tx.ctx.today(tx.ctx.site(row.site_id), tx.now):
         if action in QUEUE_NEUTRAL and row.state != "waiting":
-            rank = None  # not in the queue, and the queue did not change
+            pass  # not in the queue, and the queue did not change
         else:
-            if ranks is None:
-                ranks = ranks_for(tx.session, tx.ctx, row.site_id, row.day, tx.now)
-            rank = ranks.get(row.id)
+            if plan is None:
+                plan = plan_for(tx.session, tx.ctx, row.site_id, row.day, tx.now)
+            ranks = plan.ranks
+            rank, estimate = ranks.get(row.id), plan.estimates.get(row.id)
             # the waiting visits' ids in queue order: queue_rank = position + 1
             data["queue"] = sorted(ranks, key=ranks.__getitem__)
-    tz = tx.ctx.site(row.site_id).tz
-    data["visit"] = visit_event(row, tz, _counter_number(tx, row.counter_id), rank)
+            # the waiting walk-ins' estimated call times, by visit id
+            data["estimates"] = {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}
+    data["visit"] = visit_event(row, tz, _counter_number(tx, row.counter_id), rank, estimate)
     tx.emit(row.site_id, f"visit.{action}", data)
-    return visit_view(tx.session, tx.ctx, row, rank=rank)
+    return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate)
 
 
 def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit], *,
@@ -104,7 +108,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     after = replace(state, visits=tuple(called if v.id == called.id else v
                                         for v in state.visits))
     view = finish_change(tx, row, "call_next", {"reason": choice.reason},
-                         ranks=queue_ranks(after, tx.now))
+                         plan=queue_plan(after, tx.now))
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,
             "walkins_waiting": None}
 

@@ -101,8 +101,8 @@ def light_open_visits(session: Session, site_id: str, day: date,
                       horizon: timedelta = timedelta(hours=4)) -> tuple[Visit, ...]:
     """The open visits as the queue rules need them: one plain query, no ORM objects, no
     documents or personal data (this runs on every write, so it must be cheap). With `now`,
-    booked-not-arrived visits only from slot + grace back to `horizon` ahead: bookings
-    further ahead than the longest errand cannot change a decision now."""
+    booked-not-arrived visits only from slot + grace back to `horizon` ahead (the planner's
+    view: bookings further ahead cannot change a decision or an estimate now)."""
     session.flush()
     active = [s.value for s in OPEN_STATES if s is not State.BOOKED]
     cond = VisitRow.state.in_(active)
@@ -123,14 +123,41 @@ def light_open_visits(session: Session, site_id: str, day: date,
              called, last_called, started, call_count, version) in rows)
 
 
+#: The planner's duration quantile looks at this many of the day's latest finished visits.
+OBSERVED = 200
+
+
+def _minutes(errand: str, started, finished) -> tuple[str, float]:
+    return errand, (_dt(finished) - _dt(started)).total_seconds() / 60
+
+
+def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, float], ...]:
+    """(errand, service minutes) of the day's latest finished visits."""
+    rows = session.execute(
+        select(VisitRow.errand, _raw(VisitRow.started_at), _raw(VisitRow.finished_at))
+        .where(VisitRow.site_id == site_id, VisitRow.day == day,
+               VisitRow.state == State.DONE.value, VisitRow.started_at.is_not(None),
+               VisitRow.finished_at.is_not(None))
+        .order_by(VisitRow.finished_at.desc()).limit(OBSERVED))
+    return tuple(_minutes(*r) for r in rows)
+
+
 def day_state(session: Session, site_id: str, day: date, rules: Rules,
               visit_rows: list[VisitRow] | None = None, now: datetime | None = None,
               horizon: timedelta = timedelta(hours=4)) -> DayState:
     """The day as the rules see it. With `now`, only what decisions at `now` can need."""
+    seen: tuple[tuple[str, float], ...] = ()
     if visit_rows is None:
         visits = light_open_visits(session, site_id, day, now, rules, horizon)
+        if rules.duration_quantile and now is not None:  # a decision, not the tick
+            seen = observed(session, site_id, day)
     else:
         visits = tuple(to_visit(r) for r in visit_rows if r.state in OPEN_STATES)
+        if rules.duration_quantile:
+            done = sorted((r for r in visit_rows if r.state == State.DONE.value
+                           and r.started_at and r.finished_at),
+                          key=lambda r: r.finished_at, reverse=True)[:OBSERVED]
+            seen = tuple(_minutes(r.errand, r.started_at, r.finished_at) for r in done)
     return DayState(site_id=site_id, day=day,
                     counters=tuple(to_counter(c) for c in counters(session, site_id)),
-                    visits=visits, rules=rules)
+                    visits=visits, rules=rules, observed=seen)

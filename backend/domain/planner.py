@@ -1,0 +1,381 @@
+"""The planner: the chance queue's decisions (DESIGN.md "Planner", "A walk-in never delays a
+booked citizen"). Pure functions of a DayState and `now`; the only place these are made.
+
+The model, in whole seconds from `now`:
+
+* Capacity: the site's *open* counters (a closed or paused counter gives none), pooled. A
+  counter holding a visit is busy until that visit's expected end (started, or else called,
+  + expected duration); an overrunning visit frees its counter at now + 1 minute.
+* Jobs: booked citizens still due (waiting, or booked and not yet past slot + grace: a
+  no-show opens its gap only then) and walk-ins assigned to a counter. A waiting booked
+  citizen becomes callable `due_ahead` before the slot, one not yet arrived at the slot; a
+  citizen assigned to a counter at once, there only. Cancelled and finished visits are gone.
+* Dispatch mirrors call next: whenever a counter is free it takes the callable job it
+  handles that comes first by (priority, slot, arrival, id); with none it waits for the next.
+  Durations are the errand's expected minutes, or the `duration_quantile` of the day's
+  finished visits of that errand when the site sets one and there are enough of them.
+* Fit: a walk-in may be called at counter C at time t only if, with C busy for the walk-in's
+  expected duration from t, no booked citizen would start later than without it (the two
+  dispatches are run side by side until their states agree again).
+* Choice: walk-ins in arrival order (priority first, as ever); the first that fits is
+  taken, so a shorter later one may use a gap the first does not fit. A walk-in waiting
+  longer than `passed_over_minutes` may no longer be passed over: at a counter that handles
+  it, only the longest-waiting such walk-in may be chosen.
+* Estimates: the same dispatch run forward with the waiting walk-ins placed by the same
+  choice whenever a counter stands idle (re-checked at every event of the simulation).
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import insort
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
+
+INF = 1 << 60
+#: An overrunning visit is expected to end this many seconds from now.
+OVERRUN_SECONDS = 60
+#: Finished visits of an errand needed before their quantile replaces the catalogue minutes.
+MIN_SAMPLES = 5
+_FAR = datetime.max.replace(tzinfo=None)
+
+
+def _t(dt: datetime | None) -> datetime:
+    return dt.replace(tzinfo=None) if dt else _FAR
+
+
+def booked_key(v: Visit) -> tuple:
+    return (-v.priority, _t(v.slot_start), _t(v.arrived_at), v.id)
+
+
+def walkin_key(v: Visit) -> tuple:
+    return (-v.priority, _t(v.arrived_at), v.id)
+
+
+def durations(day: DayState) -> dict[str, float]:
+    """Expected minutes per errand from the day's finished visits, where the rules ask for it."""
+    q = day.rules.duration_quantile
+    if not q or not day.observed:
+        return {}
+    by: dict[str, list[float]] = {}
+    for errand, minutes in day.observed:
+        if minutes >= 1:  # shorter is a slip of the finger, not a service
+            by.setdefault(errand, []).append(minutes)
+    out = {}
+    for errand, xs in by.items():
+        if len(xs) >= MIN_SAMPLES:
+            xs.sort()
+            out[errand] = xs[min(len(xs) - 1, int(q * len(xs)))]
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Walkin:
+    visit: Visit
+    dur: int
+    mask: int  # counters (by index) that handle its errand
+    overdue_at: int  # from then on it may not be passed over
+
+
+class Model:
+    """A day at `now` as the planner sees it (built once per decision or plan)."""
+
+    def __init__(self, day: DayState, now: datetime, asking: Counter | None = None) -> None:
+        self.now = now
+        rules = day.rules
+        counters = [c for c in day.counters if c.state is CounterState.OPEN]
+        if asking is not None and all(c.id != asking.id for c in counters):
+            counters.append(asking)
+        counters.sort(key=lambda c: c.id)
+        self.counters = counters
+        self.index = {c.id: i for i, c in enumerate(counters)}
+        quant = durations(day)
+        masks: dict[str, int] = {}
+
+        def mask(v: Visit) -> int:
+            if v.counter_id is not None:
+                i = self.index.get(v.counter_id)
+                return 0 if i is None or not counters[i].handles(v.errand) else 1 << i
+            m = masks.get(v.errand)
+            if m is None:
+                m = masks[v.errand] = sum(1 << i for i, c in enumerate(counters)
+                                          if c.handles(v.errand))
+            return m
+
+        def secs(dt: datetime) -> int:
+            return int((dt - now).total_seconds())
+
+        def dur(v: Visit) -> int:
+            return round(quant.get(v.errand, v.expected_minutes) * 60)
+
+        self.free = [0] * len(counters)
+        jobs = []
+        walkins = []
+        ahead = rules.due_ahead_minutes * 60
+        limit = rules.passed_over_minutes * 60 if rules.passed_over_minutes else INF
+        for v in day.visits:
+            if v.state in HOLDING_STATES:
+                i = self.index.get(v.counter_id)
+                if i is not None:
+                    begin = v.started_at or v.called_at or now
+                    self.free[i] = max(self.free[i], secs(begin) + dur(v), OVERRUN_SECONDS)
+            elif v.kind is Kind.BOOKED and v.slot_start is not None and (
+                    v.state is State.WAITING
+                    or (v.state is State.BOOKED and v.slot_start + rules.grace > now)):
+                if v.counter_id is not None:
+                    due = 0
+                else:
+                    due = max(0, secs(v.slot_start) - (ahead if v.state is State.WAITING else 0))
+                jobs.append((due, booked_key(v), v, True))
+            elif v.state is State.WAITING and v.kind is Kind.WALKIN:
+                if v.counter_id is not None:
+                    jobs.append((0, booked_key(v), v, False))
+                else:
+                    arrived = secs(v.arrived_at) if v.arrived_at else 0
+                    walkins.append((walkin_key(v), _Walkin(v, dur(v), mask(v),
+                                                           arrived + limit)))
+        jobs = [j for j in jobs if mask(j[2])]
+        jobs.sort(key=lambda j: (j[0], j[1]))
+        self.n = len(jobs)
+        self.due = [j[0] for j in jobs]
+        self.key = [j[1] for j in jobs]
+        self.visit = [j[2] for j in jobs]
+        self.booked = [j[3] for j in jobs]
+        self.dur = [dur(j[2]) for j in jobs]
+        self.mask = [mask(j[2]) for j in jobs]
+        walkins.sort(key=lambda w: w[0])
+        self.walkins = [w for _, w in walkins if w.mask]
+
+    def at(self, seconds: int) -> datetime:
+        return self.now + timedelta(seconds=seconds)
+
+
+class Sim:
+    """Call next's dispatch of the jobs, counter by counter, event by event."""
+
+    __slots__ = ("m", "free", "heap", "avail", "nxt", "sleep", "start", "walkins", "placed",
+                 "t", "booked")
+
+    def __init__(self, m: Model) -> None:
+        self.m = m
+        self.free = list(m.free)
+        self.heap = [(f, k) for k, f in enumerate(m.free)]
+        heapq.heapify(self.heap)
+        self.avail: list[tuple[tuple, int]] = []
+        self.nxt = 0
+        self.sleep: set[int] = set()
+        self.start: dict[int, int] = {}  # job -> start
+        self.walkins: list[_Walkin] | None = None  # forward mode: walk-ins still to place
+        self.placed: dict[int, int] = {}  # walk-in visit id -> start
+        self.t = 0
+        self.booked = sum(m.booked)  # booked citizens not yet started
+
+    def clone(self) -> Sim:
+        s = Sim.__new__(Sim)
+        s.m, s.free, s.heap, s.avail = self.m, list(self.free), list(self.heap), list(self.avail)
+        s.nxt, s.sleep, s.start = self.nxt, set(self.sleep), {}
+        s.walkins, s.placed, s.t, s.booked = None, {}, self.t, self.booked
+        return s
+
+    def next_time(self) -> int:
+        t = self.heap[0][0] if self.heap else INF
+        if self.sleep:
+            if self.nxt < self.m.n:
+                t = min(t, self.m.due[self.nxt])
+            if self.walkins:
+                t = min(t, min((w.overdue_at for w in self.walkins if w.overdue_at > self.t),
+                               default=INF))
+        return t
+
+    def release(self, t: int) -> bool:
+        m, arrived = self.m, False
+        while self.nxt < m.n and m.due[self.nxt] <= t:
+            insort(self.avail, (m.key[self.nxt], self.nxt))
+            self.nxt += 1
+            arrived = True
+        return arrived
+
+    def pick(self, k: int) -> int | None:
+        bit = 1 << k
+        for i, (_, j) in enumerate(self.avail):
+            if self.m.mask[j] & bit:
+                del self.avail[i]
+                return j
+        return None
+
+    def step(self, t: int, touched: list[int], started: list[int]) -> None:
+        """Everything that happens at time t (all earlier events done)."""
+        self.t = t
+        woke = self.release(t) or (self.walkins and t < INF)
+        if woke and self.sleep:
+            for k in self.sleep:
+                heapq.heappush(self.heap, (t, k))
+            self.sleep.clear()
+        m = self.m
+        while self.heap and self.heap[0][0] <= t:
+            _, k = heapq.heappop(self.heap)
+            j = self.pick(k)
+            if j is not None:
+                self.start[j] = t
+                self.booked -= m.booked[j]
+                self.free[k] = t + m.dur[j]
+                heapq.heappush(self.heap, (t + m.dur[j], k))
+                started.append(j)
+            elif self.walkins and (w := choose(self, k, t, self.walkins)) is not None:
+                self.walkins = [x for x in self.walkins if x is not w]
+                self.placed[w.visit.id] = t
+                self.free[k] = t + w.dur
+                heapq.heappush(self.heap, (t + w.dur, k))
+            else:
+                self.free[k] = t
+                self.sleep.add(k)
+            touched.append(k)
+
+
+def fits(sim: Sim, k: int, t: int, d: int) -> bool:
+    """Would counter k, free at t, taking a walk-in for d seconds delay no booked citizen?
+
+    `sim` is at time t with k's own event taken out. Runs the dispatch without and with the
+    walk-in side by side until both are in the same state again (or one delays someone)."""
+    m = sim.m
+    base, wth = sim.clone(), sim.clone()
+    base.free[k] = t
+    heapq.heappush(base.heap, (t, k))
+    wth.free[k] = t + d
+    heapq.heappush(wth.heap, (t + d, k))
+    diff, lag, lead = {k}, set(), set()
+    while True:
+        touched: list[int] = []
+        bs: list[int] = []
+        ws: list[int] = []
+        base.step(t, touched, bs)
+        wth.step(t, touched, ws)
+        for j in bs:
+            if j in wth.start:
+                lead.discard(j)
+            else:
+                lag.add(j)
+        for j in ws:
+            if j in base.start:
+                if m.booked[j] and wth.start[j] > base.start[j]:
+                    return False
+                lag.discard(j)
+            else:
+                lead.add(j)
+        if any(m.booked[j] for j in lag):
+            return False  # started without the walk-in, not yet with it
+        for c in touched:
+            if base.free[c] != wth.free[c]:
+                diff.add(c)
+            else:
+                diff.discard(c)
+        nt = min(base.next_time(), wth.next_time())
+        if nt >= INF:
+            return True
+        if not lag and not lead:
+            diff = {c for c in diff if base.free[c] > nt or wth.free[c] > nt}
+            if not diff:
+                return True  # the same state from here on
+        t = nt
+
+
+def choose(sim: Sim, k: int, t: int, walkins: list[_Walkin]) -> _Walkin | None:
+    """The walk-in counter k, free at t, takes, if any fits (see the module's rules)."""
+    bit = 1 << k
+    cands = [w for w in walkins if w.mask & bit]
+    if not cands:
+        return None
+    overdue = [w for w in cands if w.overdue_at <= t]
+    if overdue:
+        cands = overdue[:1]
+    if not sim.booked:
+        return cands[0]
+    failed = INF  # a longer stay than one that does not fit does not fit either
+    for w in cands:
+        if w.dur < failed:
+            if fits(sim, k, t, w.dur):
+                return w
+            failed = w.dur
+    return None
+
+
+def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
+    """The waiting walk-in call next at `counter` (free now) takes, if one fits."""
+    m = Model(day, now, asking=counter)
+    k = m.index[counter.id]
+    sim = _at_turn(m, k)
+    w = choose(sim, k, 0, m.walkins)
+    return w.visit if w else None
+
+
+def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datetime) -> bool:
+    """Does this walk-in fit now at that counter (None: at any open counter free now)?"""
+    asking = day.counter(counter_id) if counter_id is not None else None
+    m = Model(day, now, asking=asking)
+    ks = [m.index[counter_id]] if counter_id is not None else range(len(m.counters))
+    d = next((w.dur for w in m.walkins if w.visit.id == walkin.id),
+             walkin.expected_minutes * 60)
+    for k in ks:
+        if m.counters[k].handles(walkin.errand) and (counter_id is not None or m.free[k] <= 0):
+            sim = _at_turn(m, k)
+            if not sim.booked or fits(sim, k, 0, d):
+                return True
+    return False
+
+
+def _at_turn(m: Model, k: int) -> Sim:
+    """The dispatch at now, counter k free and about to choose."""
+    sim = Sim(m)
+    sim.free[k] = 0
+    sim.heap = [(f, i) for i, f in enumerate(sim.free) if i != k]
+    heapq.heapify(sim.heap)
+    sim.release(0)
+    return sim
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    #: Every waiting visit's place in the order call next takes them (1 = next).
+    ranks: dict[int, int]
+    #: Waiting walk-ins: when the planner expects them to be called (never before now).
+    estimates: dict[int, datetime]
+
+
+def plan(day: DayState, now: datetime) -> Plan:
+    """Run the day forward from now: booked by dispatch, walk-ins into the gaps."""
+    m = Model(day, now)
+    sim = Sim(m)
+    sim.walkins = list(m.walkins)
+    need = {j for j in range(m.n) if m.visit[j].state is State.WAITING}
+    t = 0
+    while (sim.walkins or need) and t < INF:
+        started: list[int] = []
+        sim.step(t, [], started)
+        need.difference_update(started)
+        t = sim.next_time()
+    starts = {m.visit[j].id: s for j, s in sim.start.items()}
+    starts.update(sim.placed)
+    estimates = {m.visit[j].id: m.at(s) for j, s in sim.start.items() if not m.booked[j]}
+    estimates.update((vid, m.at(s)) for vid, s in sim.placed.items())
+    return Plan(ranks(day, now, starts), estimates)
+
+
+def ranks(day: DayState, now: datetime, starts: dict[int, int]) -> dict[int, int]:
+    """Assigned and due booked citizens first (as call next takes them), then everyone else
+    by the planner's expected call time, walk-ins before booked at the same time."""
+    due_by = now + day.rules.due_ahead
+
+    def key(v: Visit) -> tuple:
+        if v.counter_id is not None or (
+            v.kind is Kind.BOOKED and v.slot_start is not None and v.slot_start <= due_by
+        ):
+            return (0, 0, 0, *booked_key(v))
+        at = starts.get(v.id, INF)
+        if v.kind is Kind.WALKIN:
+            return (1, at, 0, *walkin_key(v))
+        return (1, at, 1, *booked_key(v))
+
+    waiting = sorted((v for v in day.visits if v.state is State.WAITING), key=key)
+    return {v.id: i for i, v in enumerate(waiting, start=1)}

@@ -54,7 +54,8 @@ class SkrankeClient:
     # --- the one place requests are made ---------------------------------------------------
     async def request(self, method: str, path: str, *, json: Any = None,
                       params: dict[str, Any] | None = None, if_match: int | None = None,
-                      occurred_at: datetime | None = None, key: str | None = None) -> Any:
+                      occurred_at: datetime | None = None, key: str | None = None,
+                      as_text: bool = False) -> Any:
         headers: dict[str, str] = {}
         if method != "GET":
             headers["Idempotency-Key"] = key or str(uuid.uuid4())  # one key for all attempts
@@ -83,7 +84,7 @@ class SkrankeClient:
                 body = {"message": response.text[:200] or f"HTTP {response.status_code}"}
             raise errors.from_response(response.status_code,
                                        body if isinstance(body, dict) else {})
-        return response.json()
+        return response.text if as_text else response.json()
 
     def events(self, last_event_id: int):
         """The site's event stream after `last_event_id` (an async context manager that
@@ -215,6 +216,14 @@ class SkrankeClient:
     async def check_in_ref(self, booking_ref: str, **kw: Any) -> Visit:
         return await self._visit("POST", f"/sites/{self.site}/check-in",
                                  json={"booking_ref": booking_ref}, **kw)
+
+    async def stats(self, start: date, end: date) -> dict[str, Any]:
+        return await self.request("GET", f"/sites/{self.site}/stats",
+                                  params={"from": start.isoformat(), "to": end.isoformat()})
+
+    async def stats_csv(self, start: date, end: date) -> str:
+        return await self.request("GET", f"/sites/{self.site}/stats.csv", as_text=True,
+                                  params={"from": start.isoformat(), "to": end.isoformat()})
 
     async def book(self, errand: str, start: datetime, name: str, *, cpr: str | None = None,
                    phone: str | None = None, note: str | None = None, **kw: Any) -> Visit:

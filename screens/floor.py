@@ -195,6 +195,11 @@ class FloorScreen(Screen):
                 f"/sites/{self.app.config.server.site}/counters/{c.number}/errands",
                 {"errands": chosen or None})
 
+    def action_stats(self) -> None:
+        from .stats import StatsScreen
+
+        self.app.push_screen(localized(StatsScreen)())
+
     def action_precalls(self) -> None:
         from .precalls import PrecallScreen
 

@@ -119,3 +119,40 @@ def test_only_supervisors_and_a_sane_range(as_role, sup):
     assert as_role("reception").get("/sites/test/stats?from=2026-11-24").status_code == 403
     r = sup.get("/sites/test/stats?from=2026-11-24&to=2026-11-01")
     assert r.status_code == 422 and r.json()["code"] == "invalid_range"
+
+
+def test_the_statistics_screen_shows_the_figures_and_its_csv_equals_them(
+        server, ctx, tmp_path, monkeypatch):
+    import asyncio
+
+    import screens.stats as stats_screen
+
+    from .console_ui import console, plain
+    from .console_ui import until as wait
+
+    build(ctx)
+    monkeypatch.setattr(stats_screen, "export_path",
+                        lambda start, end: tmp_path / f"stats-{start}-{end}.csv")
+    app = console(server, ctx, tmp_path, role="supervisor", person="sven")
+
+    async def go():
+        async with app.run_test(size=(120, 36)) as pilot:
+            from screens.floor import FloorScreen
+            await wait(pilot, lambda: isinstance(app.screen, FloorScreen)
+                       and app.connection == "online")
+            await pilot.press("t")
+            await wait(pilot, lambda: isinstance(app.screen, stats_screen.StatsScreen)
+                       and app.screen.figures is not None)
+            text = plain(app.screen.query_one("#figures").content)
+            await pilot.press("x")
+            await wait(pilot, lambda: getattr(app.screen, "exported", None) is not None)
+            return text, app.screen.figures, app.screen.exported
+    text, figures, path = asyncio.run(go())
+    assert "Andel bookede (mål 70 %)" in text and "66.7 %" in text
+    assert "Ventetid, uden tid: gns. / p90" in text and "18 / 30 min" in text
+    assert "Skranke 1" in text and "7.5 %" in text
+    rows = {(r["section"], r["key"]): r["value"]
+            for r in csv.DictReader(path.open(encoding="utf-8"))}
+    assert rows[("total", "booked_share")] == str(figures["booked_share"])
+    assert rows[("waiting_walkin", "mean")] == str(figures["waiting_walkin"]["mean"])
+    assert rows[("utilisation", "Skranke 1")] == "7.5"

@@ -7,8 +7,10 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
+from ..domain.errors import Invalid
 from ..services import precalls
 from ..services import stats as statslib
 from ..services.search import search_today
@@ -58,15 +60,26 @@ def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
                                             body.prepared_notes, w.if_match))
 
 
+def _figures(ctx, site_id: str, start: date, end: date | None) -> dict:
+    end = end or start
+    if end < start or (end - start).days > 366:
+        raise Invalid("The range runs from 'from' to 'to', at most a year.",
+                      code="invalid_range")
+    with ctx.db.read() as s:
+        return statslib.stats(s, ctx, site_id, start, end)
+
+
 @op(router, "GET", "/stats", (SUP, ADMIN),
     summary="Statistics of a day or a date range, from the anonymised visit facts")
 def stats(site_id: str = SiteId, from_: date = Query(alias="from"),
           to: date | None = Query(None), ctx=Depends(get_ctx), actor=Depends(current_actor)):
-    from ..domain.errors import Invalid
+    return _figures(ctx, site_id, from_, to)
 
-    end = to or from_
-    if end < from_ or (end - from_).days > 366:
-        raise Invalid("The range runs from 'from' to 'to', at most a year.",
-                      code="invalid_range")
-    with ctx.db.read() as s:
-        return statslib.stats(s, ctx, site_id, from_, end)
+
+@op(router, "GET", "/stats.csv", (SUP, ADMIN), response_class=PlainTextResponse,
+    summary="The same statistics as CSV: section, key, value")
+def stats_csv(site_id: str = SiteId, from_: date = Query(alias="from"),
+              to: date | None = Query(None), ctx=Depends(get_ctx),
+              actor=Depends(current_actor)):
+    return PlainTextResponse(statslib.to_csv(_figures(ctx, site_id, from_, to)),
+                             media_type="text/csv; charset=utf-8")

@@ -1,0 +1,161 @@
+"""The day's statistics, computed by the backend from the anonymised visit facts: counts,
+the booked share against the 70 % goal, rates, waiting, service against expected,
+counter utilisation, pre-calls, and arrivals and calls by hour as bars."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, timedelta
+from pathlib import Path
+
+import platformdirs
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker
+
+from console import errors, present
+from console.i18n import _
+
+from .base import Line
+
+BARS = " ▁▂▃▄▅▆▇█"
+
+
+def bar(value: int, top: int, width: int = 30) -> str:
+    if not top:
+        return ""
+    cells = value / top * width
+    return "█" * int(cells) + (BARS[int((cells % 1) * 8)] if cells % 1 else "")
+
+
+def number(x) -> str:
+    return "—" if x is None else f"{x:g}"
+
+
+class StatsScreen(Screen):
+    SCOPES = ("stats",)
+    DEFAULT_CSS = """
+    StatsScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
+    StatsScreen #figures { padding: 0 1; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.start = self.end = None
+        self.figures: dict | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Line(_("Statistics"), classes="heading", id="title")
+        with VerticalScroll():
+            yield Static(id="figures")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.start = self.end = self.app.now().date()
+        self.load()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.on_worker_state_changed(event)
+
+    @work(group="stats", exclusive=True, exit_on_error=False)
+    async def load(self) -> None:
+        try:
+            self.figures = await self.app.client.stats(self.start, self.end)
+        except errors.ApiError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        self.query_one("#title", Line).update(_("Statistics {start} – {end}").format(
+            start=self.start.isoformat(), end=self.end.isoformat()))
+        self.query_one("#figures", Static).update(self.render_figures(self.figures))
+
+    def render_figures(self, f: dict) -> Group:
+        errands = self.app.errands
+        totals = Table.grid(padding=(0, 2))
+        totals.add_column(style="bold")
+        totals.add_column(justify="right")
+        rows = [
+            (_("Visits"), f["visits"]), (_("Booked"), f["booked"]),
+            (_("Walk-ins"), f["walkins"]), (_("Cancelled"), f["cancelled"]),
+            (_("Booked share (goal {goal} %)").format(goal=number(f["booked_share_target"])),
+             f"{number(f['booked_share'])} %"),
+            (_("No-show rate"), f"{number(f['no_show_rate'])} %"),
+            (_("Missing documents"), f"{number(f['missing_documents_rate'])} %"),
+            (_("Referred"), f"{number(f['referred_rate'])} %"),
+            (_("Waiting, booked: mean / p90"), _("{mean} / {p90} min").format(
+                mean=number(f["waiting_booked"]["mean"]), p90=number(f["waiting_booked"]["p90"]))),
+            (_("Waiting, walk-ins: mean / p90"), _("{mean} / {p90} min").format(
+                mean=number(f["waiting_walkin"]["mean"]),
+                p90=number(f["waiting_walkin"]["p90"]))),
+        ]
+        for label, value in rows:
+            totals.add_row(label, str(value))
+        service = Table(title=_("Service minutes per errand"), title_justify="left",
+                        expand=False)
+        for heading in (_("Errand"), _("Visits"), _("Mean"), _("Expected")):
+            service.add_column(heading)
+        for s in f["service"]:
+            over = s["mean"] is not None and s["mean"] > s["expected"]
+            service.add_row(errands.name(s["errand"]), str(s["n"]),
+                            number(s["mean"]) + (" !" if over else ""), str(s["expected"]))
+        counters = Table(title=_("Counters"), title_justify="left")
+        for heading in (_("Counter"), _("Busy min"), _("Utilisation"), _("Idle min")):
+            counters.add_column(heading)
+        for u in f["utilisation"]:
+            counters.add_row(u["counter"], number(u["busy"]),
+                             f"{number(u['utilisation'])} %", number(u["idle"]))
+        hours = Table(title=_("By hour: arrived ▇ and called ▒"), title_justify="left",
+                      show_header=False, box=None)
+        top = max([max(h["arrived"], h["called"]) for h in f["by_hour"]] or [0])
+        for h in f["by_hour"]:
+            hours.add_row(f"{h['hour']:02d}", Text(bar(h["arrived"], top)),
+                          str(h["arrived"]))
+            hours.add_row("", Text(bar(h["called"], top).replace("█", "▒")), str(h["called"]))
+        outcomes = ", ".join(f"{_(present.OUTCOMES.get(k, k))}: {v}"
+                             for k, v in f["by_outcome"].items() if k)
+        precalls = ", ".join(f"{k}: {v}" for k, v in f["precalls"].items()) or "—"
+        return Group(totals, Text(""), Text(_("Outcomes: {list}").format(list=outcomes or "—")),
+                     Text(_("Pre-calls: {list}").format(list=precalls)), Text(""), service,
+                     counters, hours)
+
+    # --- actions ---------------------------------------------------------------------------
+    def action_day(self, step: int) -> None:
+        self.start = self.end = self.end + timedelta(days=step)
+        self.load()
+
+    def action_week(self) -> None:
+        self.start = self.end - timedelta(days=6)
+        self.load()
+
+    @work(group="stats-export", exclusive=True, exit_on_error=False)
+    async def action_export(self) -> None:
+        try:
+            text = await self.app.client.stats_csv(self.start, self.end)
+        except errors.ApiError as exc:
+            self.notify(exc.message, severity="error")
+            return
+        path = export_path(self.start, self.end)
+        await asyncio.to_thread(_write, path, text)
+        self.exported = path
+        self.notify(_("Saved as {path}").format(path=path), timeout=12)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return True
+
+
+def export_path(start: date, end: date) -> Path:
+    folder = platformdirs.user_documents_path() / "Skranke"
+    return folder / f"skranke-statistik-{start.isoformat()}-{end.isoformat()}.csv"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

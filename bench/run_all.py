@@ -14,6 +14,7 @@ BENCHES = [
     ["backend_load.py", "--rate", "200", "--seconds", "30"],
     ["backend_load.py", "--rate", "100", "--seconds", "30"],
     ["console_latency.py", "--visits", "2000"],
+    ["planner.py", "--visits", "2000", "--counters", "20", "--decisions", "200", "--plans", "50"],
 ]
 
 if __name__ == "__main__":

@@ -15,8 +15,9 @@ The model, in whole seconds from `now`:
   Durations are the errand's expected minutes, or the `duration_quantile` of the day's
   finished visits of that errand when the site sets one and there are enough of them.
 * Fit: a walk-in may be called at counter C at time t only if, with C busy for the walk-in's
-  expected duration from t, no booked citizen would start later than without it (the two
-  dispatches are run side by side until their states agree again).
+  expected duration from t, no booked citizen would start later than without it, or than
+  their slot if that is later (being called `due_ahead` early is a courtesy, not a promise).
+  The two dispatches are run side by side until their states agree again.
 * Choice: walk-ins in arrival order (priority first, as ever); the first that fits is
   taken, so a shorter later one may use a gap the first does not fit. A walk-in waiting
   longer than `passed_over_minutes` may no longer be passed over: at a counter that handles
@@ -71,12 +72,12 @@ def durations(day: DayState) -> dict[str, float]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class _Walkin:
     visit: Visit
-    dur: int
+    dur: float
     mask: int  # counters (by index) that handle its errand
-    overdue_at: int  # from then on it may not be passed over
+    overdue_at: float  # from then on it may not be passed over
 
 
 class Model:
@@ -94,57 +95,71 @@ class Model:
         quant = durations(day)
         masks: dict[str, int] = {}
 
-        def mask(v: Visit) -> int:
-            if v.counter_id is not None:
-                i = self.index.get(v.counter_id)
-                return 0 if i is None or not counters[i].handles(v.errand) else 1 << i
-            m = masks.get(v.errand)
+        def mask(errand: str, counter_id: int | None) -> int:
+            if counter_id is not None:
+                i = self.index.get(counter_id)
+                return 0 if i is None or not counters[i].handles(errand) else 1 << i
+            m = masks.get(errand)
             if m is None:
-                m = masks[v.errand] = sum(1 << i for i, c in enumerate(counters)
-                                          if c.handles(v.errand))
+                m = masks[errand] = sum(1 << i for i, c in enumerate(counters)
+                                        if c.handles(errand))
             return m
 
-        def secs(dt: datetime) -> int:
-            return int((dt - now).total_seconds())
-
-        def dur(v: Visit) -> int:
-            return round(quant.get(v.errand, v.expected_minutes) * 60)
-
-        self.free = [0] * len(counters)
+        # seconds from now; this loop runs over the whole day on every decision: kept lean
+        t0 = now.timestamp()
+        free = self.free = [0.0] * len(counters)
         jobs = []
         walkins = []
         ahead = rules.due_ahead_minutes * 60
+        grace = rules.grace_minutes * 60
         limit = rules.passed_over_minutes * 60 if rules.passed_over_minutes else INF
+        booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
         for v in day.visits:
-            if v.state in HOLDING_STATES:
+            state = v.state
+            if state is booked_ or state is waiting:
+                minutes = quant.get(v.errand, v.expected_minutes) if quant else v.expected_minutes
+                arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
+                if v.kind is walkin_:
+                    if state is not waiting:
+                        continue
+                    if v.counter_id is None:
+                        walkins.append(((-v.priority, arrived, v.id), _Walkin(
+                            v, minutes * 60, mask(v.errand, None), arrived + limit)))
+                        continue
+                    due, key, is_booked = 0, (-v.priority, INF, arrived, v.id), False
+                    slot = -INF
+                elif v.slot_start is None:
+                    continue
+                else:
+                    slot = v.slot_start.timestamp() - t0
+                    if state is booked_ and slot + grace <= 0:
+                        continue  # not come by slot + grace: a no-show, the gap is free
+                    key, is_booked = (-v.priority, slot, arrived, v.id), True
+                    if v.counter_id is not None:
+                        due = 0
+                    else:
+                        due = max(0, slot - ahead) if state is waiting else max(0, slot)
+                m = mask(v.errand, v.counter_id)
+                if m:
+                    jobs.append((due, key, v, is_booked, minutes * 60, m, slot))
+            elif state in HOLDING_STATES:
                 i = self.index.get(v.counter_id)
                 if i is not None:
                     begin = v.started_at or v.called_at or now
-                    self.free[i] = max(self.free[i], secs(begin) + dur(v), OVERRUN_SECONDS)
-            elif v.kind is Kind.BOOKED and v.slot_start is not None and (
-                    v.state is State.WAITING
-                    or (v.state is State.BOOKED and v.slot_start + rules.grace > now)):
-                if v.counter_id is not None:
-                    due = 0
-                else:
-                    due = max(0, secs(v.slot_start) - (ahead if v.state is State.WAITING else 0))
-                jobs.append((due, booked_key(v), v, True))
-            elif v.state is State.WAITING and v.kind is Kind.WALKIN:
-                if v.counter_id is not None:
-                    jobs.append((0, booked_key(v), v, False))
-                else:
-                    arrived = secs(v.arrived_at) if v.arrived_at else 0
-                    walkins.append((walkin_key(v), _Walkin(v, dur(v), mask(v),
-                                                           arrived + limit)))
-        jobs = [j for j in jobs if mask(j[2])]
+                    minutes = quant.get(v.errand, v.expected_minutes)
+                    free[i] = max(free[i], begin.timestamp() - t0 + minutes * 60,
+                                  OVERRUN_SECONDS)
         jobs.sort(key=lambda j: (j[0], j[1]))
         self.n = len(jobs)
         self.due = [j[0] for j in jobs]
         self.key = [j[1] for j in jobs]
         self.visit = [j[2] for j in jobs]
         self.booked = [j[3] for j in jobs]
-        self.dur = [dur(j[2]) for j in jobs]
-        self.mask = [mask(j[2]) for j in jobs]
+        self.dur = [j[4] for j in jobs]
+        self.mask = [j[5] for j in jobs]
+        #: a booked citizen's promise: starting later than this (and later than without the
+        #: walk-in) is a delay; being called early is not a right
+        self.slot = [j[6] for j in jobs]
         walkins.sort(key=lambda w: w[0])
         self.walkins = [w for _, w in walkins if w.mask]
 
@@ -214,6 +229,9 @@ class Sim:
                 heapq.heappush(self.heap, (t, k))
             self.sleep.clear()
         m = self.m
+        # forward mode: fit verdicts while nothing starts, shared by counters handling the
+        # same errands (an approximation, for the estimates only: index order may differ)
+        memo: dict = {}
         while self.heap and self.heap[0][0] <= t:
             _, k = heapq.heappop(self.heap)
             j = self.pick(k)
@@ -223,11 +241,13 @@ class Sim:
                 self.free[k] = t + m.dur[j]
                 heapq.heappush(self.heap, (t + m.dur[j], k))
                 started.append(j)
-            elif self.walkins and (w := choose(self, k, t, self.walkins)) is not None:
+                memo.clear()
+            elif self.walkins and (w := choose(self, k, t, self.walkins, memo)) is not None:
                 self.walkins = [x for x in self.walkins if x is not w]
                 self.placed[w.visit.id] = t
                 self.free[k] = t + w.dur
                 heapq.heappush(self.heap, (t + w.dur, k))
+                memo.clear()
             else:
                 self.free[k] = t
                 self.sleep.add(k)
@@ -259,19 +279,19 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
                 lag.add(j)
         for j in ws:
             if j in base.start:
-                if m.booked[j] and wth.start[j] > base.start[j]:
+                if m.booked[j] and wth.start[j] > max(base.start[j], m.slot[j]):
                     return False
                 lag.discard(j)
             else:
                 lead.add(j)
-        if any(m.booked[j] for j in lag):
-            return False  # started without the walk-in, not yet with it
         for c in touched:
             if base.free[c] != wth.free[c]:
                 diff.add(c)
             else:
                 diff.discard(c)
         nt = min(base.next_time(), wth.next_time())
+        if any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
+            return False  # started without the walk-in, and with it not before nt
         if nt >= INF:
             return True
         if not lag and not lead:
@@ -281,7 +301,8 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
         t = nt
 
 
-def choose(sim: Sim, k: int, t: int, walkins: list[_Walkin]) -> _Walkin | None:
+def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None = None
+           ) -> _Walkin | None:
     """The walk-in counter k, free at t, takes, if any fits (see the module's rules)."""
     bit = 1 << k
     cands = [w for w in walkins if w.mask & bit]
@@ -292,12 +313,15 @@ def choose(sim: Sim, k: int, t: int, walkins: list[_Walkin]) -> _Walkin | None:
         cands = overdue[:1]
     if not sim.booked:
         return cands[0]
-    failed = INF  # a longer stay than one that does not fit does not fit either
+    # the test depends only on the duration (not monotone in it: dispatch has anomalies)
+    tried: dict = {} if memo is None else memo
+    errands = sim.m.counters[k].errands
     for w in cands:
-        if w.dur < failed:
-            if fits(sim, k, t, w.dur):
-                return w
-            failed = w.dur
+        ok = tried.get((errands, w.dur))
+        if ok is None:
+            ok = tried[(errands, w.dur)] = fits(sim, k, t, w.dur)
+        if ok:
+            return w
     return None
 
 

@@ -1,0 +1,148 @@
+"""The planner's promises as properties over small random days, replayed minute by minute by
+expected durations with call next deciding at every free counter (as the consoles do)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from backend.domain import planner
+from backend.domain.queue import choose_next, queue_plan
+from backend.domain.types import CounterState, DayState, Kind, Rules, State
+
+from .helpers import T0
+from .test_domain_queue import DAY, booked, counter, walkin
+
+ERRANDS = ("passport_adult", "mitid", "health_card")
+LIMITS = (None, frozenset({"mitid"}), frozenset({"mitid", "health_card"}))
+
+
+@st.composite
+def random_days(draw):
+    """Counters (at least one handles everything), bookings and walk-ins at whole minutes."""
+    n = draw(st.integers(1, 3))
+    counters = [counter(1)] + [counter(i, errands=draw(st.sampled_from(LIMITS)))
+                               for i in range(2, n + 1)]
+    visits = []
+    for i in range(1, draw(st.integers(1, 15)) + 1):
+        errand = draw(st.sampled_from(ERRANDS))
+        minutes = draw(st.sampled_from((5, 10, 15, 20)))
+        if draw(st.booleans()):
+            visits.append(booked(i, draw(st.integers(0, 60)), state=State.BOOKED,
+                                 errand=errand, minutes=minutes,
+                                 priority=draw(st.sampled_from((0, 0, 0, 1)))))
+        else:
+            visits.append(walkin(i, draw(st.integers(0, 60)), minutes=minutes, errand=errand,
+                                 state=State.BOOKED))  # registered when they arrive
+    limit = draw(st.sampled_from((0, 20)))
+    return counters, visits, Rules(passed_over_minutes=limit)
+
+
+def replay(counters, visits, rules, check=None, until=400):
+    """Booked citizens arrive at their slot, walk-ins at their time; every minute each free
+    counter (by number) calls next and serves for the expected minutes. Returns the start
+    minute of every visit served. `check(day, counter, now)` runs whenever call next at a
+    free counter takes nobody."""
+    state = {v.id: v for v in visits}
+    starts: dict[int, int] = {}
+    for t in range(until):
+        now = T0 + timedelta(minutes=t)
+        for v in list(state.values()):
+            if v.state is State.SERVING and v.started_at + timedelta(
+                    minutes=v.expected_minutes) <= now:
+                del state[v.id]
+            elif v.state is State.BOOKED and (v.slot_start or v.arrived_at) <= now:
+                state[v.id] = replace(v, state=State.WAITING, arrived_at=now)
+        if not state:
+            break
+        for c in counters:
+            if any(v.counter_id == c.id for v in state.values()):
+                continue
+            d = DayState("s", DAY, tuple(counters), tuple(state.values()), rules)
+            choice = choose_next(d, c, now)
+            if choice.visit is None:
+                if check:
+                    check(d, c, now)
+                continue
+            v = choice.visit
+            state[v.id] = replace(v, state=State.SERVING, counter_id=c.id, called_at=now,
+                                  started_at=now)
+            starts[v.id] = t
+    return starts
+
+
+@settings(max_examples=120, deadline=None)
+@given(random_days())
+def test_walkins_add_no_delay_to_any_booked_citizen(day):
+    counters, visits, rules = day
+    with_walkins = replay(counters, visits, rules)
+    alone = replay(counters, [v for v in visits if v.kind is Kind.BOOKED], rules)
+    for v in visits:
+        if v.kind is Kind.BOOKED:  # starts in minutes; a start before the slot counts as it
+            slot = int((v.slot_start - T0).total_seconds() // 60)
+            assert max(with_walkins[v.id], slot) <= max(alone[v.id], slot), \
+                (v.id, with_walkins, alone)
+
+
+@settings(max_examples=80, deadline=None)
+@given(random_days())
+def test_no_walkin_that_fits_waits_while_a_counter_stands_idle(day):
+    counters, visits, _ = day
+    rules = Rules(passed_over_minutes=0)  # the limit may hold a fitting one back on purpose
+
+    def check(d, c, now):
+        for w in d.visits:
+            if w.kind is Kind.WALKIN and w.state is State.WAITING and c.handles(w.errand):
+                assert not planner.walkin_fits(d, w, c.id, now), (w.id, c.id, now)
+
+    replay(counters, visits, rules, check=check)
+
+
+@st.composite
+def random_states(draw):
+    """A day at 10:00 in any state: counters open, paused or closed, visits anywhere."""
+    n = draw(st.integers(1, 3))
+    counters = [counter(i, state=draw(st.sampled_from(list(CounterState))),
+                        errands=draw(st.sampled_from(LIMITS))) for i in range(1, n + 1)]
+    visits = []
+    for i in range(1, draw(st.integers(0, 15)) + 1):
+        state = draw(st.sampled_from([State.BOOKED, State.WAITING, State.WAITING,
+                                      State.CALLED, State.SERVING, State.NO_SHOW]))
+        errand = draw(st.sampled_from(ERRANDS))
+        minutes = draw(st.sampled_from((5, 10, 15, 20)))
+        cid = draw(st.sampled_from([None, None, *range(1, n + 1)]))
+        extra = {}
+        if state in (State.CALLED, State.SERVING):
+            cid = cid or 1
+            at = T0 - timedelta(minutes=draw(st.integers(0, 40)))
+            extra = {"called_at": at, "started_at": at if state is State.SERVING else None}
+        if draw(st.booleans()):
+            visits.append(booked(i, draw(st.integers(-30, 120)), state=state, errand=errand,
+                                 minutes=minutes, counter_id=cid, **extra))
+        else:
+            visits.append(walkin(i, draw(st.integers(-60, 0)), minutes=minutes, errand=errand,
+                                 state=state, counter_id=cid, **extra))
+    return DayState("s", DAY, tuple(counters), tuple(visits), Rules())
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_states())
+def test_estimates_never_before_now_and_ranks_cover_the_queue(d):
+    plan = queue_plan(d, T0)
+    waiting = {v.id: v for v in d.visits if v.state is State.WAITING}
+    assert all(at >= T0 for at in plan.estimates.values())
+    assert set(plan.estimates) <= {i for i, v in waiting.items() if v.kind is Kind.WALKIN}
+    assert set(plan.ranks) == set(waiting)
+    assert sorted(plan.ranks.values()) == list(range(1, len(waiting) + 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(random_states())
+def test_a_walkin_called_next_is_one_the_planner_says_fits(d):
+    for c in d.counters:
+        choice = choose_next(d, c, T0)
+        if choice.reason == "walkin_fits":
+            assert planner.walkin_fits(d, choice.visit, c.id, T0)

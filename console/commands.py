@@ -117,6 +117,14 @@ COMMANDS: tuple[Command, ...] = (
     Command("floor_stats", "t", "stats", N_("Statistics"),
             N_("The day's statistics: counts, rates, waiting, service, counters"),
             scope="floor", roles=SUPERVISOR),
+    Command("floor_audit", "a", "audit", N_("Audit log"),
+            N_("Search the audit log by citizen (CPR or name) or by user"), scope="floor",
+            roles=SUPERVISOR),
+    # the audit view
+    Command("audit_search", "a", "search", N_("Search"),
+            N_("Search by CPR number, name or @user"), scope="audit", roles=SUPERVISOR),
+    Command("audit_back", "escape", "back", N_("Back"), N_("Back to the previous screen"),
+            scope="audit", roles=SUPERVISOR),
     # statistics
     Command("stats_prev", "left", "day(-1)", N_("Day before"), N_("The day before"),
             scope="stats", roles=SUPERVISOR),

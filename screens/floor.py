@@ -195,6 +195,11 @@ class FloorScreen(Screen):
                 f"/sites/{self.app.config.server.site}/counters/{c.number}/errands",
                 {"errands": chosen or None})
 
+    def action_audit(self) -> None:
+        from .audit import AuditScreen
+
+        self.app.push_screen(localized(AuditScreen)())
+
     def action_stats(self) -> None:
         from .stats import StatsScreen
 

@@ -19,7 +19,14 @@ from ..domain.errors import DomainError
 from ..services.context import AppContext
 from ..services.events import EventHub
 from ..services.tick import tick
-from . import routes_bookings, routes_events, routes_reception, routes_sites, routes_visits
+from . import (
+    routes_audit,
+    routes_bookings,
+    routes_events,
+    routes_reception,
+    routes_sites,
+    routes_visits,
+)
 from .deps import current_actor, get_ctx
 from .roles import ALL, op
 
@@ -57,7 +64,8 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     _errors(app)
     meta = _meta_router()
     for r in (meta, routes_sites.router, routes_visits.router, routes_bookings.router,
-              routes_events.router, routes_reception.router, routes_reception.visit_router):
+              routes_events.router, routes_reception.router, routes_reception.visit_router,
+              routes_audit.router):
         app.include_router(r)
     return app
 

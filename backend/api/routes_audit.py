@@ -1,0 +1,29 @@
+"""The audit view: search by citizen (CPR in the body, or name) or by user; supervisors
+only; the search is itself audited."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import Field
+
+from ..services import audit_search
+from .deps import Writer, writer
+from .roles import SUP, op
+from .schemas import Body
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+class AuditSearchBody(Body):
+    cpr: Annotated[str, Field(min_length=10, max_length=11)] | None = None
+    name: Annotated[str, Field(min_length=2, max_length=200)] | None = None
+    user: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+
+
+@op(router, "POST", "/search", (SUP,),
+    summary="Search the audit log by citizen (CPR or name) or by user (audited)")
+def search(body: AuditSearchBody, w: Writer = Depends(writer)):
+    return w.run(lambda tx: audit_search.search(tx, cpr=body.cpr, name=body.name,
+                                                user=body.user), remember=False)

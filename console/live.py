@@ -15,6 +15,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -88,6 +89,13 @@ class DayModel:
                         for d in ev["documents"]]
                 self.visits[ev["id"]] = Visit.model_validate(merged)
             change.visits.add(ev["id"])
+        if "estimates" in data:  # the planner's expected call times of the waiting walk-ins
+            for key, at in data["estimates"].items():
+                v = self.visits.get(int(key))
+                when = datetime.fromisoformat(at) if at else None
+                if v is not None and v.estimated_call_at != when:
+                    self.visits[v.id] = v.model_copy(update={"estimated_call_at": when})
+                    change.visits.add(v.id)
         if "queue" in data:
             old = self.queue
             self.queue = list(data["queue"])

@@ -72,3 +72,23 @@ def test_refetch_when_too_far_behind(server, ctx):
             assert live.model.seq == (await rec.day()).seq
             task.cancel()
     asyncio.run(go())
+
+
+def test_estimates_in_events_update_every_waiting_walkin():
+    from datetime import datetime
+
+    from console.live import DayModel
+    from console.models import Day
+
+    model = DayModel()
+    base = {"kind": "walkin", "state": "waiting", "errand": "mitid", "expected_minutes": 15,
+            "version": 1}
+    model.load(Day.model_validate({
+        "site_id": "t", "date": "2026-11-24", "seq": 5, "now": "2026-11-24T10:00:00+01:00",
+        "counters": [], "visits": [{"id": 1, "ticket": "C001", "queue_rank": 1, **base},
+                                   {"id": 2, "ticket": "C002", "queue_rank": 2, **base}]}))
+    change = model.apply(6, {"estimates": {"1": "2026-11-24T10:10:00+01:00",
+                                           "2": "2026-11-24T10:25:00+01:00"}})
+    assert change.visits == {1, 2}
+    assert model.visits[2].estimated_call_at == datetime.fromisoformat(
+        "2026-11-24T10:25:00+01:00")

@@ -15,8 +15,19 @@ SIZE = (120, 36)
 
 
 @pytest.fixture
-def day(rec):
-    return seed_day(rec)
+def day(rec, ctx):
+    """The hand-made day, with booking references fixed (they are random)."""
+    from sqlalchemy import update
+
+    from backend.storage.models import VisitRow
+
+    ids = seed_day(rec)
+    with ctx.db.write() as s:
+        for ticket, vid in ids.items():
+            if ticket.startswith("B"):
+                s.execute(update(VisitRow).where(VisitRow.id == vid)
+                          .values(booking_ref=f"REF{ticket}"))
+    return ids
 
 
 async def quiet(pilot) -> None:
@@ -127,6 +138,40 @@ def test_floor_screen(snap_compare, server, ctx, tmp_path, day, size):
     async def before(pilot):
         await wait(pilot, lambda: isinstance(pilot.app.screen, FloorScreen)
                    and pilot.app.connection == "online" and pilot.app.model.visits)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
+                        run_before=before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(120, 36), (200, 50)], ids=["120x36", "200x50"])
+def test_precall_screen(snap_compare, server, ctx, tmp_path, day, size):
+    from screens.precalls import PrecallScreen
+
+    async def before(pilot):
+        await wait(pilot, lambda: pilot.app.connection == "online"
+                   and hasattr(pilot.app.screen, "apply"))
+        await pilot.press("r")
+        await wait(pilot, lambda: isinstance(pilot.app.screen, PrecallScreen)
+                   and pilot.app.screen.visits)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, role="reception", person="rita"),
+                        run_before=before, terminal_size=size)
+
+
+@pytest.mark.parametrize("size", [(120, 36), (200, 50)], ids=["120x36", "200x50"])
+def test_statistics_screen(snap_compare, server, ctx, tmp_path, size):
+    from screens.stats import StatsScreen
+
+    from .test_api_stats import build
+
+    build(ctx)
+
+    async def before(pilot):
+        await wait(pilot, lambda: pilot.app.connection == "online"
+                   and hasattr(pilot.app.screen, "apply"))
+        await pilot.press("t")
+        await wait(pilot, lambda: isinstance(pilot.app.screen, StatsScreen)
+                   and pilot.app.screen.figures is not None)
         await quiet(pilot)
     assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
                         run_before=before, terminal_size=size)

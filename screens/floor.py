@@ -21,7 +21,7 @@ from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
 
 from .base import Line, localized
-from .dialogs import Dialog, choose
+from .dialogs import Dialog, choose, prompt
 
 
 class ErrandChoice(Dialog[list[str] | None]):
@@ -194,6 +194,31 @@ class FloorScreen(Screen):
                 "errands", _("Errands"), "PUT",
                 f"/sites/{self.app.config.server.site}/counters/{c.number}/errands",
                 {"errands": chosen or None})
+
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_planner(self) -> None:
+        site = self.app.config.server.site
+        now = await self.app.client.request("GET", f"/sites/{site}/planner")
+        minutes = await self.app.push_screen_wait(prompt(
+            _("A walk-in waiting longer than this many minutes is no longer passed over "
+              "(0: no limit)"), value=str(now["passed_over_minutes"])))
+        if minutes is None:
+            return
+        quantile = await self.app.push_screen_wait(prompt(
+            _("Expected minutes of an errand: this quantile of today's finished visits "
+              "(0 to 1; 0: the catalogue's minutes)"), value=str(now["duration_quantile"])))
+        if quantile is None:
+            return
+        try:
+            body = {"passed_over_minutes": int(minutes), "duration_quantile": float(quantile)}
+        except ValueError:
+            self.notify(_("Write numbers, please."), severity="error")
+            return
+        done = await self.app.act_now("planner", _("Planner"), "PUT",
+                                      f"/sites/{site}/planner", body)
+        if done:
+            self.notify(_("Planner: {minutes} min, quantile {q}").format(
+                minutes=done["passed_over_minutes"], q=done["duration_quantile"]))
 
     def action_audit(self) -> None:
         from .audit import AuditScreen

@@ -138,3 +138,17 @@ def test_caseworkers_get_403_on_supervisor_moves_and_see_no_floor(server, ctx, t
             assert floor(app) is None
             return [c.title for c in app.get_system_commands(app.screen)]
     assert not any(t.startswith(("Flyt", "Kald til")) for t in asyncio.run(go()))
+
+
+def test_change_the_planner_settings_from_the_floor(server, ctx, tmp_path, rec, day, sup):
+    app = console(server, ctx, tmp_path, role="supervisor", person="sven")
+
+    async def steps(pilot, screen, seen):
+        await pilot.press("s")
+        await wait(pilot, lambda: "springes ikke længere over" in screen_text(app))
+        await pilot.press("end", "backspace", "backspace", "backspace", "1", "0", "enter")
+        await wait(pilot, lambda: "kvantil af dagens" in screen_text(app))
+        await pilot.press("enter")  # keep 0.8
+        await wait(pilot, lambda: sup.ok("get", "/sites/test/planner")["passed_over_minutes"]
+                   == 10)
+    run(server, ctx, app, steps)

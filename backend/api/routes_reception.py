@@ -11,7 +11,7 @@ from fastapi.responses import PlainTextResponse
 from pydantic import Field
 
 from ..domain.errors import Invalid
-from ..services import precalls
+from ..services import counters, precalls
 from ..services import stats as statslib
 from ..services.search import search_today
 from .deps import Writer, current_actor, get_ctx, writer
@@ -83,3 +83,22 @@ def stats_csv(site_id: str = SiteId, from_: date = Query(alias="from"),
               actor=Depends(current_actor)):
     return PlainTextResponse(statslib.to_csv(_figures(ctx, site_id, from_, to)),
                              media_type="text/csv; charset=utf-8")
+
+
+class PlannerBody(Body):
+    passed_over_minutes: Annotated[int, Field(ge=0, le=480)] | None = None
+    duration_quantile: Annotated[float, Field(ge=0, le=1)] | None = None
+
+
+@op(router, "GET", "/planner", (CW, REC, SUP, ADMIN),
+    summary="The planner's settings in force for the site")
+def get_planner(site_id: str = SiteId, ctx=Depends(get_ctx), actor=Depends(current_actor)):
+    with ctx.db.read() as s:
+        return counters.planner_settings(s, ctx, site_id)
+
+
+@op(router, "PUT", "/planner", (SUP, ADMIN),
+    summary="Change the planner's settings for the site (audited; an event tells everyone)")
+def put_planner(body: PlannerBody, site_id: str = SiteId, w: Writer = Depends(writer)):
+    return w.run(lambda tx: counters.set_planner(tx, site_id, body.passed_over_minutes,
+                                                 body.duration_quantile))

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import select
 
 from ..domain.errors import DomainError
-from ..storage.models import CounterRow, VisitRow
+from ..storage import repo
+from ..storage.models import CounterRow, SiteRow, VisitRow
 from .context import Tx
 from .views import counter_view
 
@@ -84,3 +85,26 @@ def set_errands(tx: Tx, site_id: str, number: int, errands: list[str] | None
     c.errands = errands
     return _changed(tx, c, "errands", {"errands": errands})
 
+
+
+def planner_settings(session, ctx, site_id: str) -> dict[str, Any]:
+    """The planner's settings in force: the supervisor's, else the settings file's."""
+    rules = repo.planner_rules(session, site_id, ctx.site(site_id).rules)
+    return {"site_id": site_id, "passed_over_minutes": rules.passed_over_minutes,
+            "duration_quantile": rules.duration_quantile}
+
+
+def set_planner(tx: Tx, site_id: str, passed_over_minutes: int | None,
+                duration_quantile: float | None) -> dict[str, Any]:
+    """A supervisor changes the planner's settings for the site; audited and sent as an
+    event so every console's queue order and expected times follow."""
+    tx.lock(site_id)
+    row = tx.session.get(SiteRow, site_id)
+    if passed_over_minutes is not None:
+        row.passed_over_minutes = passed_over_minutes
+    if duration_quantile is not None:
+        row.duration_quantile = duration_quantile
+    out = planner_settings(tx.session, tx.ctx, site_id)
+    tx.audit("planner_settings", site_id=site_id, detail=out)
+    tx.emit(site_id, "site.planner", {"planner": out})
+    return out

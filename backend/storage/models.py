@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -55,6 +56,9 @@ class SiteRow(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     event_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    #: the planner's settings as a supervisor set them (null: the settings file's)
+    passed_over_minutes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration_quantile: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class CounterRow(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import String, and_, func, or_, select, type_coerce
@@ -19,7 +20,7 @@ from ..domain.types import (
     State,
     Visit,
 )
-from .models import CounterRow, VisitRow
+from .models import CounterRow, SiteRow, VisitRow
 
 _COPIED = ("state", "errand", "expected_minutes", "priority", "counter_id", "slot_start",
            "arrived_at", "called_at", "last_called_at", "started_at", "finished_at",
@@ -142,10 +143,22 @@ def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, floa
     return tuple(_minutes(*r) for r in rows)
 
 
+def planner_rules(session: Session, site_id: str, rules: Rules) -> Rules:
+    """The site's rules with the planner settings a supervisor changed at runtime (the
+    site row is already in the session when a write transaction locked it)."""
+    row = session.get(SiteRow, site_id)
+    if row is None or (row.passed_over_minutes is None and row.duration_quantile is None):
+        return rules
+    return replace(rules, **{k: v for k, v in (
+        ("passed_over_minutes", row.passed_over_minutes),
+        ("duration_quantile", row.duration_quantile)) if v is not None})
+
+
 def day_state(session: Session, site_id: str, day: date, rules: Rules,
               visit_rows: list[VisitRow] | None = None, now: datetime | None = None,
               horizon: timedelta = timedelta(hours=4)) -> DayState:
     """The day as the rules see it. With `now`, only what decisions at `now` can need."""
+    rules = planner_rules(session, site_id, rules)
     seen: tuple[tuple[str, float], ...] = ()
     if visit_rows is None:
         visits = light_open_visits(session, site_id, day, now, rules, horizon)

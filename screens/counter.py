@@ -13,11 +13,9 @@ from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer
 from textual.widgets.data_table import RowDoesNotExist
-from textual.worker import Worker
 
 from console import commands, present
 from console.i18n import _
@@ -31,13 +29,14 @@ from widgets.timeline import DayTimeline
 from . import finish
 from .dialogs import choose, confirm, prompt
 from .documents import documents
+from .main import MainScreen
 
 CALLED = {"recall", "start", "no_show", "requeue"}
 SERVING = {"park", "finish"}
 ON_VISIT = {"documents", "note", "reveal_cpr"}
 
 
-class CounterScreen(Screen):
+class CounterScreen(MainScreen):
     SCOPES = ("counter",)
     DEFAULT_CSS = """
     CounterScreen QueueTable { height: 1fr; }
@@ -64,15 +63,6 @@ class CounterScreen(Screen):
         yield CitizenCard(self.app.errands)
         yield DayTimeline()
         yield Footer()
-
-    def on_mount(self) -> None:
-        bar = self.query_one(StatusBar)
-        bar.user = self.app.me.person if self.app.me else ""
-        self.set_status(self.app.connection)
-        self.tick()
-        self.set_interval(1, self.tick)
-        self.set_interval(30, lambda: self.repaint(None))
-        self.repaint(None)
 
     @property
     def number(self) -> int:
@@ -107,23 +97,6 @@ class CounterScreen(Screen):
             return mine
         vid = self.query_one(QueueTable).visit_id
         return self.app.model.visits.get(vid) if vid is not None else None
-
-    def tick(self) -> None:
-        self.query_one(StatusBar).clock = present.hhmm(self.app.now())
-
-    def set_status(self, status: str) -> None:
-        self.query_one(StatusBar).connection = status
-        self.query_one(OfflineBanner).set_state(status)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.app.on_worker_state_changed(event)  # StateChanged does not bubble
-
-    def set_busy(self, label: str) -> None:
-        self.query_one(StatusBar).busy = label
-
-    def set_outbox(self, pending: int, rejected: int) -> None:
-        bar = self.query_one(StatusBar)
-        bar.pending, bar.rejected = pending, rejected
 
     def apply(self, change: Change) -> None:
         if change.reloaded:

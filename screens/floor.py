@@ -6,14 +6,11 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, SelectionList
 from textual.widgets.selection_list import Selection
-from textual.worker import Worker
 
 from console import present
 from console.i18n import _
-from console.live import Change
 from console.models import Visit
 from widgets.counter_board import CounterBoard
 from widgets.queue_table import QueueTable
@@ -22,6 +19,7 @@ from widgets.timeline import DayTimeline
 
 from .base import Line, localized
 from .dialogs import Dialog, choose, prompt
+from .main import MainScreen
 
 
 class ErrandChoice(Dialog[list[str] | None]):
@@ -48,7 +46,7 @@ class ErrandChoice(Dialog[list[str] | None]):
             self.dismiss(list(self.query_one(SelectionList).selected))
 
 
-class FloorScreen(Screen):
+class FloorScreen(MainScreen):
     SCOPES = ("floor",)
     DEFAULT_CSS = """
     FloorScreen QueueTable { height: 1fr; }
@@ -65,35 +63,8 @@ class FloorScreen(Screen):
         yield DayTimeline()
         yield Footer()
 
-    def on_mount(self) -> None:
-        bar = self.query_one(StatusBar)
-        bar.counter, bar.counter_state = _("Floor"), self.app.config.server.site
-        bar.user = self.app.me.person if self.app.me else ""
-        self.set_status(self.app.connection)
-        self.tick()
-        self.set_interval(1, self.tick)
-        self.set_interval(30, lambda: self.repaint(None))
-        self.repaint(None)
-
-    def tick(self) -> None:
-        self.query_one(StatusBar).clock = present.hhmm(self.app.now())
-
-    def set_status(self, status: str) -> None:
-        self.query_one(StatusBar).connection = status
-        self.query_one(OfflineBanner).set_state(status)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.app.on_worker_state_changed(event)  # StateChanged does not bubble
-
-    def set_busy(self, label: str) -> None:
-        self.query_one(StatusBar).busy = label
-
-    def set_outbox(self, pending: int, rejected: int) -> None:
-        bar = self.query_one(StatusBar)
-        bar.pending, bar.rejected = pending, rejected
-
-    def apply(self, change: Change) -> None:
-        self.repaint(None if change.reloaded else change.visits)
+    def place(self) -> tuple[str, str]:
+        return _("Floor"), self.app.config.server.site
 
     def repaint(self, changed: set[int] | None) -> None:
         model = self.app.model

@@ -6,13 +6,9 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer
-from textual.worker import Worker
 
-from console import present
 from console.i18n import _
-from console.live import Change
 from widgets.reception_tables import ArrivalsTable, WalkinsTable
 from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
@@ -20,9 +16,10 @@ from widgets.timeline import DayTimeline
 from . import reception_flows as flows
 from .base import Line, localized
 from .dialogs import confirm
+from .main import MainScreen
 
 
-class ReceptionScreen(Screen):
+class ReceptionScreen(MainScreen):
     SCOPES = ("reception",)
     DEFAULT_CSS = """
     ReceptionScreen #lists { height: 1fr; }
@@ -43,37 +40,10 @@ class ReceptionScreen(Screen):
         yield DayTimeline()
         yield Footer()
 
-    def on_mount(self) -> None:
-        bar = self.query_one(StatusBar)
-        bar.counter, bar.counter_state = _("Reception"), self.app.config.server.site
-        bar.user = self.app.me.person if self.app.me else ""
-        self.set_status(self.app.connection)
-        self.tick()
-        self.set_interval(1, self.tick)
-        self.set_interval(30, lambda: self.repaint(None))
-        self.repaint(None)
+    def place(self) -> tuple[str, str]:
+        return _("Reception"), self.app.config.server.site
 
     # --- what the app calls -----------------------------------------------------------------
-    def tick(self) -> None:
-        self.query_one(StatusBar).clock = present.hhmm(self.app.now())
-
-    def set_status(self, status: str) -> None:
-        self.query_one(StatusBar).connection = status
-        self.query_one(OfflineBanner).set_state(status)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.app.on_worker_state_changed(event)  # StateChanged does not bubble
-
-    def set_busy(self, label: str) -> None:
-        self.query_one(StatusBar).busy = label
-
-    def set_outbox(self, pending: int, rejected: int) -> None:
-        bar = self.query_one(StatusBar)
-        bar.pending, bar.rejected = pending, rejected
-
-    def apply(self, change: Change) -> None:
-        self.repaint(None if change.reloaded else change.visits)
-
     def repaint(self, changed: set[int] | None) -> None:
         visits = self.app.model.ordered()
         self.query_one(ArrivalsTable).sync(

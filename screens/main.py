@@ -1,0 +1,52 @@
+"""What every main screen (counter, reception, floor) does for the app: the status bar
+(who, where, clock, connection, outbox, pending action), the offline banner, live changes,
+and worker failures handed to the app's one handler."""
+
+from __future__ import annotations
+
+from textual.screen import Screen
+from textual.worker import Worker
+
+from console import present
+from console.live import Change
+from widgets.status_bar import OfflineBanner, StatusBar
+
+
+class MainScreen(Screen):
+    def place(self) -> tuple[str, str] | None:
+        """(name, state) for the status bar, or None when repaint sets them."""
+        return None
+
+    def on_mount(self) -> None:
+        bar = self.query_one(StatusBar)
+        bar.user = self.app.me.person if self.app.me else ""
+        if (place := self.place()) is not None:
+            bar.counter, bar.counter_state = place
+        self.set_status(self.app.connection)
+        self.tick()
+        self.set_interval(1, self.tick)
+        self.set_interval(30, lambda: self.repaint(None))
+        self.repaint(None)
+
+    def tick(self) -> None:
+        self.query_one(StatusBar).clock = present.hhmm(self.app.now())
+
+    def set_status(self, status: str) -> None:
+        self.query_one(StatusBar).connection = status
+        self.query_one(OfflineBanner).set_state(status)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.app.on_worker_state_changed(event)  # StateChanged does not bubble
+
+    def set_busy(self, label: str) -> None:
+        self.query_one(StatusBar).busy = label
+
+    def set_outbox(self, pending: int, rejected: int) -> None:
+        bar = self.query_one(StatusBar)
+        bar.pending, bar.rejected = pending, rejected
+
+    def apply(self, change: Change) -> None:
+        self.repaint(None if change.reloaded else change.visits)
+
+    def repaint(self, changed: set[int] | None) -> None:
+        raise NotImplementedError

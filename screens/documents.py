@@ -21,29 +21,25 @@ from .base import Line, localized
 from .dialogs import Dialog
 
 
-class Documents(Dialog[None]):
+class Checklist(Dialog):
+    """Documents one per line, status by symbol and word; p/m/u mark the highlighted one
+    and move on. Subclasses set `docs` (code -> the document, a model or a catalogue dict)
+    and say in `marked` what a mark does."""
+
     SCOPES = ("documents", "dialog")
 
-    def __init__(self, visit: Visit, on_mark: Callable[[str, str], None]) -> None:
+    def __init__(self, docs: dict, status: dict[str, str]) -> None:
         super().__init__()
-        self.visit = visit
-        self.on_mark = on_mark
-        self.status = {d.code: d.status for d in visit.documents}
+        self.docs, self.status = docs, status
 
-    def _prompt(self, doc) -> str:
-        return f"{present.doc_status(self.status[doc.code]):<14} {present.doc_name(doc)}"
+    def _prompt(self, code: str) -> str:
+        return f"{present.doc_status(self.status[code]):<14} {present.doc_name(self.docs[code])}"
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Line(_("Documents for {ticket}").format(ticket=self.visit.ticket),
-                        classes="title")
-            if not self.visit.documents:
-                yield Line(_("This errand needs no documents."))
-            yield OptionList(*[Option(self._prompt(d), id=d.code)
-                               for d in self.visit.documents])
-            yield Line(_("p present · m missing · u unknown · Escape closes"),
-                        classes="hint")
-        yield Footer()
+    def options(self) -> OptionList:
+        return OptionList(*[Option(self._prompt(code), id=code) for code in self.docs])
+
+    def marked(self, code: str, status: str) -> None:
+        """Called after each mark."""
 
     def action_mark(self, status: str) -> None:
         options = self.query_one(OptionList)
@@ -51,11 +47,33 @@ class Documents(Dialog[None]):
         if option is None or option.id is None:
             return
         self.status[option.id] = status
-        doc = next(d for d in self.visit.documents if d.code == option.id)
-        options.replace_option_prompt(option.id, self._prompt(doc))
-        self.on_mark(option.id, status)
+        options.replace_option_prompt(option.id, self._prompt(option.id))
+        self.marked(option.id, status)
         if options.highlighted is not None and options.highlighted < options.option_count - 1:
             options.highlighted += 1
+
+
+class Documents(Checklist):
+    """A visit's checklist at the counter: each mark is sent at once."""
+
+    def __init__(self, visit: Visit, on_mark: Callable[[str, str], None]) -> None:
+        super().__init__({d.code: d for d in visit.documents},
+                         {d.code: d.status for d in visit.documents})
+        self.visit, self.on_mark = visit, on_mark
+
+    def marked(self, code: str, status: str) -> None:
+        self.on_mark(code, status)
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Line(_("Documents for {ticket}").format(ticket=self.visit.ticket),
+                       classes="title")
+            if not self.visit.documents:
+                yield Line(_("This errand needs no documents."))
+            yield self.options()
+            yield Line(_("p present · m missing · u unknown · Escape closes"),
+                       classes="hint")
+        yield Footer()
 
 
 def documents(visit: Visit, on_mark: Callable[[str, str], None]) -> Documents:

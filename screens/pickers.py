@@ -14,6 +14,7 @@ from console.i18n import _
 
 from .base import Line, localized
 from .dialogs import Dialog
+from .documents import Checklist
 
 
 class ErrandPicker(Dialog[str | None]):
@@ -65,40 +66,23 @@ class ErrandPicker(Dialog[str | None]):
         self.dismiss(event.option.id)
 
 
-class DocumentCheck(Dialog[dict[str, str] | None]):
+class DocumentCheck(Checklist):
     """Ask, one by one, which of the errand's documents the citizen has: p has it, m does
     not; Enter when done. Every document starts unknown."""
 
-    SCOPES = ("documents", "dialog")
-
     def __init__(self, errand_name: str, documents: list[dict]) -> None:
-        super().__init__()
+        super().__init__({d["code"]: d for d in documents},
+                         {d["code"]: "unknown" for d in documents})
         self.errand_name = errand_name
-        self.documents = documents
-        self.status = {d["code"]: "unknown" for d in documents}
-
-    def _prompt(self, doc: dict) -> str:
-        return f"{present.doc_status(self.status[doc['code']]):<14} {present.doc_name(doc)}"
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Line(_("Documents for {errand}: which has the citizen brought?").format(
                 errand=self.errand_name), classes="title")
-            yield OptionList(*[Option(self._prompt(d), id=d["code"]) for d in self.documents])
+            yield self.options()
             yield Line(_("p has it · m missing · Enter done · Escape cancels"),
                        classes="hint")
         yield Footer()
-
-    def action_mark(self, status: str) -> None:
-        options = self.query_one(OptionList)
-        option = options.highlighted_option
-        if option is None or option.id is None:
-            return
-        self.status[option.id] = status
-        doc = next(d for d in self.documents if d["code"] == option.id)
-        options.replace_option_prompt(option.id, self._prompt(doc))
-        if options.highlighted is not None and options.highlighted < options.option_count - 1:
-            options.highlighted += 1
 
     @on(OptionList.OptionSelected)
     def _done(self, _event: OptionList.OptionSelected) -> None:

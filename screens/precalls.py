@@ -4,17 +4,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import work
-from textual.app import ComposeResult
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer
-from textual.worker import Worker
+from textual.widgets import DataTable
 
 from console import errors, present
 from console.i18n import N_, _
 from console.models import Visit
 
-from .base import Line
 from .dialogs import prompt
+from .sub import TableScreen
 
 COLUMNS = (("when", N_("Time"), 15), ("ticket", N_("Ticket"), 6),
            ("citizen", N_("Citizen"), 20), ("phone", N_("Phone"), 16),
@@ -22,30 +19,17 @@ COLUMNS = (("when", N_("Time"), 15), ("ticket", N_("Ticket"), 6),
            ("tries", N_("Tries"), 5))
 
 
-class PrecallScreen(Screen):
+class PrecallScreen(TableScreen):
     SCOPES = ("precalls",)
-    DEFAULT_CSS = """
-    PrecallScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
-    PrecallScreen DataTable { height: 1fr; }
-    """
+    COLUMNS = COLUMNS
+    HEADING = N_("Pre-calls")
 
     def __init__(self) -> None:
         super().__init__()
         self.visits: dict[int, Visit] = {}
 
-    def compose(self) -> ComposeResult:
-        yield Line(_("Pre-calls"), classes="heading", id="progress")
-        yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for key, label, width in COLUMNS:
-            table.add_column(_(label), key=key, width=width)
+    def start(self) -> None:
         self.load()
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.app.on_worker_state_changed(event)
 
     @work(group="precalls", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
@@ -59,7 +43,7 @@ class PrecallScreen(Screen):
 
     def show(self, answer: dict) -> None:
         self.visits = {v["id"]: Visit.model_validate(v) for v in answer["visits"]}
-        self.query_one("#progress", Line).update(_(
+        self.say(_(
             "Pre-calls {start} – {end}: {called} of {total} called ahead, {solved} solved "
             "without a visit, {left} to call").format(
             start=answer["from"], end=answer["to"], called=answer["called"],
@@ -102,9 +86,3 @@ class PrecallScreen(Screen):
                                       f"/visits/{v.id}/precall", body)
         if done:
             self.load()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return True

@@ -15,14 +15,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker
 
 from console import errors, present
-from console.i18n import _
+from console.i18n import N_, _
 
-from .base import Line
+from .sub import SubScreen
 
 BARS = " ▁▂▃▄▅▆▇█"
 
@@ -38,12 +36,12 @@ def number(x) -> str:
     return "—" if x is None else f"{x:g}"
 
 
-class StatsScreen(Screen):
+class StatsScreen(SubScreen):
     SCOPES = ("stats",)
     DEFAULT_CSS = """
-    StatsScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
     StatsScreen #figures { padding: 0 1; }
     """
+    HEADING = N_("Statistics")
 
     def __init__(self) -> None:
         super().__init__()
@@ -51,7 +49,7 @@ class StatsScreen(Screen):
         self.figures: dict | None = None
 
     def compose(self) -> ComposeResult:
-        yield Line(_("Statistics"), classes="heading", id="title")
+        yield self.heading()
         with VerticalScroll():
             yield Static(id="figures")
         yield Footer()
@@ -60,9 +58,6 @@ class StatsScreen(Screen):
         self.start = self.end = self.app.now().date()
         self.load()
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.app.on_worker_state_changed(event)
-
     @work(group="stats", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         try:
@@ -70,8 +65,8 @@ class StatsScreen(Screen):
         except errors.ApiError as exc:
             self.notify(exc.message, severity="error")
             return
-        self.query_one("#title", Line).update(_("Statistics {start} – {end}").format(
-            start=self.start.isoformat(), end=self.end.isoformat()))
+        self.say(_("Statistics {start} – {end}").format(start=self.start.isoformat(),
+                                                         end=self.end.isoformat()))
         self.query_one("#figures", Static).update(self.render_figures(self.figures))
 
     def render_figures(self, f: dict) -> Group:
@@ -143,12 +138,6 @@ class StatsScreen(Screen):
         await asyncio.to_thread(_write, path, text)
         self.exported = path
         self.notify(_("Saved as {path}").format(path=path), timeout=12)
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return True
 
 
 def export_path(start: date, end: date) -> Path:

@@ -53,6 +53,17 @@ def token(ctx: AppContext, role: str, person: str | None = None, days: int = 30)
     return secret
 
 
+def settle(ctx: AppContext, timeout: float = 10) -> None:
+    """Wait until every change has its plan published (services/planning.py)."""
+    deadline = time.monotonic() + timeout
+    calm = 0
+    while calm < 3:
+        if time.monotonic() > deadline:
+            raise AssertionError("the planner did not settle")
+        calm = calm + 1 if ctx.plans is None or ctx.plans.settled() else 0
+        time.sleep(0.02)
+
+
 def key() -> str:
     return f"test-{next(_keys)}"
 

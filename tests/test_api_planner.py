@@ -9,6 +9,7 @@ from backend.domain import planner
 from backend.storage import repo
 from backend.storage.models import EventRow
 
+from .helpers import settle
 from .test_api_visits import book, walkin
 
 
@@ -62,14 +63,24 @@ def test_a_short_walkin_is_called_into_the_gap_and_a_long_one_waits(rec, cw, ctx
     assert day_visit(rec, long["id"])["estimated_call_at"] == "2026-11-24T10:20:00+01:00"
 
 
+def _seq(events, action: str) -> int:
+    return next(e.seq for e in events if e.type == f"visit.{action}")
+
+
 def test_events_carry_the_estimates_without_personal_data(rec, cw, ctx):
     w = walkin(rec, errand="pension", name="Ole Hansen", phone="+45 12 34 56 78")
+    assert w["estimated_call_at"] == "2026-11-24T10:00:00+01:00"  # its answer says when
     book(rec, minutes_from_now=15)
+    settle(ctx)
     with ctx.db.read() as s:
         events = list(s.scalars(select(EventRow).order_by(EventRow.seq)))
-    last = events[-1].data
+    plans = [e for e in events if e.type == "queue.plan"]
+    # the plan after the walk-in, then the one after the booking pushed it back
+    first = next(p.data for p in plans if p.data["as_of"] >= _seq(events, "register_walkin"))
+    assert first["estimates"] == {str(w["id"]): "2026-11-24T10:00:00+01:00"}
+    assert first["queue"] == [w["id"]]
+    last = plans[-1].data
+    assert last["as_of"] >= _seq(events, "book")
     assert last["estimates"] == {str(w["id"]): "2026-11-24T10:25:00+01:00"}
-    registered = next(e.data for e in events if e.type == "visit.register_walkin")
-    assert registered["visit"]["estimated_call_at"] == "2026-11-24T10:00:00+01:00"
     text = str([e.data for e in events])
     assert "Ole" not in text and "12 34" not in text

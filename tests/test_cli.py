@@ -52,7 +52,9 @@ def test_demo_data_is_reproducible_and_realistic(tmp_path):
     assert a == b
     counts = [int(line.split(": ")[1].split()[0]) for line in a.splitlines()
               if "visits" in line]
-    assert len(counts) == 4 and all(80 <= n <= 260 for n in counts), counts
+    # 70-90 % of a day's capacity: Friday's four hours (09-13) hold fewer than a long Thursday
+    assert len(counts) == 4 and all(50 <= n <= 260 for n in counts), counts
+    assert sum(counts) >= 350, counts
 
 
 def test_serve_answers_health_and_openapi(tmp_path):

@@ -11,12 +11,12 @@ from httpx_sse import connect_sse
 
 from backend.services.tick import tick
 
-from .helpers import LiveServer, make_ctx, token
+from .helpers import LiveServer, make_ctx, settle, token
 from .test_api_visits import arrived
 
 
-def listen(url: str, secret: str, *, after: int | None = None, count: int,
-           timeout: float = 10) -> list:
+def listen(url: str, secret: str, *, after: int | None = None, count: int | None = None,
+           until=None, timeout: float = 10) -> list:
     headers = {"Authorization": f"Bearer {secret}"}
     if after is not None:
         headers["Last-Event-ID"] = str(after)
@@ -25,17 +25,26 @@ def listen(url: str, secret: str, *, after: int | None = None, count: int,
         assert es.response.status_code == 200
         for sse in es.iter_sse():
             got.append(sse)
-            if len(got) >= count or sse.event == "refetch":
+            if (count is not None and len(got) >= count) or (until and until(got)) \
+                    or sse.event == "refetch":
                 break
     return got
 
 
 def test_listener_sees_every_change_in_order(rec, cw, server, ctx):
+    settle(ctx)
     seq = rec.get("/sites/test/day").json()["seq"]
     secret = token(ctx, "display", "screen")
     received: list = []
+
+    def until_planned(got: list) -> bool:  # the 12 changes, then the plan covering them
+        changes = [int(e.id) for e in got if e.event.startswith("visit.")]
+        return len(changes) >= 12 and any(
+            e.event == "queue.plan" and json.loads(e.data)["as_of"] >= changes[11]
+            for e in got)
+
     t = threading.Thread(target=lambda: received.extend(
-        listen(f"{server.url}/sites/test/events", secret, after=seq, count=12)))
+        listen(f"{server.url}/sites/test/events", secret, after=seq, until=until_planned)))
     t.start()
     time.sleep(0.3)
     started = time.monotonic()
@@ -47,16 +56,23 @@ def test_listener_sees_every_change_in_order(rec, cw, server, ctx):
     cw.post("/sites/test/counters/1/call-next")
     t.join(timeout=15)
     assert time.monotonic() - started < 10
-    assert [int(e.id) for e in received] == list(range(seq + 1, seq + 13))
-    kinds = [e.event for e in received]
-    assert kinds[:2] == ["visit.book", "visit.check_in"] and "visit.call_next" in kinds
+    # every event, in order, without a gap; the changes in the order they were made
+    assert [int(e.id) for e in received] == list(range(seq + 1, seq + 1 + len(received)))
+    changes = [e for e in received if e.event.startswith("visit.")]
+    kinds = [e.event for e in changes]
+    assert kinds[:2] == ["visit.book", "visit.check_in"]
+    assert kinds[8:] == ["visit.call_next", "visit.start", "visit.finish", "visit.call_next"]
     data = [json.loads(e.data) for e in received]
-    called = next(d for d in data if d["visit"]["state"] == "called")
-    assert called["visit"]["counter"] == 1 and called["visit"]["ticket"].startswith("B")
-    assert all("citizen" not in d["visit"] and "name" not in json.dumps(d) for d in data)
-    assert all("queue" in d for d in data if d["visit"]["state"] != "serving")
-    last = data[-1]
-    assert last["queue"] and all(isinstance(i, int) for i in last["queue"])
+    called = next(d["visit"] for d in data if d.get("visit", {}).get("state") == "called")
+    assert called["counter"] == 1 and called["ticket"].startswith("B")
+    assert all("citizen" not in d.get("visit", {}) and "name" not in json.dumps(d)
+               for d in data)
+    # the queue order comes in plan events, each saying which change it reflects
+    plans = [d for e, d in zip(received, data, strict=True) if e.event == "queue.plan"]
+    assert plans and all(isinstance(i, int) for p in plans for i in p["queue"])
+    assert [p["as_of"] for p in plans] == sorted(p["as_of"] for p in plans)
+    last_state = {d["visit"]["id"]: d["visit"]["state"] for d in data if "visit" in d}
+    assert set(plans[-1]["queue"]) == {v for v, st in last_state.items() if st == "waiting"}
 
 
 def test_resume_after_dropped_connection_without_gap_or_duplicate(rec, server, ctx):
@@ -119,6 +135,7 @@ def test_event_sequence_has_no_holes_and_matches_snapshot(rec, cw, ctx):
     arrived(rec)
     vid = cw.post("/sites/test/counters/1/call-next").json()["visit"]["id"]
     cw.post(f"/visits/{vid}/start")
+    settle(ctx)
     day = rec.get("/sites/test/day").json()
     with ctx.db.read() as s:
         seqs = s.scalars(select(EventRow.seq).order_by(EventRow.seq)).all()

@@ -18,6 +18,7 @@ from .. import logs
 from ..domain.errors import DomainError
 from ..services.context import AppContext
 from ..services.events import EventHub
+from ..services.planning import Planner
 from ..services.tick import tick
 from . import (
     routes_audit,
@@ -46,10 +47,19 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
-        ctx.notifier = hub.notify
+        planner = Planner(ctx, on_published=hub.notify)
+        planner.start()
+        app.state.planner = ctx.plans = planner
+
+        def notify(site_id: str) -> None:
+            hub.notify(site_id)
+            planner.changed(site_id)
+
+        ctx.notifier = notify
         task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
         yield
-        ctx.notifier = None
+        ctx.notifier = ctx.plans = None
+        await planner.close()
         await hub.close()
         if task:
             task.cancel()

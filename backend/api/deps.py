@@ -20,6 +20,7 @@ from pydantic import TypeAdapter, ValidationError
 from ..domain.errors import Forbidden, Invalid, Unauthorized
 from ..services import tokens
 from ..services.context import Actor, AppContext, Tx
+from ..services.views import iso
 from ..storage.models import IdempotencyRow
 
 bearer = HTTPBearer(auto_error=False, description="A Skranke token (skranke-server token create)")
@@ -100,10 +101,29 @@ class Writer:
     occurred_at: datetime | None
     if_match: int | None
 
-    def run(self, fn: Callable[[Tx], Any], status: int = 200, remember: bool = True
-            ) -> JSONResponse:
-        """Run `fn` in one write transaction; with a key, remember its answer (unless the
-        answer holds data that must not be kept twice, like a revealed CPR)."""
+    async def run(self, fn: Callable[[Tx], Any], status: int = 200, remember: bool = True
+                  ) -> JSONResponse:
+        """Run `fn` in one write transaction (in a worker thread); with a key, remember its
+        answer (unless it holds data that must not be kept twice, like a revealed CPR). An
+        answer that is a waiting visit waits for the plan that covers the change, so it
+        carries the visit's place in the queue and its estimated call time."""
+        body, status, replayed, seqs = await to_thread.run_sync(self._run, fn, status,
+                                                                 remember)
+        plans = self.ctx.plans
+        if plans is not None and isinstance(body, dict) and body.get("state") == "waiting" \
+                and "site_id" in body:
+            site_id = body["site_id"]
+            seq = seqs.get(site_id)
+            published = await plans.after(site_id, seq) if seq else plans.latest(site_id)
+            if published is not None:
+                body = dict(body)
+                body["queue_rank"] = published.plan.ranks.get(body["id"])
+                at = published.plan.estimates.get(body["id"])
+                body["estimated_call_at"] = iso(at, self.ctx.site(site_id).tz)
+        return _respond(body, status, replayed=replayed)
+
+    def _run(self, fn: Callable[[Tx], Any], status: int, remember: bool
+             ) -> tuple[Any, int, bool, dict[str, int]]:
         with self.ctx.db.write() as session:
             if self.key:
                 prior = session.get(IdempotencyRow, (self.actor.token_id, self.key))
@@ -112,7 +132,7 @@ class Writer:
                             self.body_hash, self.path, self.method):
                         raise Invalid("This Idempotency-Key was used for another request.",
                                       code="idempotency_key_reused")
-                    return _respond(prior.response, prior.status, replayed=True)
+                    return prior.response, prior.status, True, {}
             tx = Tx(self.ctx, session, self.actor, self.occurred_at)
             body = fn(tx)
             self._crash_point("before_commit")
@@ -123,7 +143,7 @@ class Writer:
                     created_at=tx.now))
         self.ctx.notify(tx.emitted)
         self._crash_point("after_commit")
-        return _respond(body, status)
+        return body, status, False, tx.last_seq
 
     def _crash_point(self, where: str) -> None:
         """Fault injection for the crash tests: die here, abruptly, like a power cut."""

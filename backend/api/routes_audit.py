@@ -24,6 +24,6 @@ class AuditSearchBody(Body):
 
 @op(router, "POST", "/search", (SUP,),
     summary="Search the audit log by citizen (CPR or name) or by user (audited)")
-def search(body: AuditSearchBody, w: Writer = Depends(writer)):
-    return w.run(lambda tx: audit_search.search(tx, cpr=body.cpr, name=body.name,
+async def search(body: AuditSearchBody, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: audit_search.search(tx, cpr=body.cpr, name=body.name,
                                                 user=body.user), remember=False)

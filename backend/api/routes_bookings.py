@@ -33,8 +33,8 @@ def free_times(site_id: str, errand: str = Query(pattern=r"^[a-z][a-z0-9_]{1,39}
 
 @op(router, "POST", "/sites/{site_id}/bookings", REBOOK, response_model=VisitOut,
     status_code=201, summary="Book a free time")
-def create(body: BookingBody, site_id: str, w: Writer = Depends(writer)):
-    return w.run(lambda tx: bookings.create_booking(
+async def create(body: BookingBody, site_id: str, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: bookings.create_booking(
         tx, site_id, body.errand, body.start, body.name, body.cpr, body.phone, body.note,
         body.counter), status=201)
 
@@ -50,12 +50,12 @@ def get(ref: str = Ref, ctx=Depends(get_ctx), actor=Depends(current_actor)):
 
 @op(router, "PATCH", "/bookings/{ref}", ROLES, response_model=VisitOut,
     summary="Move a booking to another free time")
-def reschedule(body: RescheduleBody, ref: str = Ref, w: Writer = Depends(writer)):
-    return w.run(lambda tx: bookings.move_booking(tx, ref, body.start, w.if_match))
+async def reschedule(body: RescheduleBody, ref: str = Ref, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: bookings.move_booking(tx, ref, body.start, w.if_match))
 
 
 @op(router, "DELETE", "/bookings/{ref}", ROLES, response_model=VisitOut,
     summary="Cancel a booking; its slot becomes free")
-def cancel(ref: str = Ref, body: CancelBody = Body(default_factory=CancelBody),
+async def cancel(ref: str = Ref, body: CancelBody = Body(default_factory=CancelBody),
            w: Writer = Depends(writer)):
-    return w.run(lambda tx: bookings.cancel_booking(tx, ref, body.reason, w.if_match))
+    return await w.run(lambda tx: bookings.cancel_booking(tx, ref, body.reason, w.if_match))

@@ -54,9 +54,9 @@ def precall_list(site_id: str = SiteId, days: int = Query(3, ge=0, le=14),
 @op(visit_router, "POST", "/{visit_id}/precall", (REC, SUP), response_model=VisitOut,
     summary="Record a call ahead: solved by phone or self-service (cancels the visit, its "
             "slot is free), needs the visit (prepared notes), not reached")
-def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
+async def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
                    w: Writer = Depends(writer)):
-    return w.run(lambda tx: precalls.record(tx, visit_id, body.result, body.note,
+    return await w.run(lambda tx: precalls.record(tx, visit_id, body.result, body.note,
                                             body.prepared_notes, w.if_match))
 
 
@@ -99,6 +99,6 @@ def get_planner(site_id: str = SiteId, ctx=Depends(get_ctx), actor=Depends(curre
 
 @op(router, "PUT", "/planner", (SUP, ADMIN),
     summary="Change the planner's settings for the site (audited; an event tells everyone)")
-def put_planner(body: PlannerBody, site_id: str = SiteId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: counters.set_planner(tx, site_id, body.passed_over_minutes,
+async def put_planner(body: PlannerBody, site_id: str = SiteId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: counters.set_planner(tx, site_id, body.passed_over_minutes,
                                                  body.duration_quantile))

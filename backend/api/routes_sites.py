@@ -61,45 +61,45 @@ def list_counters(site_id: str = SiteId, ctx=Depends(get_ctx), actor=Depends(cur
 
 @op(router, "POST", "/counters/{number}/open", COUNTER, response_model=CounterOut,
     summary="Open (or unpause) a counter; you staff it")
-def open_counter(site_id: str = SiteId, number: int = CounterNo, w: Writer = Depends(writer)):
-    return w.run(lambda tx: counters.open_counter(tx, site_id, number))
+async def open_counter(site_id: str = SiteId, number: int = CounterNo, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: counters.open_counter(tx, site_id, number))
 
 
 @op(router, "POST", "/counters/{number}/pause", COUNTER, response_model=CounterOut)
-def pause_counter(site_id: str = SiteId, number: int = CounterNo,
+async def pause_counter(site_id: str = SiteId, number: int = CounterNo,
                   w: Writer = Depends(writer)):
-    return w.run(lambda tx: counters.pause_counter(tx, site_id, number))
+    return await w.run(lambda tx: counters.pause_counter(tx, site_id, number))
 
 
 @op(router, "POST", "/counters/{number}/close", COUNTER, response_model=CounterOut,
     summary="Close a counter; citizens waiting for it go back to the pool")
-def close_counter(site_id: str = SiteId, number: int = CounterNo,
+async def close_counter(site_id: str = SiteId, number: int = CounterNo,
                   w: Writer = Depends(writer)):
-    return w.run(lambda tx: counters.close_counter(tx, site_id, number))
+    return await w.run(lambda tx: counters.close_counter(tx, site_id, number))
 
 
 @op(router, "PUT", "/counters/{number}/errands", (SUP, ADMIN), response_model=CounterOut,
     summary="The errands a counter handles (null: all)")
-def counter_errands(body: ErrandsBody, site_id: str = SiteId, number: int = CounterNo,
+async def counter_errands(body: ErrandsBody, site_id: str = SiteId, number: int = CounterNo,
                     w: Writer = Depends(writer)):
-    return w.run(lambda tx: counters.set_errands(tx, site_id, number, body.errands))
+    return await w.run(lambda tx: counters.set_errands(tx, site_id, number, body.errands))
 
 
 @op(router, "POST", "/counters/{number}/call-next", COUNTER, response_model=CallNextOut,
     summary="Call the next citizen to this counter (atomic)")
-def call_next(site_id: str = SiteId, number: int = CounterNo, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.call_next(tx, site_id, number))
+async def call_next(site_id: str = SiteId, number: int = CounterNo, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.call_next(tx, site_id, number))
 
 
 @op(router, "POST", "/walk-ins", (REC, SUP, KIOSK), response_model=VisitOut, status_code=201,
     summary="Register a walk-in: it waits at once")
-def walk_in(body: WalkinBody, site_id: str = SiteId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.register_walkin(
+async def walk_in(body: WalkinBody, site_id: str = SiteId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.register_walkin(
         tx, site_id, body.errand, body.name, body.cpr, body.phone,
         {k: v.value for k, v in body.documents.items()}, body.priority), status=201)
 
 
 @op(router, "POST", "/check-in", (REC, SUP, KIOSK), response_model=VisitOut,
     summary="Check in a booked citizen by booking reference (kiosk)")
-def check_in(body: CheckInBody, site_id: str = SiteId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.check_in_by_ref(tx, site_id, body.booking_ref))
+async def check_in(body: CheckInBody, site_id: str = SiteId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.check_in_by_ref(tx, site_id, body.booking_ref))

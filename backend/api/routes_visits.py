@@ -42,8 +42,8 @@ def _simple(action: str, rule, roles, summary: str, check: bool = True):
 
     @op(router, "POST", path, roles, response_model=VisitOut, summary=summary,
         name=action)
-    def handler(visit_id: int = VisitId, w: Writer = Depends(writer)):
-        return w.run(lambda tx: visits.transition(
+    async def handler(visit_id: int = VisitId, w: Writer = Depends(writer)):
+        return await w.run(lambda tx: visits.transition(
             tx, visit_id, action, lambda v: rule(v, tx), if_match=w.if_match, check=check))
 
     handler.__name__ = action
@@ -68,77 +68,77 @@ _simple("undo_no_show", lambda v, tx: lifecycle.undo_no_show(v, tx.now), (CW, RE
 
 @op(router, "POST", "/{visit_id}/check-in", (REC, SUP), response_model=VisitOut,
     summary="A booked citizen has arrived")
-def check_in(visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.check_in(tx, visit_id, w.if_match))
+async def check_in(visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.check_in(tx, visit_id, w.if_match))
 
 
 @op(router, "POST", "/{visit_id}/call", COUNTER, response_model=VisitOut,
     summary="Call this waiting citizen to a chosen counter")
-def call(body: CallBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.call_chosen(tx, visit_id, body.counter, w.if_match))
+async def call(body: CallBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.call_chosen(tx, visit_id, body.counter, w.if_match))
 
 
 @op(router, "POST", "/{visit_id}/transfer", COUNTER, response_model=VisitOut,
     summary="Send a citizen in service to another counter and/or errand")
-def transfer(body: TransferBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.transfer(tx, visit_id, body.counter, body.errand,
+async def transfer(body: TransferBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.transfer(tx, visit_id, body.counter, body.errand,
                                             w.if_match))
 
 
 @op(router, "POST", "/{visit_id}/move", (REC, SUP), response_model=VisitOut,
     summary="Assign a waiting citizen to a counter, or back to the pool (counter null)")
-def move(body: MoveBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.move(tx, visit_id, body.counter, w.if_match))
+async def move(body: MoveBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.move(tx, visit_id, body.counter, w.if_match))
 
 
 @op(router, "POST", "/{visit_id}/priority", (REC, SUP), response_model=VisitOut,
     summary="Raise or lower a citizen's priority (-9 … 9)")
-def priority(body: PriorityBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.transition(
+async def priority(body: PriorityBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.transition(
         tx, visit_id, "priority", lambda v: lifecycle.set_priority(v, body.priority),
         if_match=w.if_match, detail={"priority": body.priority}))
 
 
 @op(router, "POST", "/{visit_id}/walk-out", (CW, REC, SUP), response_model=VisitOut,
     summary="The citizen left without being served")
-def walk_out(body: ReasonBody = Body(default_factory=ReasonBody), visit_id: int = VisitId,
+async def walk_out(body: ReasonBody = Body(default_factory=ReasonBody), visit_id: int = VisitId,
              w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.transition(
+    return await w.run(lambda tx: visits.transition(
         tx, visit_id, "walk_out", lambda v: lifecycle.walk_out(v, tx.now, body.reason),
         if_match=w.if_match, detail={"reason": body.reason}))
 
 
 @op(router, "POST", "/{visit_id}/cancel", (REC, SUP), response_model=VisitOut,
     summary="Cancel a booked or waiting visit")
-def cancel(body: ReasonBody = Body(default_factory=lambda: ReasonBody(reason="cancelled")),
+async def cancel(body: ReasonBody = Body(default_factory=lambda: ReasonBody(reason="cancelled")),
            visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.transition(
+    return await w.run(lambda tx: visits.transition(
         tx, visit_id, "cancel", lambda v: lifecycle.cancel(v, tx.now, body.reason),
         if_match=w.if_match, check=False, detail={"reason": body.reason}))
 
 
 @op(router, "POST", "/{visit_id}/finish", COUNTER, response_model=VisitOut,
     summary="Finish the visit with its outcome")
-def finish(body: FinishBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.finish(tx, visit_id, body.outcome, body.note,
+async def finish(body: FinishBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.finish(tx, visit_id, body.outcome, body.note,
                                           body.referred_to, w.if_match))
 
 
 @op(router, "PUT", "/{visit_id}/documents/{code}", STAFF, response_model=VisitOut,
     summary="Mark a document present, missing or unknown")
-def document(body: DocumentBody, visit_id: int = VisitId,
+async def document(body: DocumentBody, visit_id: int = VisitId,
              code: str = Path(pattern=r"^[a-z][a-z0-9_]{1,39}$"), w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.set_document(tx, visit_id, code, body.status, w.if_match))
+    return await w.run(lambda tx: visits.set_document(tx, visit_id, code, body.status, w.if_match))
 
 
 @op(router, "POST", "/{visit_id}/notes", STAFF, response_model=VisitOut,
     summary="Add a note to the visit")
-def note(body: NoteBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.add_note(tx, visit_id, body.text, w.if_match))
+async def note(body: NoteBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.add_note(tx, visit_id, body.text, w.if_match))
 
 
 @op(router, "POST", "/{visit_id}/cpr", STAFF, response_model=CprOut,
     summary="Reveal the full CPR number (audited)")
-def reveal_cpr(visit_id: int = VisitId, w: Writer = Depends(writer)):
-    return w.run(lambda tx: visits.reveal_cpr(tx, visit_id), remember=False)
+async def reveal_cpr(visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.reveal_cpr(tx, visit_id), remember=False)
 

@@ -42,6 +42,8 @@ class AppContext:
     hmac_key: bytes = b""
     #: Called with a site id after a commit that wrote events (the SSE hub listens).
     notifier: Any = None
+    #: The published plans (services/planning.py) while the app runs, else None.
+    plans: Any = None
     #: Fault injection for crash tests: ("after_commit" | "before_commit", request path).
     crash_at: tuple[str, str] | None = None
 
@@ -106,6 +108,8 @@ class Tx:
     now: datetime = field(init=False)
     _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
     emitted: set[str] = field(default_factory=set, init=False)
+    #: The last event sequence this transaction wrote, per site.
+    last_seq: dict[str, int] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.now = self.ctx.clock.now()
@@ -179,6 +183,7 @@ class Tx:
             site = self._locked[site_id]
         site.event_seq += 1
         self.emitted.add(site_id)
+        self.last_seq[site_id] = site.event_seq
         self.session.add(EventRow(site_id=site_id, seq=site.event_seq, at=self.now,
                                   type=type_, data=data))
         return site.event_seq

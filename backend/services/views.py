@@ -14,7 +14,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import cpr as cprlib
-from ..domain.planner import Plan
 from ..domain.queue import queue_plan
 from ..storage import repo
 from ..storage.models import CounterRow, NoteRow, VisitRow
@@ -81,18 +80,6 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
         "referred_to": row.referred_to,
     })
     return out
-
-
-def plan_for(session: Session, ctx, site_id: str, day: date, now: datetime) -> Plan:
-    """The queue order and the walk-ins' estimated call times, from the light day state."""
-    site = ctx.site(site_id)
-    return queue_plan(repo.day_state(session, site_id, day, site.rules, now=now,
-                                     horizon=ctx.horizon), now)
-
-
-def ranks_for(session: Session, ctx, site_id: str, day: date, now: datetime
-              ) -> dict[int, int]:
-    return plan_for(session, ctx, site_id, day, now).ranks
 
 
 def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq: int

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import func, select
@@ -11,13 +10,12 @@ from sqlalchemy import func, select
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
 from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
-from ..domain.planner import Plan
-from ..domain.queue import choose_next, queue_plan
+from ..domain.queue import choose_next
 from ..domain.types import DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
 from ..storage.models import CounterRow, NoteRow, VisitRow
 from .context import Tx
-from .views import iso, plan_for, visit_event, visit_view
+from .views import iso, visit_event, visit_view
 
 
 def _counter_number(tx: Tx, counter_id: int | None) -> int | None:
@@ -27,32 +25,23 @@ def _counter_number(tx: Tx, counter_id: int | None) -> int | None:
     return c.number if c else None
 
 
-#: Changes that leave the waiting queue and the counters' occupancy as they were: their
-#: events carry no new queue order (the consoles keep the one they have).
-QUEUE_NEUTRAL = frozenset({"document", "note", "start", "recall"})
+def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """Audit and emit one visit change, then answer with the visit's staff view.
 
-
-def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | None = None,
-                  plan: Plan | None = None) -> dict[str, Any]:
-    """Audit and emit one visit change, then answer with the visit's staff view."""
+    The event carries the visit's new state; the queue order and the estimated call times
+    follow in the site's next `queue.plan` event (services/planning.py). A visit no longer
+    waiting has no place in the queue; a waiting one keeps its place until that plan says."""
     tx.audit(action, site_id=row.site_id, visit=row, detail=detail)
-    data: dict[str, Any] = {}
-    rank = estimate = None
     tz = tx.ctx.site(row.site_id).tz
-    if row.day == tx.ctx.today(tx.ctx.site(row.site_id), tx.now):
-        if action in QUEUE_NEUTRAL and row.state != "waiting":
-            pass  # not in the queue, and the queue did not change
-        else:
-            if plan is None:
-                plan = plan_for(tx.session, tx.ctx, row.site_id, row.day, tx.now)
-            ranks = plan.ranks
-            rank, estimate = ranks.get(row.id), plan.estimates.get(row.id)
-            # the waiting visits' ids in queue order: queue_rank = position + 1
-            data["queue"] = sorted(ranks, key=ranks.__getitem__)
-            # the waiting walk-ins' estimated call times, by visit id
-            data["estimates"] = {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}
-    data["visit"] = visit_event(row, tz, _counter_number(tx, row.counter_id), rank, estimate)
-    tx.emit(row.site_id, f"visit.{action}", data)
+    event = visit_event(row, tz, _counter_number(tx, row.counter_id), None)
+    rank = estimate = None
+    if row.state == State.WAITING:
+        del event["queue_rank"], event["estimated_call_at"]
+        latest = tx.ctx.plans.latest(row.site_id) if tx.ctx.plans is not None else None
+        if latest is not None:
+            rank, estimate = latest.plan.ranks.get(row.id), latest.plan.estimates.get(row.id)
+    tx.emit(row.site_id, f"visit.{action}", {"visit": event})
     return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate)
 
 
@@ -103,12 +92,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
                 "walkins_waiting": choice.walkins_waiting}
     row = tx.session.get(VisitRow, choice.visit.id)  # the whole visit, not the light one
     tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
-    # the queue after the call, from the state already loaded (no second read)
-    called = lifecycle.call(choice.visit, counter.id, tx.now)
-    after = replace(state, visits=tuple(called if v.id == called.id else v
-                                        for v in state.visits))
-    view = finish_change(tx, row, "call_next", {"reason": choice.reason},
-                         plan=queue_plan(after, tx.now))
+    view = finish_change(tx, row, "call_next", {"reason": choice.reason})
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,
             "walkins_waiting": None}
 

@@ -1,0 +1,203 @@
+"""The published plan: after every change, the site's queue order and the walk-ins'
+estimated call times are recomputed and sent as one `queue.plan` event.
+
+A full plan runs the whole day forward (backend/domain/planner.py); on a busy site it costs
+more than the change itself, so it is not made inside each write transaction. Each write
+commits its change and its visit event at once; the site's planner then reads a consistent
+snapshot (the site's event sequence and the open visits, one read transaction), computes
+the plan outside any lock and appends a `queue.plan` event carrying `as_of` (the sequence
+it reflects), the waiting visits' ids in queue order and the estimates. Changes that come
+close together share one plan, so under load plans follow at a pace the machine can carry
+(the planner rests twice as long as its last plan took) and every console still sees the
+new order within a fraction of a second. Call next never waits for a plan: it decides from
+the state it reads under the site's lock, with the same pure functions.
+
+A write whose answer is a waiting visit (a walk-in's ticket, a check-in) waits for the plan
+that covers it, so the answer carries that visit's place and estimated call time.
+
+Several server processes on one database each plan their own changes; a plan older than one
+already published (`plan_as_of:<site>` in the meta table) is dropped, so the consoles never
+step back to an older order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from anyio import CapacityLimiter, to_thread
+from sqlalchemy import select
+
+from ..domain.planner import Plan
+from ..domain.queue import queue_plan
+from ..storage import repo
+from ..storage.models import Meta, SiteRow
+from .context import SYSTEM, AppContext, Tx
+from .views import iso
+
+log = logging.getLogger("skranke.planning")
+
+#: Changes arriving within this time of each other share a plan.
+DEBOUNCE_SECONDS = 0.005
+#: After a plan that took d seconds, the planner rests max(REST_MIN, REST_RATIO * d).
+REST_MIN = 0.01
+REST_RATIO = 2.0
+#: How long a write waits for the plan covering it before answering without it.
+WAIT_SECONDS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    #: The site's event sequence this plan reflects (every change up to it is in).
+    as_of: int
+    plan: Plan
+    made_at: datetime
+
+
+def payload(plan: Plan, tz) -> dict:
+    """The event's data: ids and times only (never names or CPR numbers)."""
+    ranks = plan.ranks
+    return {"queue": sorted(ranks, key=ranks.__getitem__),
+            "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}}
+
+
+@dataclass
+class _Site:
+    site_id: str
+    dirty: asyncio.Event = field(default_factory=asyncio.Event)
+    latest: Published | None = None
+    waiters: list[tuple[int, asyncio.Future]] = field(default_factory=list)
+    task: asyncio.Task | None = None
+    busy: bool = False
+
+
+class Planner:
+    """One planning loop per site in this process; writes tell it what they committed."""
+
+    def __init__(self, ctx: AppContext, on_published=None) -> None:
+        self.ctx = ctx
+        self.on_published = on_published or (lambda site_id: None)
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.sites: dict[str, _Site] = {}
+        self.limiter = CapacityLimiter(1)  # plans do not take the request threads
+        self.plans_made = 0
+
+    # --- called from any thread after a commit ---------------------------------------------
+    def changed(self, site_id: str) -> None:
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._mark, site_id)
+
+    def _mark(self, site_id: str) -> None:
+        self._site(site_id).dirty.set()
+
+    # --- on the event loop -------------------------------------------------------------------
+    def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    def _site(self, site_id: str) -> _Site:
+        site = self.sites.get(site_id)
+        if site is None:
+            site = self.sites[site_id] = _Site(site_id)
+        if site.task is None or site.task.done():
+            site.task = asyncio.create_task(self._run(site))
+        return site
+
+    def settled(self) -> bool:
+        """No change waits for its plan (tests and the benchmark ask this)."""
+        return not any(s.busy or s.dirty.is_set() or s.waiters for s in self.sites.values())
+
+    def latest(self, site_id: str) -> Published | None:
+        site = self.sites.get(site_id)
+        return site.latest if site else None
+
+    async def after(self, site_id: str, seq: int, timeout: float = WAIT_SECONDS
+                    ) -> Published | None:
+        """The first plan that covers event `seq` (or the latest one, after `timeout`)."""
+        site = self._site(site_id)
+        if site.latest is not None and site.latest.as_of >= seq:
+            return site.latest
+        future = asyncio.get_running_loop().create_future()
+        site.waiters.append((seq, future))
+        site.dirty.set()
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            log.warning("no plan within %.1f s for site %s", timeout, site_id)
+            return site.latest
+
+    async def _run(self, site: _Site) -> None:
+        while True:
+            await site.dirty.wait()
+            await asyncio.sleep(DEBOUNCE_SECONDS)
+            site.dirty.clear()
+            t0 = time.perf_counter()
+            site.busy = True
+            try:
+                published = await to_thread.run_sync(self.make, site.site_id, site.latest,
+                                                      limiter=self.limiter)
+            except Exception as exc:  # noqa: BLE001 - the loop must survive a bad plan
+                log.error("plan for site %s failed: %s", site.site_id, type(exc).__name__)
+                site.dirty.set()
+                await asyncio.sleep(1.0)
+                continue
+            finally:
+                site.busy = False
+            site.latest = published
+            still = []
+            for seq, future in site.waiters:
+                if future.done():
+                    continue
+                if seq <= published.as_of:
+                    future.set_result(published)
+                else:
+                    still.append((seq, future))
+            site.waiters = still
+            if still:
+                site.dirty.set()
+            took = time.perf_counter() - t0
+            await asyncio.sleep(max(REST_MIN, REST_RATIO * took))
+
+    # --- in a worker thread ------------------------------------------------------------------
+    def make(self, site_id: str, previous: Published | None) -> Published:
+        """Read the site's state, plan, publish the plan as an event (unless it is stale)."""
+        ctx = self.ctx
+        site = ctx.site(site_id)
+        now = ctx.clock.now()
+        with ctx.db.read() as s:  # one snapshot: the sequence and the state agree
+            seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
+            if previous is not None and previous.as_of >= seq:
+                return previous
+            state = repo.day_state(s, site_id, ctx.today(site, now), site.rules, now=now,
+                                   horizon=ctx.horizon)
+        plan = queue_plan(state, now)
+        self.plans_made += 1
+        with ctx.db.write() as s:
+            tx = Tx(ctx, s, SYSTEM)
+            tx.lock(site_id)
+            key = f"plan_as_of:{site_id}"
+            mark = s.get(Meta, key)
+            if mark is not None and int(mark.value) >= seq:
+                return Published(seq, plan, now)  # another process published a newer one
+            if mark is None:
+                s.add(Meta(key=key, value=str(seq)))
+            else:
+                mark.value = str(seq)
+            own = tx.emit(site_id, "queue.plan", {"as_of": seq, **payload(plan, site.tz)})
+        self.on_published(site_id)
+        # nothing came between the snapshot and the plan's own event: it covers that too
+        return Published(own if own == seq + 1 else seq, plan, now)
+
+    async def close(self) -> None:
+        for site in self.sites.values():
+            if site.task:
+                site.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await site.task
+            for _, future in site.waiters:
+                if not future.done():
+                    future.cancel()

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Errand
@@ -110,6 +110,9 @@ class Tx:
     emitted: set[str] = field(default_factory=set, init=False)
     #: The last event sequence this transaction wrote, per site.
     last_seq: dict[str, int] = field(default_factory=dict, init=False)
+    #: Counters read in this transaction, held here: the session's identity map holds
+    #: unchanged rows only weakly, so a second `get` would read the row again.
+    _counters: dict[int, CounterRow] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.now = self.ctx.clock.now()
@@ -144,6 +147,18 @@ class Tx:
             CounterRow.site_id == site_id, CounterRow.number == number))
         if row is None:
             raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
+        self._counters[row.id] = row
+        return row
+
+    def counter(self, counter_id: int | None) -> CounterRow | None:
+        """A counter by id, read once per transaction."""
+        if counter_id is None:
+            return None
+        row = self._counters.get(counter_id)
+        if row is None:
+            row = self.session.get(CounterRow, counter_id)
+            if row is not None:
+                self._counters[counter_id] = row
         return row
 
     # --- who may touch what ----------------------------------------------------------------
@@ -155,7 +170,7 @@ class Tx:
     def check_visit(self, row: VisitRow) -> None:
         if self.actor.role != "caseworker":
             return
-        counter = self.session.get(CounterRow, row.counter_id) if row.counter_id else None
+        counter = self.counter(row.counter_id)
         if counter is None or counter.staffed_by != self.actor.person:
             raise Forbidden(f"Visit {row.ticket} is not at the counter you staff.",
                             code="not_your_visit")
@@ -167,7 +182,7 @@ class Tx:
 
     def audit(self, action: str, *, site_id: str | None, visit: VisitRow | None = None,
               counter_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
-        self.session.add(AuditRow(
+        _pending(self.session, AuditRow).append(dict(
             at=self.now, occurred_at=self.occurred_at, actor=self.actor.person,
             token_id=self.actor.token_id, role=self.actor.role, action=action,
             site_id=site_id, visit_id=visit.id if visit is not None else None,
@@ -184,6 +199,29 @@ class Tx:
         site.event_seq += 1
         self.emitted.add(site_id)
         self.last_seq[site_id] = site.event_seq
-        self.session.add(EventRow(site_id=site_id, seq=site.event_seq, at=self.now,
-                                  type=type_, data=data))
+        _pending(self.session, EventRow).append(dict(
+            site_id=site_id, seq=site.event_seq, at=self.now, type=type_, data=data))
         return site.event_seq
+
+
+# Audit and event rows are appended, never read back in their transaction: they are
+# written in one multi-row INSERT each just before the commit, not through the ORM's unit
+# of work one object at a time (the write path's largest cost after the queries).
+_ROWS = "skranke_rows"
+
+
+def _pending(session: Session, model) -> list[dict[str, Any]]:
+    return session.info.setdefault(_ROWS, {}).setdefault(model.__table__, [])
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    pending = session.info.pop(_ROWS, None)
+    if pending:
+        for table, rows in pending.items():
+            session.execute(insert(table), rows)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_ROWS, None)

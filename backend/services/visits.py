@@ -19,9 +19,7 @@ from .views import iso, visit_event, visit_view
 
 
 def _counter_number(tx: Tx, counter_id: int | None) -> int | None:
-    if counter_id is None:
-        return None
-    c = tx.session.get(CounterRow, counter_id)
+    c = tx.counter(counter_id)
     return c.number if c else None
 
 
@@ -42,7 +40,8 @@ def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | N
         if latest is not None:
             rank, estimate = latest.plan.ranks.get(row.id), latest.plan.estimates.get(row.id)
     tx.emit(row.site_id, f"visit.{action}", {"visit": event})
-    return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate)
+    return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate,
+                      counters={row.counter_id: tx.counter(row.counter_id)})
 
 
 def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit], *,
@@ -100,7 +99,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
 def call_chosen(tx: Tx, visit_id: int, number: int, if_match: int | None) -> dict[str, Any]:
     row = tx.visit_row(visit_id, if_match)
     if row.state == State.CALLED and row.counter_id is not None:
-        by = tx.session.get(CounterRow, row.counter_id)
+        by = tx.counter(row.counter_id)
         raise IllegalTransition(f"{row.ticket} is already called by {by.name}.",
                                 code="already_called", by_counter=by.name,
                                 state=row.state, ticket=row.ticket)

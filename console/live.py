@@ -23,6 +23,7 @@ import httpx
 from . import errors
 from .client import SkrankeClient
 from .models import Counter, Day, Visit
+from .models import Gap as PlannedGap
 
 log = logging.getLogger("skranke.live")
 
@@ -51,11 +52,13 @@ class DayModel:
         self.counters: dict[int, Counter] = {}
         self.queue: list[int] = []  # waiting visit ids, the backend's order
         self.opening: tuple = ()
+        self._ids: list[int] = []  # every visit id, sorted (kept by ordered())
 
     def load(self, day: Day) -> Change:
         self.seq = day.seq
         self.opening = day.opening
         self.visits = {v.id: v for v in day.visits}
+        self._ids = []
         self.counters = {c.id: c for c in day.counters}
         waiting = [v for v in day.visits if v.queue_rank is not None]
         self.queue = [v.id for v in sorted(waiting, key=lambda v: v.queue_rank)]
@@ -96,6 +99,14 @@ class DayModel:
                 if v is not None and v.estimated_call_at != when:
                     self.visits[v.id] = v.model_copy(update={"estimated_call_at": when})
                     change.visits.add(v.id)
+        if "gaps" in data:  # the gap each waiting walk-in is planned into
+            gaps = data["gaps"]
+            for vid in [int(k) for k in gaps] + [i for i in self.queue if str(i) not in gaps]:
+                v = self.visits.get(vid)
+                gap = PlannedGap.model_validate(gaps[str(vid)]) if str(vid) in gaps else None
+                if v is not None and v.planned_gap != gap:
+                    self.visits[vid] = v.model_copy(update={"planned_gap": gap})
+                    change.visits.add(vid)
         if "queue" in data:
             old = self.queue
             self.queue = list(data["queue"])
@@ -115,11 +126,12 @@ class DayModel:
 
     def ordered(self) -> list[Visit]:
         """Waiting visits in the backend's order, then the rest by ticket time."""
-        waiting = [self.visits[i] for i in self.queue if i in self.visits]
+        visits = self.visits
+        if len(self._ids) != len(visits):  # a visit came or the day was loaded
+            self._ids = sorted(visits)
+        waiting = [visits[i] for i in self.queue if i in visits]
         queued = set(self.queue)
-        rest = sorted((v for v in self.visits.values() if v.id not in queued),
-                      key=lambda v: v.id)
-        return waiting + rest
+        return waiting + [visits[i] for i in self._ids if i not in queued]
 
 
 class LiveDay:

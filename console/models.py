@@ -31,6 +31,15 @@ class Note(_Model):
     text: str
 
 
+class Gap(_Model):
+    """The gap in the booking calendar a waiting walk-in is planned into."""
+
+    counter: int | None = None
+    start: datetime
+    #: the booking that ends the gap at that counter; None when none follows
+    until: datetime | None = None
+
+
 class Visit(_Model):
     id: int
     ticket: str
@@ -54,6 +63,7 @@ class Visit(_Model):
     queue_rank: int | None = None
     #: walk-ins: when the planner expects them to be called
     estimated_call_at: datetime | None = None
+    planned_gap: Gap | None = None
     version: int
     booking_ref: str | None = None
     citizen: Citizen | None = None

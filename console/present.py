@@ -188,6 +188,17 @@ def estimate(v: Visit, now: datetime) -> str:
     return "—"
 
 
+def gap(v: Visit) -> str:
+    """Where a walk-in is planned: 'Skranke 3, before the 10:55 booking'."""
+    g = v.planned_gap
+    if g is None:
+        return ""
+    if g.until is None:
+        return _("at counter {n}, no booking after").format(n=g.counter)
+    return _("at counter {n}, in the gap before the {time} booking").format(
+        n=g.counter, time=hhmm(g.until))
+
+
 def until(at: datetime, now: datetime) -> str:
     minutes = max(0, int((at - now) / timedelta(minutes=1)))
     return _("{time} (in {n} min)").format(time=hhmm(at), n=minutes)

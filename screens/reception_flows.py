@@ -104,7 +104,11 @@ async def register_walkin(app) -> None:
                               {"errand": errand, **citizen, "documents": statuses})
     if visit:
         v = app_visit(visit)
-        if v.estimated_call_at is not None:
+        if v.planned_gap is not None:
+            text = _("Ticket {ticket} for {name}: expected to be called {when}, {gap}.").format(
+                ticket=v.ticket, name=citizen["name"], when=present.estimate(v, app.now()),
+                gap=present.gap(v))
+        elif v.estimated_call_at is not None:
             text = _("Ticket {ticket} for {name}: expected to be called {when}.").format(
                 ticket=v.ticket, name=citizen["name"], when=present.estimate(v, app.now()))
         else:

@@ -84,3 +84,23 @@ def test_events_carry_the_estimates_without_personal_data(rec, cw, ctx):
     assert last["estimates"] == {str(w["id"]): "2026-11-24T10:25:00+01:00"}
     text = str([e.data for e in events])
     assert "Ole" not in text and "12 34" not in text
+
+
+def test_a_walkin_is_told_the_gap_it_is_planned_into(rec, cw, ctx):
+    # one open counter; a passport booking at 10:30 (10 minutes) leaves 10:00-10:30 free
+    b = book(rec, minutes_from_now=30)
+    w = walkin(rec, errand="mitid", name="Ida Berg")  # 10 minutes: fits before 10:30
+    assert w["estimated_call_at"] == "2026-11-24T10:00:00+01:00"
+    assert w["planned_gap"] == {"counter": 1, "start": "2026-11-24T10:00:00+01:00",
+                                "until": b["slot_start"]}
+    # the snapshot and the plan event say the same; no personal data in the event
+    assert day_visit(rec, w["id"])["planned_gap"] == w["planned_gap"]
+    settle(ctx)
+    with ctx.db.read() as s:
+        last = s.scalars(select(EventRow).where(EventRow.type == "queue.plan")
+                         .order_by(EventRow.seq.desc())).first().data
+    assert last["gaps"] == {str(w["id"]): w["planned_gap"]} and "Ida" not in str(last)
+    # a long walk-in does not fit before the booking: planned after it, nothing follows
+    long = walkin(rec, errand="pension", name="Ole Hansen")  # 20 minutes
+    assert long["planned_gap"]["start"] >= "2026-11-24T10:40:00+01:00"
+    assert long["planned_gap"]["until"] is None

@@ -50,7 +50,8 @@ async def walkin(pilot, errand: str, name: str, cpr: str = "", phone: str = "") 
     await pilot.press(*phone, "enter")
 
 
-def test_a_walkin_with_all_documents_gets_a_ticket(server, ctx, tmp_path, rec, day):
+def test_a_walkin_with_all_documents_gets_a_ticket(server, ctx, tmp_path, rec, day, cw):
+    # cw has opened Skranke 1, so the planner places the walk-in into a gap there
     app = console(server, ctx, tmp_path, role="reception", person="rita")
 
     async def steps(pilot):
@@ -65,7 +66,11 @@ def test_a_walkin_with_all_documents_gets_a_ticket(server, ctx, tmp_path, rec, d
     assert (karen["kind"], karen["state"], karen["ticket"]) == ("walkin", "waiting", "C003")
     assert {d["status"] for d in karen["documents"]} == {"present"}
     assert karen["citizen"]["cpr"] == "170585-XXXX"
-    assert "ca." in told(app).split("Karen Blixen")[1] or "i køen" in told(app)
+    assert "ca." in told(app).split("Karen Blixen")[1]
+    # and the gap in the booking calendar she is planned into, in words
+    gap = karen["planned_gap"]
+    assert gap is not None and f"ved skranke {gap['counter']}" in told(app)
+    assert ("i hullet før bookingen kl." in told(app)) == (gap["until"] is not None)
 
 
 def test_a_walkin_lacking_a_document_is_not_queued_and_offered_times(server, ctx, tmp_path,

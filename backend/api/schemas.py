@@ -119,6 +119,13 @@ class NoteOut(Out):
     text: str
 
 
+class GapOut(Out):
+    counter: int | None = Field(description="The counter the walk-in is planned at")
+    start: str = Field(description="When the walk-in is expected to be called there")
+    until: str | None = Field(description="The booking that ends the gap there; None when "
+                                          "no booking follows")
+
+
 class VisitOut(Out):
     id: int
     ticket: str
@@ -140,6 +147,9 @@ class VisitOut(Out):
     left_reason: str | None
     documents: list[DocumentOut]
     queue_rank: int | None
+    estimated_call_at: str | None = None
+    planned_gap: GapOut | None = Field(None, description="A waiting walk-in's gap in the "
+                                                         "booking calendar")
     version: int
     site_id: str
     day: str

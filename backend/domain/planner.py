@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
@@ -41,6 +41,10 @@ OVERRUN_SECONDS = 60
 #: Finished visits of an errand needed before their quantile replaces the catalogue minutes.
 MIN_SAMPLES = 5
 _FAR = datetime.max.replace(tzinfo=None)
+#: How far ahead a call-next decision looks at bookings not yet arrived: a walk-in of at
+#: most an hour cannot push a booking further than this back (the server reads no further
+#: ahead either: services.context.AppContext.horizon).
+DECISION_HORIZON = timedelta(hours=3)
 
 
 def _t(dt: datetime | None) -> datetime:
@@ -83,7 +87,8 @@ class _Walkin:
 class Model:
     """A day at `now` as the planner sees it (built once per decision or plan)."""
 
-    def __init__(self, day: DayState, now: datetime, asking: Counter | None = None) -> None:
+    def __init__(self, day: DayState, now: datetime, asking: Counter | None = None,
+                 horizon: timedelta | None = None) -> None:
         self.now = now
         rules = day.rules
         counters = [c for c in day.counters if c.state is CounterState.OPEN]
@@ -113,6 +118,7 @@ class Model:
         ahead = rules.due_ahead_minutes * 60
         grace = rules.grace_minutes * 60
         limit = rules.passed_over_minutes * 60 if rules.passed_over_minutes else INF
+        reach = horizon.total_seconds() if horizon is not None else INF
         booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
         for v in day.visits:
             state = v.state
@@ -132,8 +138,8 @@ class Model:
                     continue
                 else:
                     slot = v.slot_start.timestamp() - t0
-                    if state is booked_ and slot + grace <= 0:
-                        continue  # not come by slot + grace: a no-show, the gap is free
+                    if state is booked_ and (slot + grace <= 0 or slot > reach):
+                        continue  # a no-show (the gap is free), or beyond the horizon
                     key, is_booked = (-v.priority, slot, arrived, v.id), True
                     if v.counter_id is not None:
                         due = 0
@@ -171,7 +177,7 @@ class Sim:
     """Call next's dispatch of the jobs, counter by counter, event by event."""
 
     __slots__ = ("m", "free", "heap", "avail", "nxt", "sleep", "start", "walkins", "placed",
-                 "t", "booked")
+                 "t", "booked", "gaps", "open_gaps")
 
     def __init__(self, m: Model) -> None:
         self.m = m
@@ -186,12 +192,16 @@ class Sim:
         self.placed: dict[int, int] = {}  # walk-in visit id -> start
         self.t = 0
         self.booked = sum(m.booked)  # booked citizens not yet started
+        #: forward mode: walk-in visit id -> [counter index, start, next booked start there]
+        self.gaps: dict[int, list] = {}
+        self.open_gaps: dict[int, list[int]] = {}  # counter index -> walk-ins whose gap is open
 
     def clone(self) -> Sim:
         s = Sim.__new__(Sim)
         s.m, s.free, s.heap, s.avail = self.m, list(self.free), list(self.heap), list(self.avail)
         s.nxt, s.sleep, s.start = self.nxt, set(self.sleep), {}
         s.walkins, s.placed, s.t, s.booked = None, {}, self.t, self.booked
+        s.gaps, s.open_gaps = {}, {}
         return s
 
     def next_time(self) -> int:
@@ -242,9 +252,14 @@ class Sim:
                 heapq.heappush(self.heap, (t + m.dur[j], k))
                 started.append(j)
                 memo.clear()
+                if m.booked[j] and self.open_gaps:  # the gap at k ends with this booking
+                    for vid in self.open_gaps.pop(k, ()):
+                        self.gaps[vid][2] = t
             elif self.walkins and (w := choose(self, k, t, self.walkins, memo)) is not None:
                 self.walkins = [x for x in self.walkins if x is not w]
                 self.placed[w.visit.id] = t
+                self.gaps[w.visit.id] = [k, t, None]
+                self.open_gaps.setdefault(k, []).append(w.visit.id)
                 self.free[k] = t + w.dur
                 heapq.heappush(self.heap, (t + w.dur, k))
                 memo.clear()
@@ -327,7 +342,7 @@ def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None
 
 def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
     """The waiting walk-in call next at `counter` (free now) takes, if one fits."""
-    m = Model(day, now, asking=counter)
+    m = Model(day, now, asking=counter, horizon=DECISION_HORIZON)
     k = m.index[counter.id]
     sim = _at_turn(m, k)
     w = choose(sim, k, 0, m.walkins)
@@ -337,7 +352,7 @@ def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
 def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datetime) -> bool:
     """Does this walk-in fit now at that counter (None: at any open counter free now)?"""
     asking = day.counter(counter_id) if counter_id is not None else None
-    m = Model(day, now, asking=asking)
+    m = Model(day, now, asking=asking, horizon=DECISION_HORIZON)
     ks = [m.index[counter_id]] if counter_id is not None else range(len(m.counters))
     d = next((w.dur for w in m.walkins if w.visit.id == walkin.id),
              walkin.expected_minutes * 60)
@@ -365,6 +380,9 @@ class Plan:
     ranks: dict[int, int]
     #: Waiting walk-ins: when the planner expects them to be called (never before now).
     estimates: dict[int, datetime]
+    #: Waiting walk-ins: the gap each is planned into: (counter id, its start, the start of
+    #: the booking that ends the gap at that counter, or None when no booking follows).
+    gaps: dict[int, tuple[int, datetime, datetime | None]] = field(default_factory=dict)
 
 
 def plan(day: DayState, now: datetime) -> Plan:
@@ -374,7 +392,9 @@ def plan(day: DayState, now: datetime) -> Plan:
     sim.walkins = list(m.walkins)
     need = {j for j in range(m.n) if m.visit[j].state is State.WAITING}
     t = 0
-    while (sim.walkins or need) and t < INF:
+    # on until every waiting visit has its start and every walk-in's gap its end (or no
+    # booked citizen is left to end it)
+    while (sim.walkins or need or (sim.open_gaps and sim.booked)) and t < INF:
         started: list[int] = []
         sim.step(t, [], started)
         need.difference_update(started)
@@ -383,7 +403,9 @@ def plan(day: DayState, now: datetime) -> Plan:
     starts.update(sim.placed)
     estimates = {m.visit[j].id: m.at(s) for j, s in sim.start.items() if not m.booked[j]}
     estimates.update((vid, m.at(s)) for vid, s in sim.placed.items())
-    return Plan(ranks(day, now, starts), estimates)
+    gaps = {vid: (m.counters[k].id, m.at(start), m.at(end) if end is not None else None)
+            for vid, (k, start, end) in sim.gaps.items()}
+    return Plan(ranks(day, now, starts), estimates, gaps)
 
 
 def ranks(day: DayState, now: datetime, starts: dict[int, int]) -> dict[int, int]:

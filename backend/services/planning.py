@@ -37,7 +37,7 @@ from ..domain.queue import queue_plan
 from ..storage import repo
 from ..storage.models import Meta, SiteRow
 from .context import SYSTEM, AppContext, Tx
-from .views import iso
+from .views import gap_views, iso
 
 log = logging.getLogger("skranke.planning")
 
@@ -56,13 +56,16 @@ class Published:
     as_of: int
     plan: Plan
     made_at: datetime
+    #: What the event carried (queue, estimates, gaps), for answers that wait for it.
+    data: dict
 
 
-def payload(plan: Plan, tz) -> dict:
-    """The event's data: ids and times only (never names or CPR numbers)."""
+def payload(plan: Plan, numbers: dict[int, int], tz) -> dict:
+    """The event's data: ids, counter numbers and times only (never names or CPR numbers)."""
     ranks = plan.ranks
     return {"queue": sorted(ranks, key=ranks.__getitem__),
-            "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}}
+            "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()},
+            "gaps": gap_views(plan, numbers, tz)}
 
 
 @dataclass
@@ -175,6 +178,7 @@ class Planner:
             state = repo.day_state(s, site_id, ctx.today(site, now), site.rules, now=now,
                                    horizon=ctx.horizon)
         plan = queue_plan(state, now)
+        data = payload(plan, {c.id: c.number for c in state.counters}, site.tz)
         self.plans_made += 1
         with ctx.db.write() as s:
             tx = Tx(ctx, s, SYSTEM)
@@ -182,15 +186,15 @@ class Planner:
             key = f"plan_as_of:{site_id}"
             mark = s.get(Meta, key)
             if mark is not None and int(mark.value) >= seq:
-                return Published(seq, plan, now)  # another process published a newer one
+                return Published(seq, plan, now, data)  # another process published newer
             if mark is None:
                 s.add(Meta(key=key, value=str(seq)))
             else:
                 mark.value = str(seq)
-            own = tx.emit(site_id, "queue.plan", {"as_of": seq, **payload(plan, site.tz)})
+            own = tx.emit(site_id, "queue.plan", {"as_of": seq, **data})
         self.on_published(site_id)
         # nothing came between the snapshot and the plan's own event: it covers that too
-        return Published(own if own == seq + 1 else seq, plan, now)
+        return Published(own if own == seq + 1 else seq, plan, now, data)
 
     async def close(self) -> None:
         for site in self.sites.values():

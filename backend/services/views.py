@@ -49,9 +49,18 @@ def visit_event(row: VisitRow, tz: ZoneInfo, counter_number: int | None,
     }
 
 
+def gap_views(plan, numbers: dict[int, int], tz: ZoneInfo) -> dict[str, dict[str, Any]]:
+    """The gap each waiting walk-in is planned into, by visit id: the counter (number), the
+    walk-in's expected start, and `until`: the booking that ends the gap there (or None)."""
+    return {str(vid): {"counter": numbers.get(cid), "start": iso(start, tz),
+                       "until": iso(until, tz)}
+            for vid, (cid, start, until) in plan.gaps.items()}
+
+
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
                estimate: datetime | None = None, notes: list[NoteRow] | None = None,
-               counters: dict[int, CounterRow] | None = None) -> dict[str, Any]:
+               counters: dict[int, CounterRow] | None = None,
+               gap: dict[str, Any] | None = None) -> dict[str, Any]:
     tz = ctx.site(row.site_id).tz
     if counters is not None:
         counter = counters.get(row.counter_id) if row.counter_id else None
@@ -76,6 +85,7 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
                       for k, s in (row.documents or {}).items()],
         "notes": [{"at": iso(n.created_at, tz), "author": n.author, "text": n.text}
                   for n in notes],
+        "planned_gap": gap if row.state == "waiting" else None,
         "last_called_at": iso(row.last_called_at, tz), "outcome_note": row.outcome_note,
         "referred_to": row.referred_to,
     })
@@ -96,9 +106,10 @@ def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq:
         for n in session.scalars(select(NoteRow).join(VisitRow).where(
                 VisitRow.site_id == site_id, VisitRow.day == day).order_by(NoteRow.id)):
             notes.setdefault(n.visit_id, []).append(n)
+    gaps = gap_views(plan, {c.id: c.number for c in counter_rows}, site.tz)
     visits = [visit_view(session, ctx, r, rank=plan.ranks.get(r.id),
                          estimate=plan.estimates.get(r.id), notes=notes.get(r.id, []),
-                         counters=counters) for r in rows]
+                         counters=counters, gap=gaps.get(str(r.id))) for r in rows]
     visits.sort(key=lambda v: (v["queue_rank"] is None, v["queue_rank"] or 0, v["id"]))
     windows = site.windows(day)
     return {

@@ -33,14 +33,15 @@ def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | N
     tx.audit(action, site_id=row.site_id, visit=row, detail=detail)
     tz = tx.ctx.site(row.site_id).tz
     event = visit_event(row, tz, _counter_number(tx, row.counter_id), None)
-    rank = estimate = None
+    rank = estimate = gap = None
     if row.state == State.WAITING:
         del event["queue_rank"], event["estimated_call_at"]
         latest = tx.ctx.plans.latest(row.site_id) if tx.ctx.plans is not None else None
         if latest is not None:
             rank, estimate = latest.plan.ranks.get(row.id), latest.plan.estimates.get(row.id)
+            gap = latest.data["gaps"].get(str(row.id))
     tx.emit(row.site_id, f"visit.{action}", {"visit": event})
-    return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate,
+    return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate, gap=gap,
                       counters={row.counter_id: tx.counter(row.counter_id)})
 
 

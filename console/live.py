@@ -23,7 +23,6 @@ import httpx
 from . import errors
 from .client import SkrankeClient
 from .models import Counter, Day, Visit
-from .models import Gap as PlannedGap
 
 log = logging.getLogger("skranke.live")
 
@@ -99,14 +98,6 @@ class DayModel:
                 if v is not None and v.estimated_call_at != when:
                     self.visits[v.id] = v.model_copy(update={"estimated_call_at": when})
                     change.visits.add(v.id)
-        if "gaps" in data:  # the gap each waiting walk-in is planned into
-            gaps = data["gaps"]
-            for vid in [int(k) for k in gaps] + [i for i in self.queue if str(i) not in gaps]:
-                v = self.visits.get(vid)
-                gap = PlannedGap.model_validate(gaps[str(vid)]) if str(vid) in gaps else None
-                if v is not None and v.planned_gap != gap:
-                    self.visits[vid] = v.model_copy(update={"planned_gap": gap})
-                    change.visits.add(vid)
         if "queue" in data:
             old = self.queue
             self.queue = list(data["queue"])

@@ -93,13 +93,13 @@ def test_a_walkin_is_told_the_gap_it_is_planned_into(rec, cw, ctx):
     assert w["estimated_call_at"] == "2026-11-24T10:00:00+01:00"
     assert w["planned_gap"] == {"counter": 1, "start": "2026-11-24T10:00:00+01:00",
                                 "until": b["slot_start"]}
-    # the snapshot and the plan event say the same; no personal data in the event
+    # the snapshot says the same; the plan event has the estimate, no personal data
     assert day_visit(rec, w["id"])["planned_gap"] == w["planned_gap"]
     settle(ctx)
     with ctx.db.read() as s:
         last = s.scalars(select(EventRow).where(EventRow.type == "queue.plan")
                          .order_by(EventRow.seq.desc())).first().data
-    assert last["gaps"] == {str(w["id"]): w["planned_gap"]} and "Ida" not in str(last)
+    assert last["estimates"] == {str(w["id"]): w["estimated_call_at"]} and "Ida" not in str(last)
     # a long walk-in does not fit before the booking: planned after it, nothing follows
     long = walkin(rec, errand="pension", name="Ole Hansen")  # 20 minutes
     assert long["planned_gap"]["start"] >= "2026-11-24T10:40:00+01:00"

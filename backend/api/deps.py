@@ -120,7 +120,7 @@ class Writer:
                 body["queue_rank"] = published.plan.ranks.get(body["id"])
                 at = published.plan.estimates.get(body["id"])
                 body["estimated_call_at"] = iso(at, self.ctx.site(site_id).tz)
-                body["planned_gap"] = published.data["gaps"].get(str(body["id"]))
+                body["planned_gap"] = published.gaps.get(str(body["id"]))
         return _respond(body, status, replayed=replayed)
 
     def _run(self, fn: Callable[[Tx], Any], status: int, remember: bool

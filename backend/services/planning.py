@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -56,16 +58,19 @@ class Published:
     as_of: int
     plan: Plan
     made_at: datetime
-    #: What the event carried (queue, estimates, gaps), for answers that wait for it.
+    #: What the event carried (queue, estimates), for answers that wait for it.
     data: dict
+    #: The gap each waiting walk-in is planned into (views.gap_views), for those answers.
+    gaps: dict
 
 
-def payload(plan: Plan, numbers: dict[int, int], tz) -> dict:
-    """The event's data: ids, counter numbers and times only (never names or CPR numbers)."""
+def payload(plan: Plan, tz) -> dict:
+    """The event's data: ids and times only (never names or CPR numbers). The gaps stay out:
+    every console receives every plan, and only the answer to a walk-in's registration (and
+    the snapshot) needs to say which gap it is planned into."""
     ranks = plan.ranks
     return {"queue": sorted(ranks, key=ranks.__getitem__),
-            "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()},
-            "gaps": gap_views(plan, numbers, tz)}
+            "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}}
 
 
 @dataclass
@@ -88,6 +93,7 @@ class Planner:
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
         self.plans_made = 0
+        self.plans_published = 0
 
     # --- called from any thread after a commit ---------------------------------------------
     def changed(self, site_id: str) -> None:
@@ -167,34 +173,42 @@ class Planner:
 
     # --- in a worker thread ------------------------------------------------------------------
     def make(self, site_id: str, previous: Published | None) -> Published:
-        """Read the site's state, plan, publish the plan as an event (unless it is stale)."""
+        """Read the site's state, plan, and publish the plan as an event, unless the consoles
+        already have the same one or another process has published a newer one."""
         ctx = self.ctx
         site = ctx.site(site_id)
         now = ctx.clock.now()
-        with ctx.db.read() as s:  # one snapshot: the sequence and the state agree
+        key = f"plan_as_of:{site_id}"
+        with ctx.db.read() as s:  # one snapshot: the sequence, the state and the mark agree
             seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
             if previous is not None and previous.as_of >= seq:
                 return previous
             state = repo.day_state(s, site_id, ctx.today(site, now), site.rules, now=now,
                                    horizon=ctx.horizon)
+            mark = s.get(Meta, key)
+            published = mark.value.split() if mark is not None else ["-1", ""]
         plan = queue_plan(state, now)
-        data = payload(plan, {c.id: c.number for c in state.counters}, site.tz)
+        data = payload(plan, site.tz)
+        gaps = gap_views(plan, {c.id: c.number for c in state.counters}, site.tz)
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
         self.plans_made += 1
+        if published[1:] == [digest]:  # the last plan published says just this
+            return Published(seq, plan, now, data, gaps)
         with ctx.db.write() as s:
             tx = Tx(ctx, s, SYSTEM)
             tx.lock(site_id)
-            key = f"plan_as_of:{site_id}"
             mark = s.get(Meta, key)
-            if mark is not None and int(mark.value) >= seq:
-                return Published(seq, plan, now, data)  # another process published newer
+            if mark is not None and int(mark.value.split()[0]) >= seq:
+                return Published(seq, plan, now, data, gaps)  # another process was newer
             if mark is None:
-                s.add(Meta(key=key, value=str(seq)))
+                s.add(Meta(key=key, value=f"{seq} {digest}"))
             else:
-                mark.value = str(seq)
+                mark.value = f"{seq} {digest}"
             own = tx.emit(site_id, "queue.plan", {"as_of": seq, **data})
         self.on_published(site_id)
+        self.plans_published += 1
         # nothing came between the snapshot and the plan's own event: it covers that too
-        return Published(own if own == seq + 1 else seq, plan, now, data)
+        return Published(own if own == seq + 1 else seq, plan, now, data, gaps)
 
     async def close(self) -> None:
         for site in self.sites.values():

@@ -39,7 +39,7 @@ def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | N
         latest = tx.ctx.plans.latest(row.site_id) if tx.ctx.plans is not None else None
         if latest is not None:
             rank, estimate = latest.plan.ranks.get(row.id), latest.plan.estimates.get(row.id)
-            gap = latest.data["gaps"].get(str(row.id))
+            gap = latest.gaps.get(str(row.id))
     tx.emit(row.site_id, f"visit.{action}", {"visit": event})
     return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate, gap=gap,
                       counters={row.counter_id: tx.counter(row.counter_id)})

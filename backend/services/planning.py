@@ -138,6 +138,9 @@ class Planner:
         except TimeoutError:
             log.warning("no plan within %.1f s for site %s", timeout, site_id)
             return site.latest
+        finally:
+            with contextlib.suppress(ValueError):
+                site.waiters.remove((seq, future))
 
     async def _run(self, site: _Site) -> None:
         while True:

@@ -1,0 +1,69 @@
+"""The published plan (services/planning.py): one plan event per change of the plan, never an
+older one after a newer, and answers that wait for the plan covering them."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from backend.services import visits
+from backend.services.context import SYSTEM, Tx
+from backend.services.planning import Planner
+from backend.storage.models import EventRow, Meta
+
+
+def plan_events(ctx) -> list[EventRow]:
+    with ctx.db.read() as s:
+        return list(s.scalars(select(EventRow).where(EventRow.type == "queue.plan")
+                              .order_by(EventRow.seq)))
+
+
+def register(ctx, name: str) -> dict:
+    with ctx.db.write() as s:
+        return visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", name, None, None,
+                                      None, 0)
+
+
+def test_one_event_per_new_plan_and_none_for_the_same_plan(ctx):
+    a, b = Planner(ctx), Planner(ctx)  # two server processes on one database
+    w = register(ctx, "Ida Berg")
+    first = a.make("test", None)
+    events = plan_events(ctx)
+    assert len(events) == 1 and events[0].data["queue"] == [w["id"]]
+    assert events[0].data["as_of"] == events[0].seq - 1  # the change just before it
+    assert first.as_of == events[0].seq  # nothing came between: it covers its own event too
+    assert a.make("test", first) is first  # nothing new: not even planned again
+    again = b.make("test", None)  # the other process plans the same state
+    assert again.plan.ranks == first.plan.ranks and len(plan_events(ctx)) == 1
+    register(ctx, "Ole Hansen")
+    b.make("test", again)
+    events = plan_events(ctx)
+    assert len(events) == 2 and len(events[1].data["queue"]) == 2
+    assert "Ida" not in str([e.data for e in events])
+
+
+def test_a_plan_older_than_one_published_elsewhere_is_dropped(ctx):
+    register(ctx, "Ida Berg")
+    with ctx.db.write() as s:  # another process has published a plan of a later state
+        s.add(Meta(key="plan_as_of:test", value="999 0123456789abcdef"))
+    Planner(ctx).make("test", None)
+    assert plan_events(ctx) == []
+
+
+def test_an_answer_waits_for_its_plan_and_never_hangs(ctx):
+    async def go():
+        planner = Planner(ctx)
+        planner.start()
+        w = register(ctx, "Ida Berg")
+        with ctx.db.read() as s:
+            seq = s.scalar(select(EventRow.seq).order_by(EventRow.seq.desc()))
+        published = await planner.after("test", seq)
+        assert published.as_of >= seq and published.plan.ranks == {w["id"]: 1}
+        # a change nobody commits: the wait ends after its timeout with the latest plan
+        late = await planner.after("test", seq + 1000, timeout=0.2)
+        assert late is not None and late.as_of < seq + 1000
+        await asyncio.sleep(0.1)
+        assert planner.settled()  # the wait that gave up is forgotten
+        await planner.close()
+    asyncio.run(go())

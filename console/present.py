@@ -193,8 +193,8 @@ def gap(v: Visit) -> str:
     g = v.planned_gap
     if g is None:
         return ""
-    if g.until is None:
-        return _("at counter {n}, no booking after").format(n=g.counter)
+    if g.until is None:  # no booking follows within what the planner looks ahead
+        return _("at counter {n}").format(n=g.counter)
     return _("at counter {n}, in the gap before the {time} booking").format(
         n=g.counter, time=hhmm(g.until))
 

@@ -23,8 +23,8 @@ Dialog > Vertical {
     width: 80; max-width: 95%; height: auto; max-height: 90%;
     border: thick $primary; background: $surface; padding: 0 1;
 }
-Dialog .title { text-style: bold; margin-bottom: 1; }
-Dialog .hint { color: $text-muted; margin-top: 1; }
+Dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
+Dialog .hint { color: $text-muted; margin-top: 1; width: 100%; }
 Dialog OptionList { height: auto; max-height: 20; }
 """
 

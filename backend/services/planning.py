@@ -8,9 +8,10 @@ snapshot (the site's event sequence and the open visits, one read transaction), 
 the plan outside any lock and appends a `queue.plan` event carrying `as_of` (the sequence
 it reflects), the waiting visits' ids in queue order and the estimates. Changes that come
 close together share one plan, so under load plans follow at a pace the machine can carry
-(the planner rests twice as long as its last plan took) and every console still sees the
-new order within a fraction of a second. Call next never waits for a plan: it decides from
-the state it reads under the site's lock, with the same pure functions.
+(the planner rests four times as long as its last plan took: at most a fifth of the CPU)
+and every console still sees the new order within a fraction of a second. Call next never
+waits for a plan: it decides from the state it reads under the site's lock, with the same
+pure functions.
 
 A write whose answer is a waiting visit (a walk-in's ticket, a check-in) waits for the plan
 that covers it, so the answer carries that visit's place and estimated call time.
@@ -46,8 +47,8 @@ log = logging.getLogger("skranke.planning")
 #: Changes arriving within this time of each other share a plan.
 DEBOUNCE_SECONDS = 0.005
 #: After a plan that took d seconds, the planner rests max(REST_MIN, REST_RATIO * d).
-REST_MIN = 0.01
-REST_RATIO = 2.0
+REST_MIN = 0.02
+REST_RATIO = 4.0
 #: How long a write waits for the plan covering it before answering without it.
 WAIT_SECONDS = 3.0
 

@@ -31,9 +31,15 @@ class CitizenCard(Static):
         self.errands = errands
         self.border_title = _("Citizen")
         self.shown: Group | Text = Text("")
+        self._showing: tuple | None = None  # (visit, revealed) on the card
 
     def show(self, v: Visit | None, *, revealed: str | None = None,
              now: datetime | None = None) -> None:
+        """Show a visit; nothing happens when it is the one shown, unchanged (an update
+        lays out and renders the whole card again, and most changes are to other rows)."""
+        if self._showing == (v, revealed):
+            return
+        self._showing = (v, revealed)
         self.shown = self.render_visit(v, revealed) if v else \
             Text(_("No citizen selected. Press n to call the next one."), style="italic")
         self.update(self.shown)

@@ -116,8 +116,8 @@ class CounterScreen(MainScreen):
                              or self.app.now(), reverse=True)
         if top:
             ordered = ours + [v for v in ordered if v.id not in top]
-        table.sync(ordered, lambda v: present.in_filter(v, self.filter, self.number),
-                   self.number, changed,
+        view, number = self.filter, self.number
+        table.sync(ordered, lambda v: present.in_filter(v, view, number), number, changed,
                    reorder=reorder or changed is None or top != self._top)
         self._top = top
         table.border_title = _("Queue: {view}").format(view=_(present.FILTERS[self.filter]))

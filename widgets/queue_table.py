@@ -1,8 +1,9 @@
 """Today's queue: one keyed row per visit, in the backend's order.
 
 Rows are diffed, never cleared and rebuilt: a change updates the cells that differ,
-adds and removes only the rows that enter or leave the filter, and re-sorts only when the
-backend's order changed.
+adds and removes only the rows that enter or leave the filter, and moves only the rows
+whose place in the backend's order changed (RowTable, which also redraws only the rows
+that changed).
 """
 
 from __future__ import annotations
@@ -11,11 +12,13 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widgets.data_table import RowKey
 
 from console import present
 from console.i18n import N_, _
 from console.models import Visit
+
+from .row_table import RowTable
 
 #: key, heading, width: fixed widths, so rows never jump; 118 columns in all (fits 120).
 COLUMNS = (
@@ -25,7 +28,7 @@ COLUMNS = (
 )
 
 
-class VisitTable(DataTable):
+class VisitTable(RowTable):
     """A keyed row per visit; subclasses name their COLUMNS and say how a visit reads."""
 
     COLUMNS: tuple[tuple[str, str, int], ...] = ()
@@ -39,6 +42,8 @@ class VisitTable(DataTable):
         self.errands = errands
         self.now = now
         self._shown: dict[int, tuple] = {}  # visit id -> the cells on screen
+        self._keys: dict[int, RowKey] = {}  # visit id -> its row
+        self._made: dict[int, tuple[Visit, int, tuple]] = {}  # visit id -> (visit, mine, cells)
 
     def on_mount(self) -> None:
         for key, label, width in self.COLUMNS:
@@ -46,6 +51,20 @@ class VisitTable(DataTable):
 
     def cells(self, v: Visit, mine: int) -> tuple:
         raise NotImplementedError
+
+    def timed(self, v: Visit) -> bool:
+        """Whether the visit's cells follow the clock (minutes waited, expected time)."""
+        return v.state in ("waiting", "called")
+
+    def _cells(self, v: Visit, mine: int) -> tuple:
+        """The visit's cells, made again only when the visit changed (the model replaces a
+        visit on every change) or they follow the clock."""
+        made = self._made.get(v.id)
+        if made is not None and made[0] is v and made[1] == mine and not self.timed(v):
+            return made[2]
+        cells = self.cells(v, mine)
+        self._made[v.id] = (v, mine, cells)
+        return cells
 
     @property
     def visit_id(self) -> int | None:
@@ -61,38 +80,38 @@ class VisitTable(DataTable):
         visits whose cells may differ (None: check all); `reorder` False when the backend's
         order cannot have changed (rows that enter still go to their place)."""
         wanted = [v for v in ordered if show(v)]
-        wanted_ids = {v.id for v in wanted}
+        shown, keys = self._shown, self._keys
         under_cursor = self.visit_id
-        gone = [vid for vid in self._shown if vid not in wanted_ids]
+        wanted_ids = {v.id for v in wanted}
+        gone = [vid for vid in shown if vid not in wanted_ids]
         with self.app.batch_update():
             if len(gone) > 20:  # a new view, not a change: DataTable removes rows in O(n)
                 self.clear()
-                self._shown.clear()
+                shown.clear()
+                keys.clear()
                 gone = []
             for vid in gone:
-                self.remove_row(str(vid))
-                del self._shown[vid]
+                self.remove_row(keys.pop(vid))
+                del shown[vid]
             added = False
-            for v in wanted:
-                if v.id not in self._shown:
+            for v in wanted if changed is None else [v for v in wanted if v.id in changed
+                                                     or v.id not in shown]:
+                cells = self._cells(v, mine)
+                old = shown.get(v.id)
+                if old is cells:
+                    continue
+                shown[v.id] = cells
+                if old is None:
+                    keys[v.id] = self.add_row(*cells, key=str(v.id))
                     added = True
-                    cells = self.cells(v, mine)
-                    self.add_row(*cells, key=str(v.id))
-                    self._shown[v.id] = cells
-                elif changed is None or v.id in changed:
-                    cells = self.cells(v, mine)
-                    old = self._shown[v.id]
-                    for (col, _label, _w), new, was in zip(self.COLUMNS, cells, old,
-                                                           strict=True):
-                        if new != was:
-                            self.update_cell(str(v.id), col, new)
-                    self._shown[v.id] = cells
-            order = [str(v.id) for v in wanted]
-            if (reorder or added) and [row.key.value for row in self.ordered_rows] != order:
-                position = {v.ticket: i for i, v in enumerate(wanted)}
-                self.sort("ticket", key=lambda ticket: position.get(ticket, 0))
-            if under_cursor in self._shown:  # the cursor stays on its citizen
-                row = self.get_row_index(str(under_cursor))
+                    continue
+                for (col, _label, _w), new, was in zip(self.COLUMNS, cells, old, strict=True):
+                    if new != was:
+                        self.update_cell(keys[v.id], col, new)
+            if reorder or added:  # only the rows whose place changed are moved
+                self.move_rows([keys[v.id] for v in wanted])
+            if under_cursor in shown:  # the cursor stays on its citizen
+                row = self.get_row_index(keys[under_cursor])
                 if row != self.cursor_row:
                     self.move_cursor(row=row, animate=False)
 

@@ -129,7 +129,8 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
                     if i == 0:  # one listener also times change -> the plan covering it
                         a = frame.find(b'"as_of":')
                         if a < 0:
-                            seq = int(frame[frame.index(b"id: ") + 4:frame.index(b"\n")])
+                            k = frame.index(b"id: ") + 4  # after any heartbeat lines
+                            seq = int(frame[k:frame.index(b"\n", k)])
                             changed[seq] = at
                         else:
                             as_of = int(frame[a + 8:frame.index(b",", a)])
@@ -141,10 +142,14 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
         await asyncio.sleep(seconds)
         for t in tasks:
             t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        ended = await asyncio.gather(*tasks, return_exceptions=True)
+        for e in ended:
+            if isinstance(e, Exception) and not isinstance(e, asyncio.CancelledError):
+                errors.append(f"{type(e).__name__}: {e}"[:120])
 
+    errors: list[str] = []
     asyncio.run(main())
-    out.put({"latencies": lat, "counts": counts, "plans": plan_lat})
+    out.put({"latencies": lat, "counts": counts, "plans": plan_lat, "errors": errors})
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -364,6 +369,8 @@ def main() -> None:
         print(f"{'event':<10} {len(lat):>6} {pct(lat, 50):>8.1f} {pct(lat, 99):>8.1f}  "
               f"(change to listener, {min(listened['counts'])}–{max(listened['counts'])} "
               "events per listener)")
+        if listened["errors"]:
+            print(f"listeners that failed: {len(listened['errors'])}: {listened['errors'][0]}")
         plans = listened["plans"]
         print(f"{'to plan':<10} {len(plans):>6} {pct(plans, 50):>8.1f} {pct(plans, 99):>8.1f}  "
               "(a change to the queue.plan event covering it, at one listener)")

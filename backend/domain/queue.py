@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import lifecycle, planner
+from . import forward, lifecycle, planner
 from .planner import booked_key
 from .types import Counter, DayState, Kind, State, Visit
 
@@ -77,15 +77,15 @@ def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
                       walkins_waiting=len(walkins))
 
 
-def queue_plan(day: DayState, now: datetime) -> planner.Plan:
+def queue_plan(day: DayState, now: datetime) -> forward.Plan:
     """Every waiting visit's rank and every waiting walk-in's estimated call time."""
-    return planner.plan(day, now)
+    return forward.plan(day, now)
 
 
 def queue_ranks(day: DayState, now: datetime) -> dict[int, int]:
     """Every waiting visit's place in the order call next takes them (1 = next): assigned
     and due booked citizens, then the others by the planner's expected call time."""
-    return planner.plan(day, now).ranks
+    return forward.plan(day, now).ranks
 
 
 @dataclass(frozen=True, slots=True)

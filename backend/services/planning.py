@@ -35,7 +35,7 @@ from datetime import datetime
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy import select
 
-from ..domain.planner import Plan
+from ..domain.forward import Plan
 from ..domain.queue import queue_plan
 from ..storage import repo
 from ..storage.models import Meta, SiteRow

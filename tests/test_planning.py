@@ -67,3 +67,36 @@ def test_an_answer_waits_for_its_plan_and_never_hangs(ctx):
         assert planner.settled()  # the wait that gave up is forgotten
         await planner.close()
     asyncio.run(go())
+
+
+def test_time_passing_alone_refreshes_the_estimates(ctx):
+    from datetime import datetime, timedelta
+
+    from backend.services import counters
+    from backend.services.context import Actor
+
+    async def until(predicate, timeout: float = 5.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate():
+            assert asyncio.get_running_loop().time() < deadline, "timed out"
+            await asyncio.sleep(0.02)
+
+    def estimate(vid: int) -> str | None:
+        events = plan_events(ctx)
+        return events[-1].data["estimates"].get(str(vid)) if events else None
+
+    async def go():
+        planner = Planner(ctx)
+        planner.refresh_seconds = 0.2
+        planner.start()
+        with ctx.db.write() as s:
+            counters.open_counter(Tx(ctx, s, Actor("t1", "caseworker", "anne")), "test", 1)
+        w = register(ctx, "Ida Berg")
+        planner.changed("test")  # as the app does after each commit
+        await until(lambda: estimate(w["id"]) is not None)
+        first = datetime.fromisoformat(estimate(w["id"]))
+        ctx.clock.advance(minutes=3)  # no change, only time: the walk-in is still first
+        await until(lambda: estimate(w["id"]) != first.isoformat())
+        assert datetime.fromisoformat(estimate(w["id"])) == first + timedelta(minutes=3)
+        await planner.close()
+    asyncio.run(go())

@@ -49,6 +49,9 @@ DEBOUNCE_SECONDS = 0.005
 #: After a plan that took d seconds, the planner rests max(REST_MIN, REST_RATIO * d).
 REST_MIN = 0.02
 REST_RATIO = 4.0
+#: Without changes a site is planned again after this long (the clock moves estimates); a
+#: plan the same as the last one published is not sent.
+REFRESH_SECONDS = 30.0
 #: How long a write waits for the plan covering it before answering without it.
 WAIT_SECONDS = 3.0
 
@@ -93,6 +96,7 @@ class Planner:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
+        self.refresh_seconds = REFRESH_SECONDS
         self.plans_made = 0
         self.plans_published = 0
 
@@ -145,14 +149,18 @@ class Planner:
 
     async def _run(self, site: _Site) -> None:
         while True:
-            await site.dirty.wait()
+            try:  # a change, or time passing: estimates move with the clock too
+                await asyncio.wait_for(site.dirty.wait(), self.refresh_seconds)
+                refresh = False
+            except TimeoutError:
+                refresh = True
             await asyncio.sleep(DEBOUNCE_SECONDS)
             site.dirty.clear()
             t0 = time.perf_counter()
             site.busy = True
             try:
                 published = await to_thread.run_sync(self.make, site.site_id, site.latest,
-                                                      limiter=self.limiter)
+                                                      refresh, limiter=self.limiter)
             except Exception as exc:  # noqa: BLE001 - the loop must survive a bad plan
                 log.error("plan for site %s failed: %s", site.site_id, type(exc).__name__)
                 site.dirty.set()
@@ -176,7 +184,8 @@ class Planner:
             await asyncio.sleep(max(REST_MIN, REST_RATIO * took))
 
     # --- in a worker thread ------------------------------------------------------------------
-    def make(self, site_id: str, previous: Published | None) -> Published:
+    def make(self, site_id: str, previous: Published | None, refresh: bool = False
+             ) -> Published:
         """Read the site's state, plan, and publish the plan as an event, unless the consoles
         already have the same one or another process has published a newer one."""
         ctx = self.ctx
@@ -185,7 +194,7 @@ class Planner:
         key = f"plan_as_of:{site_id}"
         with ctx.db.read() as s:  # one snapshot: the sequence, the state and the mark agree
             seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
-            if previous is not None and previous.as_of >= seq:
+            if previous is not None and previous.as_of >= seq and not refresh:
                 return previous
             state = repo.day_state(s, site_id, ctx.today(site, now), site.rules, now=now,
                                    horizon=ctx.horizon)

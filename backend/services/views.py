@@ -6,7 +6,7 @@ and times only: events never carry personal data).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -92,6 +92,10 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
     return out
 
 
+#: A published plan this recent serves a snapshot of the state it reflects.
+FRESH = timedelta(seconds=5)
+
+
 def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq: int
              ) -> dict[str, Any]:
     site = ctx.site(site_id)
@@ -99,8 +103,14 @@ def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq:
         VisitRow.site_id == site_id, VisitRow.day == day).order_by(VisitRow.id)))
     counter_rows = repo.counters(session, site_id)
     counters = {c.id: c for c in counter_rows}
-    state = repo.day_state(session, site_id, day, site.rules, visit_rows=rows)
-    plan = queue_plan(state, now)
+    # the plan the consoles have, when it reflects this snapshot (services/planning.py)
+    latest = ctx.plans.latest(site_id) if ctx.plans is not None else None
+    if latest is not None and latest.as_of >= seq and day == ctx.today(site, now) \
+            and now - latest.made_at <= FRESH:
+        plan = latest.plan
+    else:
+        plan = queue_plan(repo.day_state(session, site_id, day, site.rules, visit_rows=rows),
+                          now)
     notes: dict[int, list[NoteRow]] = {}
     if rows:
         for n in session.scalars(select(NoteRow).join(VisitRow).where(

@@ -128,11 +128,18 @@ class Tx:
         return site
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
-        site_id = self.session.scalar(select(VisitRow.site_id).where(VisitRow.id == visit_id))
-        if site_id is None:
-            raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
-        self.lock(site_id)
-        row = self.session.get(VisitRow, visit_id)  # read under the lock
+        if self.ctx.db.is_sqlite:  # BEGIN IMMEDIATE: the whole transaction is under the lock
+            row = self.session.get(VisitRow, visit_id)
+            if row is None:
+                raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
+            self.lock(row.site_id)
+        else:  # the site's row lock first, then the visit as it is under that lock
+            site_id = self.session.scalar(select(VisitRow.site_id).where(
+                VisitRow.id == visit_id))
+            if site_id is None:
+                raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
+            self.lock(site_id)
+            row = self.session.get(VisitRow, visit_id)
         if if_match is not None and if_match != row.version:
             from .views import visit_view
 

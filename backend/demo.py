@@ -52,8 +52,11 @@ class DemoSummary:
 
 
 def sim_counters(counters: list[CounterRow]) -> list[CounterRow]:
-    """The counters the simulated staff keep: all but Skranke 1 (yours) and the last."""
-    return counters[1:max(2, len(counters) - 1)]
+    """The counters the simulated staff keep: all but Skranke 1 (yours). The booking
+    capacity is one counter short of the site's (server.toml), so with Skranke 1 closed the
+    staffed counters just carry the bookings and walk-ins are served in the gaps that empty
+    slots, no-shows and early finishes leave."""
+    return counters[1:] if len(counters) > 1 else counters
 
 
 def sim_person(number: int) -> str:

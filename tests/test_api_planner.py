@@ -104,3 +104,18 @@ def test_a_walkin_is_told_the_gap_it_is_planned_into(rec, cw, ctx):
     long = walkin(rec, errand="pension", name="Ole Hansen")  # 20 minutes
     assert long["planned_gap"]["start"] >= "2026-11-24T10:40:00+01:00"
     assert long["planned_gap"]["until"] is None
+
+
+def test_the_snapshot_has_the_order_the_plan_events_carry(rec, cw, ctx):
+    for i in range(3):
+        walkin(rec, errand="mitid", name=f"W{i}")
+    book(rec, minutes_from_now=5)
+    settle(ctx)
+    day = rec.ok("get", "/sites/test/day")
+    with ctx.db.read() as s:
+        last = s.scalars(select(EventRow).where(EventRow.type == "queue.plan")
+                         .order_by(EventRow.seq.desc())).first()
+    ranked = sorted((v for v in day["visits"] if v["queue_rank"]), key=lambda v: v["queue_rank"])
+    assert [v["id"] for v in ranked] == last.data["queue"]
+    assert {str(v["id"]): v["estimated_call_at"] for v in ranked
+            if v["estimated_call_at"]} == last.data["estimates"]

@@ -103,9 +103,10 @@ def day_view(session: Session, ctx, site_id: str, day: date, now: datetime, seq:
         VisitRow.site_id == site_id, VisitRow.day == day).order_by(VisitRow.id)))
     counter_rows = repo.counters(session, site_id)
     counters = {c.id: c for c in counter_rows}
-    # the plan the consoles have, when it reflects this snapshot (services/planning.py)
+    # the plan the consoles have, when it reflects exactly this snapshot's state (a newer
+    # one would rank visits this snapshot still shows otherwise): services/planning.py
     latest = ctx.plans.latest(site_id) if ctx.plans is not None else None
-    if latest is not None and latest.as_of >= seq and day == ctx.today(site, now) \
+    if latest is not None and latest.as_of == seq and day == ctx.today(site, now) \
             and now - latest.made_at <= FRESH:
         plan = latest.plan
     else:

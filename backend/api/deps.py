@@ -20,7 +20,6 @@ from pydantic import TypeAdapter, ValidationError
 from ..domain.errors import Forbidden, Invalid, Unauthorized
 from ..services import tokens
 from ..services.context import Actor, AppContext, Tx
-from ..services.views import iso
 from ..storage.models import IdempotencyRow
 
 bearer = HTTPBearer(auto_error=False, description="A Skranke token (skranke-server token create)")
@@ -116,11 +115,7 @@ class Writer:
             seq = seqs.get(site_id)
             published = await plans.after(site_id, seq) if seq else plans.latest(site_id)
             if published is not None:
-                body = dict(body)
-                body["queue_rank"] = published.plan.ranks.get(body["id"])
-                at = published.plan.estimates.get(body["id"])
-                body["estimated_call_at"] = iso(at, self.ctx.site(site_id).tz)
-                body["planned_gap"] = published.gaps.get(str(body["id"]))
+                body = {**body, **published.place(body["id"], self.ctx.site(site_id).tz)}
         return _respond(body, status, replayed=replayed)
 
     def _run(self, fn: Callable[[Tx], Any], status: int, remember: bool

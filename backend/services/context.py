@@ -107,7 +107,6 @@ class Tx:
     occurred_at: datetime | None = None
     now: datetime = field(init=False)
     _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
-    emitted: set[str] = field(default_factory=set, init=False)
     #: The last event sequence this transaction wrote, per site.
     last_seq: dict[str, int] = field(default_factory=dict, init=False)
     #: Counters read in this transaction, held here: the session's identity map holds
@@ -116,6 +115,11 @@ class Tx:
 
     def __post_init__(self) -> None:
         self.now = self.ctx.clock.now()
+
+    @property
+    def emitted(self) -> set[str]:
+        """The sites this transaction wrote events for."""
+        return set(self.last_seq)
 
     # --- locking and loading -------------------------------------------------------------
     def lock(self, site_id: str) -> SiteConfig:
@@ -204,7 +208,6 @@ class Tx:
             self.lock(site_id)
             site = self._locked[site_id]
         site.event_seq += 1
-        self.emitted.add(site_id)
         self.last_seq[site_id] = site.event_seq
         _pending(self.session, EventRow).append(dict(
             site_id=site_id, seq=site.event_seq, at=self.now, type=type_, data=data))

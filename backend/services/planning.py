@@ -67,6 +67,12 @@ class Published:
     #: The gap each waiting walk-in is planned into (views.gap_views), for those answers.
     gaps: dict
 
+    def place(self, visit_id: int, tz) -> dict:
+        """A waiting visit's place in this plan, as its answer carries it."""
+        return {"queue_rank": self.plan.ranks.get(visit_id),
+                "estimated_call_at": iso(self.plan.estimates.get(visit_id), tz),
+                "planned_gap": self.gaps.get(str(visit_id))}
+
 
 def payload(plan: Plan, tz) -> dict:
     """The event's data: ids and times only (never names or CPR numbers). The gaps stay out:
@@ -97,8 +103,6 @@ class Planner:
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
         self.refresh_seconds = REFRESH_SECONDS
-        self.plans_made = 0
-        self.plans_published = 0
 
     # --- called from any thread after a commit ---------------------------------------------
     def changed(self, site_id: str) -> None:
@@ -204,7 +208,6 @@ class Planner:
         data = payload(plan, site.tz)
         gaps = gap_views(plan, {c.id: c.number for c in state.counters}, site.tz)
         digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-        self.plans_made += 1
         if published[1:] == [digest]:  # the last plan published says just this
             return Published(seq, plan, now, data, gaps)
         with ctx.db.write() as s:
@@ -219,7 +222,6 @@ class Planner:
                 mark.value = f"{seq} {digest}"
             own = tx.emit(site_id, "queue.plan", {"as_of": seq, **data})
         self.on_published(site_id)
-        self.plans_published += 1
         # nothing came between the snapshot and the plan's own event: it covers that too
         return Published(own if own == seq + 1 else seq, plan, now, data, gaps)
 

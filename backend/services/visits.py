@@ -29,19 +29,15 @@ def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | N
 
     The event carries the visit's new state; the queue order and the estimated call times
     follow in the site's next `queue.plan` event (services/planning.py). A visit no longer
-    waiting has no place in the queue; a waiting one keeps its place until that plan says."""
+    waiting has no place in the queue; a waiting one keeps its place until that plan says,
+    and the answer gets it from that plan (api/deps.py Writer.run)."""
     tx.audit(action, site_id=row.site_id, visit=row, detail=detail)
     tz = tx.ctx.site(row.site_id).tz
     event = visit_event(row, tz, _counter_number(tx, row.counter_id), None)
-    rank = estimate = gap = None
     if row.state == State.WAITING:
         del event["queue_rank"], event["estimated_call_at"]
-        latest = tx.ctx.plans.latest(row.site_id) if tx.ctx.plans is not None else None
-        if latest is not None:
-            rank, estimate = latest.plan.ranks.get(row.id), latest.plan.estimates.get(row.id)
-            gap = latest.gaps.get(str(row.id))
     tx.emit(row.site_id, f"visit.{action}", {"visit": event})
-    return visit_view(tx.session, tx.ctx, row, rank=rank, estimate=estimate, gap=gap,
+    return visit_view(tx.session, tx.ctx, row,
                       counters={row.counter_id: tx.counter(row.counter_id)})
 
 

@@ -97,6 +97,7 @@ def generate(ctx: AppContext, seed: int = 1, *, site_id: str | None = None,
             s.execute(delete(NoteRow).where(NoteRow.visit_id.in_(ids)))
             s.execute(delete(VisitRow).where(VisitRow.site_id == site.id,
                                              VisitRow.day >= today))
+            ctx.db.open_visits.forget(site.id)  # a statement past the ORM
         counters = repo.counters(s, site.id)
         for day in days:
             rows = _book_day(ctx, s, rng, site, day, now)

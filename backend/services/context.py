@@ -131,6 +131,11 @@ class Tx:
             self._locked[site_id] = row
         return site
 
+    def seq(self, site_id: str) -> int:
+        """The site's event sequence as this transaction sees it (it takes the lock)."""
+        self.lock(site_id)
+        return self._locked[site_id].event_seq
+
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
         if self.ctx.db.is_sqlite:  # BEGIN IMMEDIATE: the whole transaction is under the lock
             row = self.session.get(VisitRow, visit_id)

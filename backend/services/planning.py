@@ -37,7 +37,6 @@ from sqlalchemy import select
 
 from ..domain.forward import Plan
 from ..domain.queue import queue_plan
-from ..storage import repo
 from ..storage.models import Meta, SiteRow
 from .context import SYSTEM, AppContext, Tx
 from .views import gap_views, iso
@@ -200,8 +199,8 @@ class Planner:
             seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
             if previous is not None and previous.as_of >= seq and not refresh:
                 return previous
-            state = repo.day_state(s, site_id, ctx.today(site, now), site.rules, now=now,
-                                   horizon=ctx.horizon)
+            state = ctx.db.open_visits.state(s, site_id, ctx.today(site, now), seq,
+                                             site.rules, now, ctx.horizon)
             mark = s.get(Meta, key)
             published = mark.value.split() if mark is not None else ["-1", ""]
         plan = queue_plan(state, now)

@@ -57,6 +57,20 @@ def gap_views(plan, numbers: dict[int, int], tz: ZoneInfo) -> dict[str, dict[str
             for vid, (cid, start, until) in plan.gaps.items()}
 
 
+_NOTES = NoteRow.__table__
+
+
+def visit_notes(session: Session, visit_id: int) -> list:
+    """A visit's notes (created_at, author, text), oldest first: a plain statement on the
+    session's connection, not an ORM load, since every write's answer asks for them. Notes
+    this session added are flushed first; nothing else needs to be."""
+    if any(isinstance(o, NoteRow) for o in session.new):
+        session.flush()
+    return list(session.connection().execute(
+        select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text)
+        .where(_NOTES.c.visit_id == visit_id).order_by(_NOTES.c.id)))
+
+
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
                estimate: datetime | None = None, notes: list[NoteRow] | None = None,
                counters: dict[int, CounterRow] | None = None,
@@ -67,8 +81,7 @@ def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,
     else:
         counter = session.get(CounterRow, row.counter_id) if row.counter_id else None
     if notes is None:
-        notes = list(session.scalars(
-            select(NoteRow).where(NoteRow.visit_id == row.id).order_by(NoteRow.id)))
+        notes = visit_notes(session, row.id)
     errand = ctx.catalogue.by_code.get(row.errand)
     names = {d.code: (d.name_da, d.name_en) for d in errand.documents} if errand else {}
     out = visit_event(row, tz, counter.number if counter else None, rank, estimate)

@@ -75,10 +75,15 @@ def _busy(tx: Tx, counter: CounterRow) -> None:
 def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     site = tx.lock(site_id)
     counter = _open_counter(tx, site_id, number)
-    _busy(tx, counter)
     day = tx.ctx.today(site, tx.now)
-    state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
-                           horizon=tx.ctx.horizon)
+    state = tx.ctx.db.open_visits.state(tx.session, site_id, day, tx.seq(site_id),
+                                        site.rules, tx.now, tx.ctx.horizon)
+    held = state.holding(counter.id)
+    if held is not None:
+        raise DomainError(
+            f"{counter.name} already has {held.ticket} ({held.state}); finish, requeue or "
+            "mark it first.", code="counter_busy", ticket=held.ticket, visit_id=held.id,
+            state=held.state.value)
     choice = choose_next(state, repo.to_counter(counter), tx.now)
     if choice.visit is None:
         upcoming = choice.next_booking_at or repo.next_booked_start(

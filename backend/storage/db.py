@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .models import SiteRow
+from .open_visits import CACHE, OpenVisits, note_locked
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,12 +60,16 @@ class Database:
             self.write_engine = create_engine(url, pool_size=20, max_overflow=20,
                                               pool_pre_ping=True)
             self.read_engine = self.write_engine
-        self._write = sessionmaker(self.write_engine, expire_on_commit=False)
+        #: Each site's open day in memory (storage/open_visits.py), for every session.
+        self.open_visits = OpenVisits()
+        self._write = sessionmaker(self.write_engine, expire_on_commit=False,
+                                   info={CACHE: self.open_visits})
         # SQLite's busy handler sleeps in growing steps (up to 100 ms) while another writer
         # holds the lock; writers of this process queue here instead and get it at once.
         # Other processes on the same file still meet at BEGIN IMMEDIATE.
         self._local_writer = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
-        self._read = sessionmaker(self.read_engine, expire_on_commit=False)
+        self._read = sessionmaker(self.read_engine, expire_on_commit=False,
+                                  info={CACHE: self.open_visits})
 
     def migrate(self) -> None:
         """Apply every Alembic migration not yet applied (on start and on upgrade)."""
@@ -144,6 +149,9 @@ def check(path: Path) -> None:
 
 def lock_site(session: Session, site_id: str) -> SiteRow | None:
     """Take the site's lock row for the rest of the transaction."""
-    return session.execute(
+    row = session.execute(
         select(SiteRow).where(SiteRow.id == site_id).with_for_update()
     ).scalar_one_or_none()
+    if row is not None:
+        note_locked(session, site_id, row)
+    return row

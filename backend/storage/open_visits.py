@@ -1,0 +1,205 @@
+"""Each site's open visits of today, kept in memory and checked against the event log.
+
+Call next and every plan need the site's whole open day (its counters, its open visits and
+the latest service times); reading it from the database cost most of a call next. Every
+write that changes a visit or a counter also appends an event in the same transaction, so
+the site's event sequence names the state it leaves: the day held here is used only when
+its sequence is the one the reader sees in the database (under the site's lock, or in the
+reader's snapshot), and is otherwise read afresh. A write transaction that held the site's
+lock carries its changed rows into the held day after its commit, when the held day was
+the state it started from; in every other case (another process wrote, the day turned, a
+row changed without an event) the held day is dropped and the next reader reads it again.
+Statements that bypass the ORM (the demo's reset, the purge of old days) must call
+`forget`.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from ..domain.types import OPEN_STATES, Counter, DayState, Rules, State, Visit
+from . import repo
+from .models import CounterRow, VisitRow
+
+#: session.info keys: the sites a transaction locked ({site: (seq at lock, SiteRow)}) and
+#: the visit and counter rows it flushed.
+LOCKED = "skranke_locked"
+TOUCHED = "skranke_touched"
+CACHE = "skranke_open_visits"
+
+
+@dataclass
+class _Day:
+    site_id: str
+    day: date
+    seq: int
+    visits: dict[int, Visit]
+    counters: dict[int, Counter]
+    #: Finished visits with both times: id -> (finished_at, errand, minutes).
+    done: dict[int, tuple[datetime, str, float]]
+    _observed: tuple[tuple[str, float], ...] | None = field(default=None, repr=False)
+
+    def observed(self) -> tuple[tuple[str, float], ...]:
+        """(errand, minutes) of the latest finished visits, newest first (repo.observed)."""
+        if self._observed is None:
+            latest = heapq.nlargest(repo.OBSERVED, self.done.values(), key=lambda d: d[0])
+            self._observed = tuple((errand, minutes) for _, errand, minutes in latest)
+            if len(self.done) > 2 * repo.OBSERVED:
+                keep = {vid for vid, d in self.done.items() if d in latest}
+                self.done = {vid: d for vid, d in self.done.items() if vid in keep}
+        return self._observed
+
+
+def _done(r: VisitRow) -> tuple[datetime, str, float] | None:
+    if r.state != State.DONE.value or r.started_at is None or r.finished_at is None:
+        return None
+    return (repo._dt(r.finished_at),) + repo._minutes(r.errand, r.started_at, r.finished_at)
+
+
+class OpenVisits:
+    """The held days, one per site, shared by the threads of one process."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._days: dict[str, _Day] = {}
+        self.hits = self.misses = 0
+
+    def forget(self, site_id: str | None = None) -> None:
+        with self._lock:
+            if site_id is None:
+                self._days.clear()
+            else:
+                self._days.pop(site_id, None)
+
+    # --- reading -----------------------------------------------------------------------
+    def state(self, session: Session, site_id: str, day: date, seq: int, rules: Rules,
+              now: datetime, horizon: timedelta) -> DayState:
+        """The day as `repo.day_state(..., now=now)` reads it, for a session that sees the
+        site at event sequence `seq` and has changed none of its visits yet."""
+        rules = repo.planner_rules(session, site_id, rules)
+        with self._lock:
+            held = self._days.get(site_id)
+            usable = held is not None and held.day == day and held.seq == seq
+            if usable:
+                visits = tuple(held.visits.values())
+                counters = tuple(sorted(held.counters.values(), key=lambda c: c.number))
+                observed = held.observed() if rules.duration_quantile else ()
+                self.hits += 1
+        if not usable:
+            self.misses += 1
+            held = self._load(session, site_id, day, seq)
+            with self._lock:
+                current = self._days.get(site_id)
+                if current is None or current.day != day or current.seq < seq:
+                    self._days[site_id] = held
+                visits = tuple(held.visits.values())
+                counters = tuple(sorted(held.counters.values(), key=lambda c: c.number))
+                observed = held.observed() if rules.duration_quantile else ()
+        early, late = now - rules.grace, now + horizon
+        visits = tuple(v for v in visits if v.state is not State.BOOKED
+                       or (v.slot_start is not None and early < v.slot_start < late))
+        visits = tuple(sorted(visits, key=lambda v: v.id))
+        return DayState(site_id=site_id, day=day, counters=counters, visits=visits,
+                        rules=rules, observed=observed)
+
+    def _load(self, session: Session, site_id: str, day: date, seq: int) -> _Day:
+        visits = {v.id: v for v in repo.light_open_visits(session, site_id, day)}
+        rows = session.execute(
+            select(VisitRow.id, VisitRow.errand, repo._raw(VisitRow.started_at),
+                   repo._raw(VisitRow.finished_at))
+            .where(VisitRow.site_id == site_id, VisitRow.day == day,
+                   VisitRow.state == State.DONE.value, VisitRow.started_at.is_not(None),
+                   VisitRow.finished_at.is_not(None))
+            .order_by(VisitRow.finished_at.desc()).limit(repo.OBSERVED))
+        done = {vid: (repo._dt(finished),) + repo._minutes(errand, started, finished)
+                for vid, errand, started, finished in rows}
+        counters = {c.id: repo.to_counter(c) for c in repo.counters(session, site_id)}
+        return _Day(site_id, day, seq, visits, counters, done)
+
+    # --- after a commit ------------------------------------------------------------------
+    def committed(self, locked: dict[str, tuple[int, object]], touched: set) -> None:
+        by_site: dict[str, list] = {}
+        for row in touched:
+            by_site.setdefault(row.site_id, []).append(row)
+        with self._lock:
+            for site_id in set(locked) | set(by_site):
+                held = self._days.get(site_id)
+                if held is None:
+                    continue
+                seq0, site_row = locked.get(site_id, (None, None))
+                rows = by_site.get(site_id, [])
+                final = site_row.event_seq if site_row is not None else None
+                if seq0 != held.seq or (rows and final == seq0):
+                    del self._days[site_id]  # not the state it started from, or no event
+                    continue
+                try:
+                    for row in rows:
+                        self._apply(held, row)
+                except Exception:  # noqa: BLE001 - a row we cannot read: read the day again
+                    del self._days[site_id]
+                    continue
+                held.seq = final
+
+    @staticmethod
+    def _apply(held: _Day, row) -> None:
+        deleted = getattr(row, "_skranke_deleted", False)
+        if isinstance(row, CounterRow):
+            if deleted:
+                held.counters.pop(row.id, None)
+            else:
+                held.counters[row.id] = repo.to_counter(row)
+            return
+        gone = deleted or row.day != held.day
+        if not gone and State(row.state) in OPEN_STATES:
+            held.visits[row.id] = repo.to_visit(row)
+        else:
+            held.visits.pop(row.id, None)
+        finished = None if gone else _done(row)
+        if finished is not None:
+            held.done[row.id] = finished
+            held._observed = None
+        elif row.id in held.done:
+            held.done.pop(row.id)
+            held._observed = None
+
+
+def note_locked(session: Session, site_id: str, row) -> None:
+    """Called when a transaction takes a site's lock (storage/db.py lock_site)."""
+    session.info.setdefault(LOCKED, {}).setdefault(site_id, (row.event_seq, row))
+
+
+@event.listens_for(Session, "after_flush")
+def _collect(session: Session, _flush_context) -> None:
+    if CACHE not in session.info:
+        return
+    touched = None
+    for obj in session.new | session.dirty:
+        if isinstance(obj, VisitRow | CounterRow):
+            if touched is None:
+                touched = session.info.setdefault(TOUCHED, set())
+            touched.add(obj)
+    for obj in session.deleted:
+        if isinstance(obj, VisitRow | CounterRow):
+            obj._skranke_deleted = True
+            session.info.setdefault(TOUCHED, set()).add(obj)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    cache = session.info.get(CACHE)
+    locked = session.info.pop(LOCKED, None) or {}
+    touched = session.info.pop(TOUCHED, None) or set()
+    if cache is not None and (locked or touched):
+        cache.committed(locked, touched)
+
+
+@event.listens_for(Session, "after_rollback")
+def _rolled_back(session: Session) -> None:
+    session.info.pop(LOCKED, None)
+    session.info.pop(TOUCHED, None)

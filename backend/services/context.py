@@ -8,17 +8,19 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, insert, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalogue import Catalogue, Errand
 from ..clock import Clock
 from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
-from ..domain.types import Visit
+from ..domain.types import Counter, Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
 from ..storage.db import Database, lock_site
 from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
+from ..storage.open_visits import touched
 
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
@@ -166,11 +168,15 @@ class Tx:
         self._counters[row.id] = row
         return row
 
-    def counter(self, counter_id: int | None) -> CounterRow | None:
-        """A counter by id, read once per transaction."""
+    def counter(self, counter_id: int | None) -> CounterRow | Counter | None:
+        """A counter by id, to read (its number, name, staff): read once per transaction, or
+        taken from the site's held day (storage/open_visits.py). Counters a transaction
+        changes are read with `counter_row`."""
         if counter_id is None:
             return None
         row = self._counters.get(counter_id)
+        if row is None:  # one this transaction has not read for writing: from the held day
+            row = self.ctx.db.open_visits.counter(self.session, counter_id)
         if row is None:
             row = self.session.get(CounterRow, counter_id)
             if row is not None:
@@ -193,8 +199,14 @@ class Tx:
 
     # --- writing ---------------------------------------------------------------------------
     def save(self, row: VisitRow, visit: Visit) -> None:
-        repo.apply(row, visit)
-        row.updated_at = self.now
+        values = repo.changes(row, visit)
+        values["updated_at"] = self.now
+        if inspect(row).persistent:
+            repo.update_visit(self.session, row, values)
+            touched(self.session, row)
+        else:  # not stored yet: its INSERT carries the values
+            for name, value in values.items():
+                setattr(row, name, value)
 
     def audit(self, action: str, *, site_id: str | None, visit: VisitRow | None = None,
               counter_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
@@ -212,17 +224,22 @@ class Tx:
         if site is None:
             self.lock(site_id)
             site = self._locked[site_id]
-        site.event_seq += 1
-        self.last_seq[site_id] = site.event_seq
+        seq = site.event_seq + 1
+        set_committed_value(site, "event_seq", seq)  # stored before the commit, below
+        self.last_seq[site_id] = seq
         _pending(self.session, EventRow).append(dict(
-            site_id=site_id, seq=site.event_seq, at=self.now, type=type_, data=data))
-        return site.event_seq
+            site_id=site_id, seq=seq, at=self.now, type=type_, data=data))
+        self.session.info.setdefault(_SEQS, {})[site_id] = seq
+        return seq
 
 
 # Audit and event rows are appended, never read back in their transaction: they are
 # written in one multi-row INSERT each just before the commit, not through the ORM's unit
-# of work one object at a time (the write path's largest cost after the queries).
+# of work one object at a time (the write path's largest cost after the queries). The
+# site's new event sequence is stored there too, with one UPDATE.
 _ROWS = "skranke_rows"
+_SEQS = "skranke_seqs"
+_SITES = SiteRow.__table__
 
 
 def _pending(session: Session, model) -> list[dict[str, Any]]:
@@ -232,11 +249,17 @@ def _pending(session: Session, model) -> list[dict[str, Any]]:
 @event.listens_for(Session, "before_commit")
 def _write_pending(session: Session) -> None:
     pending = session.info.pop(_ROWS, None)
-    if pending:
-        for table, rows in pending.items():
-            session.execute(insert(table), rows)
+    seqs = session.info.pop(_SEQS, None)
+    if pending or seqs:
+        session.flush()
+        conn = session.connection()
+        for site_id, seq in (seqs or {}).items():
+            conn.execute(update(_SITES).where(_SITES.c.id == site_id).values(event_seq=seq))
+        for table, rows in (pending or {}).items():
+            conn.execute(insert(table), rows)
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_ROWS, None)
+    session.info.pop(_SEQS, None)

@@ -39,6 +39,8 @@ class _Day:
     site_id: str
     day: date
     seq: int
+    #: Open visits by id, in id order: loaded in that order, and a new visit's id is
+    #: larger than every earlier one (updates keep their place in a dict).
     visits: dict[int, Visit]
     counters: dict[int, Counter]
     #: Finished visits with both times: id -> (finished_at, errand, minutes).
@@ -78,6 +80,16 @@ class OpenVisits:
                 self._days.pop(site_id, None)
 
     # --- reading -----------------------------------------------------------------------
+    def counter(self, session: Session, counter_id: int) -> Counter | None:
+        """A counter of a site this write transaction has locked, as it was when it took
+        the lock, if the held day is that state (else None: read the row)."""
+        for site_id, (seq0, _) in (session.info.get(LOCKED) or {}).items():
+            with self._lock:
+                held = self._days.get(site_id)
+                if held is not None and held.seq == seq0 and counter_id in held.counters:
+                    return held.counters[counter_id]
+        return None
+
     def state(self, session: Session, site_id: str, day: date, seq: int, rules: Rules,
               now: datetime, horizon: timedelta) -> DayState:
         """The day as `repo.day_state(..., now=now)` reads it, for a session that sees the
@@ -102,14 +114,15 @@ class OpenVisits:
                 counters = tuple(sorted(held.counters.values(), key=lambda c: c.number))
                 observed = held.observed() if rules.duration_quantile else ()
         early, late = now - rules.grace, now + horizon
-        visits = tuple(v for v in visits if v.state is not State.BOOKED
+        booked = State.BOOKED  # the held visits are in id order (see _Day.visits)
+        visits = tuple(v for v in visits if v.state is not booked
                        or (v.slot_start is not None and early < v.slot_start < late))
-        visits = tuple(sorted(visits, key=lambda v: v.id))
         return DayState(site_id=site_id, day=day, counters=counters, visits=visits,
                         rules=rules, observed=observed)
 
     def _load(self, session: Session, site_id: str, day: date, seq: int) -> _Day:
-        visits = {v.id: v for v in repo.light_open_visits(session, site_id, day)}
+        visits = {v.id: v for v in sorted(repo.light_open_visits(session, site_id, day),
+                                          key=lambda v: v.id)}
         rows = session.execute(
             select(VisitRow.id, VisitRow.errand, repo._raw(VisitRow.started_at),
                    repo._raw(VisitRow.finished_at))
@@ -172,6 +185,11 @@ class OpenVisits:
 def note_locked(session: Session, site_id: str, row) -> None:
     """Called when a transaction takes a site's lock (storage/db.py lock_site)."""
     session.info.setdefault(LOCKED, {}).setdefault(site_id, (row.event_seq, row))
+
+
+def touched(session: Session, row) -> None:
+    """A row changed past the unit of work (repo.update_visit): carry it in too."""
+    session.info.setdefault(TOUCHED, set()).add(row)
 
 
 @event.listens_for(Session, "after_flush")

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select, update
+from sqlalchemy import bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -22,6 +22,7 @@ from ..storage.db import Database, lock_site
 from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
 from ..storage.open_visits import touched
 
+_VISIT = select(VisitRow).where(VisitRow.id == bindparam("id"))  # built once
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
 
@@ -140,7 +141,7 @@ class Tx:
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
         if self.ctx.db.is_sqlite:  # BEGIN IMMEDIATE: the whole transaction is under the lock
-            row = self.session.get(VisitRow, visit_id)
+            row = self.session.execute(_VISIT, {"id": visit_id}).scalar_one_or_none()
             if row is None:
                 raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
             self.lock(row.site_id)
@@ -240,6 +241,17 @@ class Tx:
 _ROWS = "skranke_rows"
 _SEQS = "skranke_seqs"
 _SITES = SiteRow.__table__
+# Statements built once: building one and its cache key costs more than running it.
+_SET_SEQ = update(_SITES).where(_SITES.c.id == bindparam("site")).values(
+    event_seq=bindparam("seq"))
+_INSERTS: dict = {}
+
+
+def _insert(table):
+    stmt = _INSERTS.get(table)
+    if stmt is None:
+        stmt = _INSERTS[table] = insert(table)
+    return stmt
 
 
 def _pending(session: Session, model) -> list[dict[str, Any]]:
@@ -254,9 +266,9 @@ def _write_pending(session: Session) -> None:
         session.flush()
         conn = session.connection()
         for site_id, seq in (seqs or {}).items():
-            conn.execute(update(_SITES).where(_SITES.c.id == site_id).values(event_seq=seq))
+            conn.execute(_SET_SEQ, {"site": site_id, "seq": seq})
         for table, rows in (pending or {}).items():
-            conn.execute(insert(table), rows)
+            conn.execute(_insert(table), rows[0] if len(rows) == 1 else rows)
 
 
 @event.listens_for(Session, "after_rollback")

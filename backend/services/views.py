@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..domain import cpr as cprlib
@@ -58,6 +58,8 @@ def gap_views(plan, numbers: dict[int, int], tz: ZoneInfo) -> dict[str, dict[str
 
 
 _NOTES = NoteRow.__table__
+_NOTES_OF = select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text).where(
+    _NOTES.c.visit_id == bindparam("visit")).order_by(_NOTES.c.id)
 
 
 def visit_notes(session: Session, visit_id: int) -> list:
@@ -66,9 +68,7 @@ def visit_notes(session: Session, visit_id: int) -> list:
     this session added are flushed first; nothing else needs to be."""
     if any(isinstance(o, NoteRow) for o in session.new):
         session.flush()
-    return list(session.connection().execute(
-        select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text)
-        .where(_NOTES.c.visit_id == visit_id).order_by(_NOTES.c.id)))
+    return list(session.connection().execute(_NOTES_OF, {"visit": visit_id}))
 
 
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, bindparam, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -147,11 +147,13 @@ def check(path: Path) -> None:
         raise RuntimeError(f"{path} is not a Skranke database")
 
 
+#: Built once (a statement and its cache key cost more to build than to run).
+_LOCK_SITE = select(SiteRow).where(SiteRow.id == bindparam("site")).with_for_update()
+
+
 def lock_site(session: Session, site_id: str) -> SiteRow | None:
     """Take the site's lock row for the rest of the transaction."""
-    row = session.execute(
-        select(SiteRow).where(SiteRow.id == site_id).with_for_update()
-    ).scalar_one_or_none()
+    row = session.execute(_LOCK_SITE, {"site": site_id}).scalar_one_or_none()
     if row is not None:
         note_locked(session, site_id, row)
     return row

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce, update
+from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -66,12 +66,18 @@ def apply(r: VisitRow, v: Visit) -> None:
 
 
 _VISITS = VisitRow.__table__
+_UPDATES: dict[tuple[str, ...], Any] = {}
 
 
 def update_visit(session: Session, r: VisitRow, values: dict[str, Any]) -> None:
     """Write `values` to a stored visit with one UPDATE now, and onto the row as its stored
     state (no unit of work: on the write path that cost more than the statement)."""
-    session.connection().execute(update(_VISITS).where(_VISITS.c.id == r.id).values(values))
+    key = tuple(values)
+    stmt = _UPDATES.get(key)
+    if stmt is None:  # built once per set of columns: building costs more than running
+        stmt = _UPDATES[key] = update(_VISITS).where(_VISITS.c.id == bindparam("_id")).values(
+            {name: bindparam(name) for name in key})
+    session.connection().execute(stmt, {"_id": r.id, **values})
     for name, value in values.items():
         set_committed_value(r, name, value)
 

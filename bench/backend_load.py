@@ -178,6 +178,8 @@ class Load:
         self.status: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.refs: list[str] = []
         self.n = 0
+        #: Saturation: each finished visit is put here, and a new walk-in takes its place.
+        self.served: asyncio.Queue | None = None
 
     async def timed(self, name: str, t0: float, c, method: str, path: str, secret: str,
                     body: dict | None = None) -> tuple[int, bytes]:
@@ -235,6 +237,8 @@ class Load:
                 await self.timed(name, due, c, "POST", f"/visits/{vid}/finish", secret,
                                  {"outcome": "served"})
                 step = 0
+                if self.served is not None:
+                    self.served.put_nowait(vid)
 
     async def kiosk(self, c: aiohttp.ClientSession, rate: float, until: float, checkins: bool
                     ) -> None:
@@ -262,33 +266,50 @@ class Load:
             pending.add(asyncio.ensure_future(task))
             pending = {t for t in pending if not t.done()}
 
-    async def paced(self, c: aiohttp.ClientSession, rate: float, seconds: float) -> None:
+    async def paced(self, c: aiohttp.ClientSession, rate: float, seconds: float,
+                    load: float) -> None:
+        """The counters' cycle (4 requests per citizen served) and the kiosks' arrivals
+        (4 walk-ins to 1 check-in) at `load` times the rate the counters serve."""
         until = time.perf_counter() + seconds
-        per_counter = rate * 0.8 / COUNTERS
+        counters, arrivals = shares(load)
         await asyncio.gather(
-            *(self.counter(c, n, per_counter, until) for n in range(1, COUNTERS + 1)),
-            self.kiosk(c, rate * 0.16, until, checkins=False),
-            self.kiosk(c, rate * 0.04, until, checkins=True))
+            *(self.counter(c, n, rate * counters / COUNTERS, until)
+              for n in range(1, COUNTERS + 1)),
+            self.kiosk(c, rate * arrivals * 0.8, until, checkins=False),
+            self.kiosk(c, rate * arrivals * 0.2, until, checkins=True))
+
+
+def shares(load: float) -> tuple[float, float]:
+    """(counters', arrivals') share of the requests, when citizens arrive at `load` times
+    the rate the counters serve them (a cycle of 4 requests serves one)."""
+    counters = 1 / (1 + load / 4)
+    return counters, 1 - counters
 
 
 async def saturate(url: str, secrets: dict, seconds: float) -> float:
-    """Every counter pressing its cycle as fast as the server answers."""
+    """Every counter pressing its cycle as fast as the server answers, and a new walk-in
+    for each citizen served, so the waiting room stays as it was."""
     load = Load(url, secrets)
+    load.served = asyncio.Queue()
     async with session(url) as c:
         t0 = time.perf_counter()
 
-        async def kiosk_loop(k: int) -> None:  # closed loop: one request at a time
+        async def kiosk_loop() -> None:
             i = 0
-            while time.perf_counter() - t0 < seconds:
+            while True:
+                await load.served.get()
                 i += 1
                 await load.timed("walk-in", time.perf_counter(), c, "POST",
                                  "/sites/bench/walk-ins", secrets["kiosk"],
-                                 {"errand": "health_card", "name": f"Sat {k}-{i}"})
+                                 {"errand": "health_card", "name": f"Sat {i}"})
 
+        kiosks = [asyncio.create_task(kiosk_loop()) for _ in range(4)]
         await asyncio.gather(
-            *(load.counter(c, n, 10_000, t0 + seconds) for n in range(1, COUNTERS + 1)),
-            *(kiosk_loop(k) for k in range(4)))
+            *(load.counter(c, n, 10_000, t0 + seconds) for n in range(1, COUNTERS + 1)))
         took = time.perf_counter() - t0
+        for k in kiosks:
+            k.cancel()
+        await asyncio.gather(*kiosks, return_exceptions=True)
     return sum(len(v) for v in load.lat.values()) / took
 
 
@@ -333,6 +354,9 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--listeners", type=int, default=50)
+    ap.add_argument("--load", type=float, default=0.9,
+                    help="citizens arrive at this times the rate the counters serve them "
+                         "(1: exactly as fast, and the waiting room drifts; default 0.9)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="skranke-bench-"))
     cfg = write_config(folder)
@@ -358,7 +382,7 @@ def main() -> None:
 
         async def go() -> None:
             async with session(url) as c:
-                await load.paced(c, args.rate, args.seconds)
+                await load.paced(c, args.rate, args.seconds, args.load)
 
         t0 = time.perf_counter()
         asyncio.run(go())
@@ -366,8 +390,12 @@ def main() -> None:
         listened = out.get(timeout=120)
         lproc.join(timeout=30)
         sent = sum(len(v) for v in load.lat.values())
+        counters, arrivals = shares(args.load)
         print(f"# backend_load: offered {args.rate:.0f} req/s for {args.seconds:.0f} s, "
               f"{COUNTERS} counters, {args.listeners} SSE listeners")
+        print(f"mix: counters {counters:.1%} (call next, start, document, finish), "
+              f"walk-ins {0.8 * arrivals:.1%}, check-ins {0.2 * arrivals:.1%}: citizens "
+              f"arrive at {args.load:.2f} x the rate served")
         print(f"achieved {sent / took:.1f} req/s ({sent} requests)")
         print(f"{'endpoint':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
         for name in ("call-next", "start", "document", "finish", "walk-in", "check-in"):
@@ -385,7 +413,7 @@ def main() -> None:
               "(a change to the queue.plan event covering it, at one listener)")
         sat = asyncio.run(saturate(url, secrets, 10))
         hp = asyncio.run(health(url, 5))
-        print(f"saturation (mix, closed loop): {sat:.0f} req/s")
+        print(f"saturation (mix, closed loop, a walk-in per citizen served): {sat:.0f} req/s")
         print(f"bare /health (closed loop):    {hp:.0f} req/s")
         print(f"ratio mix/health:              {sat / hp:.2f}")
     finally:

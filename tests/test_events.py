@@ -140,3 +140,38 @@ def test_event_sequence_has_no_holes_and_matches_snapshot(rec, cw, ctx):
     with ctx.db.read() as s:
         seqs = s.scalars(select(EventRow.seq).order_by(EventRow.seq)).all()
     assert seqs == list(range(1, len(seqs) + 1)) and seqs[-1] == day["seq"]
+
+
+def test_live_events_are_those_the_table_gives_and_other_processes_reach_them(rec, server,
+                                                                              ctx):
+    """A change committed here goes to the live listeners without being read back; one
+    committed by another process on the same database comes from the table. Either way a
+    listener resuming later from the table reads the very same events."""
+    from backend.services import visits
+    from backend.services.context import SYSTEM, Tx
+    from backend.storage.db import Database
+
+    settle(ctx)
+    secret = token(ctx, "display", "screen")
+    seq0 = rec.get("/sites/test/day").json()["seq"]
+    live: list = []
+    listener = threading.Thread(target=lambda: live.extend(listen(
+        f"{server.url}/sites/test/events", secret, after=seq0,
+        until=lambda got: sum(g.event != "queue.plan" for g in got) >= 3)))
+    listener.start()
+    time.sleep(0.3)
+    rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here One"})
+    rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here Two"})
+    other = Database(ctx.settings.database_url)  # another server process
+    try:
+        with other.write() as s:
+            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", "Other", None, None,
+                                   None, 0)
+    finally:
+        other.dispose()
+    listener.join(timeout=15)
+    assert not listener.is_alive()
+    tickets = [json.loads(e.data)["visit"]["ticket"] for e in live if e.event != "queue.plan"]
+    assert tickets[:3] == ["C001", "C002", "C003"]
+    again = listen(f"{server.url}/sites/test/events", secret, after=seq0, count=len(live))
+    assert [(e.id, e.event, e.data) for e in again] == [(e.id, e.event, e.data) for e in live]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 import time
@@ -106,8 +107,13 @@ class Writer:
         answer (unless it holds data that must not be kept twice, like a revealed CPR). An
         answer that is a waiting visit waits for the plan that covers the change, so it
         carries the visit's place in the queue and its estimated call time."""
-        body, status, replayed, seqs = await to_thread.run_sync(self._run, fn, status,
-                                                                 remember)
+        pool = self.ctx.writers
+        if pool is not None:  # the app's write threads (api/app.py): a plain hand-off
+            body, status, replayed, seqs = await asyncio.get_running_loop().run_in_executor(
+                pool, self._run, fn, status, remember)
+        else:
+            body, status, replayed, seqs = await to_thread.run_sync(self._run, fn, status,
+                                                                     remember)
         plans = self.ctx.plans
         if plans is not None and isinstance(body, dict) and body.get("state") == "waiting" \
                 and "site_id" in body:

@@ -18,7 +18,7 @@ from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
 from ..domain.types import Counter, Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
-from ..storage.db import Database, lock_site
+from ..storage.db import COMMITTED_EVENTS, Database, lock_site
 from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
 from ..storage.open_visits import touched
 
@@ -47,6 +47,8 @@ class AppContext:
     notifier: Any = None
     #: The published plans (services/planning.py) while the app runs, else None.
     plans: Any = None
+    #: The threads writes run on while the app runs (api/app.py), else None.
+    writers: Any = None
     #: Fault injection for crash tests: ("after_commit" | "before_commit", request path).
     crash_at: tuple[str, str] | None = None
 
@@ -269,9 +271,13 @@ def _write_pending(session: Session) -> None:
             conn.execute(_SET_SEQ, {"site": site_id, "seq": seq})
         for table, rows in (pending or {}).items():
             conn.execute(_insert(table), rows[0] if len(rows) == 1 else rows)
+        events = (pending or {}).get(EventRow.__table__)
+        if events:  # handed to this process's event stream after the commit (storage/db.py)
+            session.info[COMMITTED_EVENTS] = events
 
 
 @event.listens_for(Session, "after_rollback")
 def _drop_pending(session: Session) -> None:
     session.info.pop(_ROWS, None)
     session.info.pop(_SEQS, None)
+    session.info.pop(COMMITTED_EVENTS, None)

@@ -13,6 +13,7 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from anyio import to_thread
@@ -37,11 +38,15 @@ class Refetch:
     seq: int
 
 
+def _event(seq: int, type_: str, at: datetime, data: dict[str, Any]) -> Event:
+    at_text = at.astimezone(UTC).isoformat()  # as the table hands it out: aware UTC
+    payload = json.dumps({"seq": seq, "at": at_text, **data}, separators=(",", ":"))
+    frame = f"id: {seq}\nevent: {type_}\ndata: {payload}\n\n".encode()
+    return Event(seq=seq, type=type_, at=at_text, data=data, frame=frame)
+
+
 def _row(r: EventRow) -> Event:
-    at = r.at.isoformat()
-    payload = json.dumps({"seq": r.seq, "at": at, **r.data}, separators=(",", ":"))
-    frame = f"id: {r.seq}\nevent: {r.type}\ndata: {payload}\n\n".encode()
-    return Event(seq=r.seq, type=r.type, at=at, data=r.data, frame=frame)
+    return _event(r.seq, r.type, r.at, r.data)
 
 
 class _Subscriber:
@@ -65,18 +70,33 @@ class _SiteFeed:
                 await asyncio.wait_for(self.wake.wait(), self.hub.poll_seconds)
             self.wake.clear()
             rows = await to_thread.run_sync(self.hub.fetch, self.site_id, self.last_seq, 1000)
-            for ev in rows:
-                for sub in list(self.subscribers):
-                    try:
-                        sub.queue.put_nowait(ev)
-                    except asyncio.QueueFull:  # too slow: drop it, it will be told to refetch
-                        self.subscribers.discard(sub)
-                        sub.overflow = True
-                        sub.queue.get_nowait()
-                        sub.queue.put_nowait(None)
-                self.last_seq = ev.seq
+            self.fan_out(rows)
             if len(rows) == 1000:
                 self.wake.set()
+
+    def push(self, events: list[Event]) -> None:
+        """Events this process just committed, in order: sent on at once when they follow
+        the last one sent; after a gap (another process wrote) the table is read."""
+        if self.last_seq is None or events[-1].seq <= self.last_seq:
+            return  # not started yet (it reads the table first), or already sent
+        if events[0].seq > self.last_seq + 1:
+            self.wake.set()
+            return
+        self.fan_out([ev for ev in events if ev.seq > self.last_seq])
+
+    def fan_out(self, rows: list[Event]) -> None:
+        for ev in rows:
+            if ev.seq <= self.last_seq:
+                continue
+            for sub in list(self.subscribers):
+                try:
+                    sub.queue.put_nowait(ev)
+                except asyncio.QueueFull:  # too slow: drop it, it will be told to refetch
+                    self.subscribers.discard(sub)
+                    sub.overflow = True
+                    sub.queue.get_nowait()
+                    sub.queue.put_nowait(None)
+            self.last_seq = ev.seq
 
 
 class EventHub:
@@ -89,9 +109,24 @@ class EventHub:
 
     # --- called from any thread after a commit -------------------------------------------
     def notify(self, site_id: str) -> None:
+        """Read the table for new events now (a commit this process did not hand over)."""
         feed, loop = self.feeds.get(site_id), self.loop
         if feed is not None and loop is not None and not loop.is_closed():
             loop.call_soon_threadsafe(feed.wake.set)
+
+    def publish(self, rows: list[dict[str, Any]]) -> None:
+        """The event rows of a commit of this process (storage/db.py event_sink), in the
+        committing thread: framed there, and sent on without reading them back."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        by_site: dict[str, list[Event]] = {}
+        for r in rows:
+            if r["site_id"] in self.feeds:
+                by_site.setdefault(r["site_id"], []).append(
+                    _event(r["seq"], r["type"], r["at"], r["data"]))
+        for site_id, events in by_site.items():
+            loop.call_soon_threadsafe(self.feeds[site_id].push, events)
 
     # --- database reads (run in worker threads) -----------------------------------------------
     def current_seq(self, site_id: str) -> int:

@@ -8,7 +8,7 @@ snapshot (the site's event sequence and the open visits, one read transaction), 
 the plan outside any lock and appends a `queue.plan` event carrying `as_of` (the sequence
 it reflects), the waiting visits' ids in queue order and the estimates. Changes that come
 close together share one plan, so under load plans follow at a pace the machine can carry
-(the planner rests four times as long as its last plan took: at most a fifth of the CPU)
+(the planner rests nine times as long as its last plan took: at most a tenth of the CPU)
 and every console still sees the new order within a fraction of a second. Call next never
 waits for a plan: it decides from the state it reads under the site's lock, with the same
 pure functions.
@@ -47,7 +47,7 @@ log = logging.getLogger("skranke.planning")
 DEBOUNCE_SECONDS = 0.005
 #: After a plan that took d seconds, the planner rests max(REST_MIN, REST_RATIO * d).
 REST_MIN = 0.02
-REST_RATIO = 4.0
+REST_RATIO = 9.0
 #: Without changes a site is planned again after this long (the clock moves estimates); a
 #: plan the same as the last one published is not sent.
 REFRESH_SECONDS = 30.0
@@ -95,9 +95,8 @@ class _Site:
 class Planner:
     """One planning loop per site in this process; writes tell it what they committed."""
 
-    def __init__(self, ctx: AppContext, on_published=None) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.on_published = on_published or (lambda site_id: None)
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
@@ -220,7 +219,6 @@ class Planner:
             else:
                 mark.value = f"{seq} {digest}"
             own = tx.emit(site_id, "queue.plan", {"as_of": seq, **data})
-        self.on_published(site_id)
         # nothing came between the snapshot and the plan's own event: it covers that too
         return Published(own if own == seq + 1 else seq, plan, now, data, gaps)
 

@@ -62,8 +62,11 @@ class Database:
             self.read_engine = self.write_engine
         #: Each site's open day in memory (storage/open_visits.py), for every session.
         self.open_visits = OpenVisits()
+        #: [callable or None]: called with the event rows of every commit of this process,
+        #: in the committing thread, right after the commit (services/events.py).
+        self.event_sink: list = [None]
         self._write = sessionmaker(self.write_engine, expire_on_commit=False,
-                                   info={CACHE: self.open_visits})
+                                   info={CACHE: self.open_visits, EVENT_SINK: self.event_sink})
         # SQLite's busy handler sleeps in growing steps (up to 100 ms) while another writer
         # holds the lock; writers of this process queue here instead and get it at once.
         # Other processes on the same file still meet at BEGIN IMMEDIATE.
@@ -146,6 +149,20 @@ def check(path: Path) -> None:
     if not {"alembic_version", "visits", "events"} <= tables:
         raise RuntimeError(f"{path} is not a Skranke database")
 
+
+#: session.info key: the event rows (dicts) a transaction wrote, for after its commit.
+COMMITTED_EVENTS = "skranke_committed_events"
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over_events(session: Session) -> None:
+    rows = session.info.pop(COMMITTED_EVENTS, None)
+    sink = session.info.get(EVENT_SINK)
+    if rows and sink is not None and sink[0] is not None:
+        sink[0](rows)
+
+
+EVENT_SINK = "skranke_event_sink"
 
 #: Built once (a statement and its cache key cost more to build than to run).
 _LOCK_SITE = select(SiteRow).where(SiteRow.id == bindparam("site")).with_for_update()

@@ -159,8 +159,10 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
 
 # --- the load ----------------------------------------------------------------------------------
 def session(url: str) -> aiohttp.ClientSession:
+    """Connections without a limit: each counter PC and each kiosk is its own client (a
+    shared pool of 64 made counters queue behind walk-ins waiting for their estimate)."""
     return aiohttp.ClientSession(base_url=url, timeout=aiohttp.ClientTimeout(total=30),
-                                 connector=aiohttp.TCPConnector(limit=64))
+                                 connector=aiohttp.TCPConnector(limit=0))
 
 
 async def send(c: aiohttp.ClientSession, method: str, path: str, secret: str,

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import logs
 from ..domain.errors import DomainError
 from ..services.context import AppContext
+from ..services.durable import GroupSync
 from ..services.events import EventHub
 from ..services.planning import Planner
 from ..services.tick import tick
@@ -51,6 +52,9 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         ctx.writers = ThreadPoolExecutor(
             1 if ctx.db.is_sqlite else ctx.settings.worker_threads,
             thread_name_prefix="skranke-write")
+        syncer = ThreadPoolExecutor(1, thread_name_prefix="skranke-fsync")
+        if ctx.db.group_commit(True):
+            ctx.durable = GroupSync(ctx.db.sync_wal, syncer).durable
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
@@ -65,6 +69,10 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         ctx.notifier = ctx.plans = ctx.db.event_sink[0] = None
         writers, ctx.writers = ctx.writers, None
         writers.shutdown(wait=True)
+        ctx.durable = None
+        syncer.shutdown(wait=True)
+        ctx.db.sync_wal()
+        ctx.db.group_commit(False)
         await planner.close()
         await hub.close()
         if task:

@@ -114,6 +114,8 @@ class Writer:
         else:
             body, status, replayed, seqs = await to_thread.run_sync(self._run, fn, status,
                                                                      remember)
+        if self.ctx.durable is not None and not replayed:
+            await self.ctx.durable()  # on disk before the answer says so
         plans = self.ctx.plans
         if plans is not None and isinstance(body, dict) and body.get("state") == "waiting" \
                 and "site_id" in body:

@@ -49,6 +49,8 @@ class AppContext:
     plans: Any = None
     #: The threads writes run on while the app runs (api/app.py), else None.
     writers: Any = None
+    #: While the app runs on SQLite: awaited before a write's answer (services/durable.py).
+    durable: Any = None
     #: Fault injection for crash tests: ("after_commit" | "before_commit", request path).
     crash_at: tuple[str, str] | None = None
 

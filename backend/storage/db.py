@@ -8,6 +8,7 @@ Reads use a second engine with ordinary deferred transactions (WAL snapshots on 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,7 +26,8 @@ from .open_visits import CACHE, OpenVisits, note_locked
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
+def _sqlite_engine(url: str, *, immediate: bool, synchronous: list[str] | None = None
+                   ) -> Engine:
     engine = create_engine(url, pool_size=20, max_overflow=20, pool_timeout=60,
                            connect_args={"check_same_thread": False, "timeout": 60})
 
@@ -34,7 +36,7 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute(f"PRAGMA synchronous={synchronous[0] if synchronous else 'FULL'}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
         cur.close()
@@ -54,7 +56,9 @@ class Database:
             db = make_url(url).database
             if db and db != ":memory:":
                 Path(db).parent.mkdir(parents=True, exist_ok=True)
-            self.write_engine = _sqlite_engine(url, immediate=True)
+            self._synchronous = ["FULL"]
+            self.write_engine = _sqlite_engine(url, immediate=True,
+                                               synchronous=self._synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
             self.write_engine = create_engine(url, pool_size=20, max_overflow=20,
@@ -114,6 +118,35 @@ class Database:
         with sqlite3.connect(source) as src, sqlite3.connect(target, timeout=60) as dst:
             src.backup(dst)
         self.migrate()
+
+    def group_commit(self, on: bool) -> bool:
+        """On SQLite, while on (the server runs): commits skip their own fsync
+        (synchronous=NORMAL) and `sync_wal` makes them durable, several at once, before
+        their answers go out (services/durable.py). Off: every commit fsyncs (FULL).
+        Returns whether it is on. A process killed meanwhile loses nothing either way:
+        a commit is in the operating system's cache; the fsync is for power cuts."""
+        database = make_url(self.url).database if self.is_sqlite else None
+        if not database or database == ":memory:":
+            return False
+        self._synchronous[0] = "NORMAL" if on else "FULL"
+        self.write_engine.dispose()  # pooled connections take the new setting
+        self.wal = Path(database + "-wal") if on else None
+        return on
+
+    def sync_wal(self) -> None:
+        """Flush the write-ahead log to disk: every commit written before this call is
+        durable when it returns (fsync covers the file, whichever descriptor wrote it)."""
+        wal = getattr(self, "wal", None)
+        if wal is None:
+            return
+        try:
+            fd = os.open(wal, os.O_RDWR)
+        except FileNotFoundError:  # no log: every commit is in the database file
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -1,0 +1,77 @@
+"""Group commit (services/durable.py): an answer waits for an fsync that began after its
+commit; one fsync serves many commits; a failed fsync fails the answers waiting for it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+
+from backend.services.durable import GroupSync
+
+
+def test_an_answer_waits_for_an_fsync_that_began_after_it_and_many_share_one():
+    started: list[int] = []
+    gate = threading.Event()
+    calls = 0
+
+    def fsync():
+        nonlocal calls
+        calls += 1
+        started.append(calls)
+        if calls == 1:
+            gate.wait(5)  # the first fsync is slow; writes go on meanwhile
+
+    async def main():
+        with ThreadPoolExecutor(1) as pool:
+            g = GroupSync(fsync, pool)
+            first = asyncio.create_task(g.durable())
+            await asyncio.sleep(0.05)  # the first fsync is running
+            later = [asyncio.create_task(g.durable()) for _ in range(20)]
+            await asyncio.sleep(0.05)
+            assert not first.done() and not any(t.done() for t in later)
+            gate.set()
+            await asyncio.wait_for(asyncio.gather(first, *later), 5)
+        return calls
+
+    # the 20 commits made while the first fsync ran share the second one
+    assert asyncio.run(main()) == 2
+
+
+def test_a_failed_fsync_fails_the_answers_that_waited_for_it():
+    fail = [True]
+
+    def fsync():
+        if fail[0]:
+            fail[0] = False
+            raise OSError("disk gone")
+
+    async def main():
+        with ThreadPoolExecutor(1) as pool:
+            g = GroupSync(fsync, pool)
+            with pytest.raises(OSError):
+                await g.durable()
+            await asyncio.wait_for(g.durable(), 5)  # the next one is synced again
+
+    asyncio.run(main())
+
+
+def test_commits_skip_their_own_fsync_only_while_the_server_runs(ctx):
+    def synchronous() -> int:
+        with ctx.db.write() as s:
+            return s.execute(text("PRAGMA synchronous")).scalar()
+
+    assert synchronous() == 2  # FULL: a command-line write is on disk when it returns
+    assert ctx.db.group_commit(True)
+    try:
+        assert synchronous() == 1  # NORMAL: the app's GroupSync does the fsync
+        t0 = time.perf_counter()
+        ctx.db.sync_wal()
+        assert time.perf_counter() - t0 < 5
+    finally:
+        ctx.db.group_commit(False)
+    assert synchronous() == 2

@@ -45,8 +45,11 @@ log = logging.getLogger("skranke.planning")
 
 #: Changes arriving within this time of each other share a plan.
 DEBOUNCE_SECONDS = 0.005
-#: After a plan that took d seconds, the planner rests max(REST_MIN, REST_RATIO * d).
+#: After a plan that took d seconds, the planner rests REST_RATIO * d, within
+#: [REST_MIN, REST_MAX] (a slow plan, say the first after a start, must not hold the next
+#: one back for seconds: answers wait for it).
 REST_MIN = 0.02
+REST_MAX = 0.3
 REST_RATIO = 9.0
 #: Without changes a site is planned again after this long (the clock moves estimates); a
 #: plan the same as the last one published is not sent.
@@ -183,7 +186,7 @@ class Planner:
             if still:
                 site.dirty.set()
             took = time.perf_counter() - t0
-            await asyncio.sleep(max(REST_MIN, REST_RATIO * took))
+            await asyncio.sleep(min(REST_MAX, max(REST_MIN, REST_RATIO * took)))
 
     # --- in a worker thread ------------------------------------------------------------------
     def make(self, site_id: str, previous: Published | None, refresh: bool = False

@@ -108,7 +108,9 @@ class Writer:
         answer that is a waiting visit waits for the plan that covers the change, so it
         carries the visit's place in the queue and its estimated call time."""
         pool = self.ctx.writers
-        if pool is not None:  # the app's write threads (api/app.py): a plain hand-off
+        if pool == "inline":  # SQLite under the app: the event loop is the one writer
+            body, status, replayed, seqs = self._run(fn, status, remember)
+        elif pool is not None:  # the app's write threads (api/app.py): a plain hand-off
             body, status, replayed, seqs = await asyncio.get_running_loop().run_in_executor(
                 pool, self._run, fn, status, remember)
         else:

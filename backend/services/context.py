@@ -47,7 +47,8 @@ class AppContext:
     notifier: Any = None
     #: The published plans (services/planning.py) while the app runs, else None.
     plans: Any = None
-    #: The threads writes run on while the app runs (api/app.py), else None.
+    #: Where writes run while the app runs (api/app.py): "inline" on the event loop
+    #: (SQLite), or an executor's threads; None outside the app.
     writers: Any = None
     #: While the app runs on SQLite: awaited before a write's answer (services/durable.py).
     durable: Any = None

@@ -43,8 +43,8 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        # Few worker threads: writes are serialised anyway, and dozens of threads fighting
-        # for the GIL while one holds the write lock only add latency (a lock convoy).
+        # Few worker threads for reads: dozens of threads fighting for the GIL only add
+        # latency.
         to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
         # Writes. SQLite takes one writer at a time, and with group commit (below) a write
         # is a few milliseconds of Python and no fsync: it runs on the event loop itself,

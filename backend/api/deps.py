@@ -103,10 +103,12 @@ class Writer:
 
     async def run(self, fn: Callable[[Tx], Any], status: int = 200, remember: bool = True
                   ) -> JSONResponse:
-        """Run `fn` in one write transaction (in a worker thread); with a key, remember its
-        answer (unless it holds data that must not be kept twice, like a revealed CPR). An
-        answer that is a waiting visit waits for the plan that covers the change, so it
-        carries the visit's place in the queue and its estimated call time."""
+        """Run `fn` in one write transaction (where `ctx.writers` says: on the event loop for
+        SQLite, else a write thread); with a key, remember its answer (unless it holds data
+        that must not be kept twice, like a revealed CPR). The answer waits until the commit
+        is on disk (group commit), and an answer that is a waiting visit also for the plan
+        that covers the change, so it carries the visit's place in the queue and its
+        estimated call time."""
         pool = self.ctx.writers
         if pool == "inline":  # SQLite under the app: the event loop is the one writer
             body, status, replayed, seqs = self._run(fn, status, remember)

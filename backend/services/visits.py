@@ -62,14 +62,18 @@ def _open_counter(tx: Tx, site_id: str, number: int) -> CounterRow:
     return counter
 
 
-def _busy(tx: Tx, counter: CounterRow) -> None:
-    held = tx.session.scalar(select(VisitRow).where(
-        VisitRow.counter_id == counter.id, VisitRow.state.in_(["called", "serving"])))
+def _busy(tx: Tx, counter: CounterRow, held: Visit | VisitRow | None = None) -> None:
+    """Refuse when the counter holds a called or serving visit: `held` when the caller
+    knows it (call next, from the held day), else read."""
+    if held is None:
+        held = tx.session.scalar(select(VisitRow).where(
+            VisitRow.counter_id == counter.id, VisitRow.state.in_(["called", "serving"])))
     if held is not None:
+        state = str(held.state)
         raise DomainError(
-            f"{counter.name} already has {held.ticket} ({held.state}); finish, requeue or "
+            f"{counter.name} already has {held.ticket} ({state}); finish, requeue or "
             "mark it first.", code="counter_busy", ticket=held.ticket, visit_id=held.id,
-            state=held.state)
+            state=state)
 
 
 def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
@@ -78,12 +82,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     day = tx.ctx.today(site, tx.now)
     state = tx.ctx.db.open_visits.state(tx.session, site_id, day, tx.seq(site_id),
                                         site.rules, tx.now, tx.ctx.horizon)
-    held = state.holding(counter.id)
-    if held is not None:
-        raise DomainError(
-            f"{counter.name} already has {held.ticket} ({held.state}); finish, requeue or "
-            "mark it first.", code="counter_busy", ticket=held.ticket, visit_id=held.id,
-            state=held.state.value)
+    _busy(tx, counter, state.holding(counter.id))
     choice = choose_next(state, repo.to_counter(counter), tx.now)
     if choice.visit is None:
         upcoming = choice.next_booking_at or repo.next_booked_start(

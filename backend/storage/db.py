@@ -64,6 +64,8 @@ class Database:
             self.write_engine = create_engine(url, pool_size=20, max_overflow=20,
                                               pool_pre_ping=True)
             self.read_engine = self.write_engine
+        #: The write-ahead log `sync_wal` flushes while group commit is on, else None.
+        self.wal: Path | None = None
         #: Each site's open day in memory (storage/open_visits.py), for every session.
         self.open_visits = OpenVisits()
         #: [callable or None]: called with the event rows of every commit of this process,
@@ -136,7 +138,7 @@ class Database:
     def sync_wal(self) -> None:
         """Flush the write-ahead log to disk: every commit written before this call is
         durable when it returns (fsync covers the file, whichever descriptor wrote it)."""
-        wal = getattr(self, "wal", None)
+        wal = self.wal
         if wal is None:
             return
         try:
@@ -183,8 +185,10 @@ def check(path: Path) -> None:
         raise RuntimeError(f"{path} is not a Skranke database")
 
 
-#: session.info key: the event rows (dicts) a transaction wrote, for after its commit.
+#: session.info keys: the event rows (dicts) a transaction wrote, for after its commit,
+#: and the Database's event_sink they are handed to.
 COMMITTED_EVENTS = "skranke_committed_events"
+EVENT_SINK = "skranke_event_sink"
 
 
 @event.listens_for(Session, "after_commit")
@@ -194,8 +198,6 @@ def _hand_over_events(session: Session) -> None:
     if rows and sink is not None and sink[0] is not None:
         sink[0](rows)
 
-
-EVENT_SINK = "skranke_event_sink"
 
 #: Built once (a statement and its cache key cost more to build than to run).
 _LOCK_SITE = select(SiteRow).where(SiteRow.id == bindparam("site")).with_for_update()

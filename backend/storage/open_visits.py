@@ -47,6 +47,12 @@ class _Day:
     done: dict[int, tuple[datetime, str, float]]
     _observed: tuple[tuple[str, float], ...] | None = field(default=None, repr=False)
 
+    def snapshot(self, rules: Rules) -> tuple:
+        """(visits, counters by number, observed) as they are now (under the lock)."""
+        counters = tuple(sorted(self.counters.values(), key=lambda c: c.number))
+        return (tuple(self.visits.values()), counters,
+                self.observed() if rules.duration_quantile else ())
+
     def observed(self) -> tuple[tuple[str, float], ...]:
         """(errand, minutes) of the latest finished visits, newest first (repo.observed)."""
         if self._observed is None:
@@ -95,14 +101,12 @@ class OpenVisits:
         """The day as `repo.day_state(..., now=now)` reads it, for a session that sees the
         site at event sequence `seq` and has changed none of its visits yet."""
         rules = repo.planner_rules(session, site_id, rules)
-        with self._lock:
+        with self._lock:  # read whole, while no writer carries its rows into it
             held = self._days.get(site_id)
             usable = held is not None and held.day == day and held.seq == seq
             if usable:
-                visits = tuple(held.visits.values())
-                counters = tuple(sorted(held.counters.values(), key=lambda c: c.number))
-                observed = held.observed() if rules.duration_quantile else ()
                 self.hits += 1
+                visits, counters, observed = held.snapshot(rules)
         if not usable:
             self.misses += 1
             held = self._load(session, site_id, day, seq)
@@ -110,9 +114,7 @@ class OpenVisits:
                 current = self._days.get(site_id)
                 if current is None or current.day != day or current.seq < seq:
                     self._days[site_id] = held
-                visits = tuple(held.visits.values())
-                counters = tuple(sorted(held.counters.values(), key=lambda c: c.number))
-                observed = held.observed() if rules.duration_quantile else ()
+                visits, counters, observed = held.snapshot(rules)
         early, late = now - rules.grace, now + horizon
         booked = State.BOOKED  # the held visits are in id order (see _Day.visits)
         visits = tuple(v for v in visits if v.state is not booked

@@ -59,12 +59,6 @@ def changes(r: VisitRow, v: Visit) -> dict[str, Any]:
     return out
 
 
-def apply(r: VisitRow, v: Visit) -> None:
-    """Write a changed domain visit back onto its row (through the ORM's unit of work)."""
-    for name, value in changes(r, v).items():
-        setattr(r, name, value)
-
-
 _VISITS = VisitRow.__table__
 _UPDATES: dict[tuple[str, ...], Any] = {}
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from sqlalchemy import bindparam, event, insert, inspect, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalogue import Catalogue, Errand
 from ..clock import Clock
@@ -19,6 +18,7 @@ from ..domain.types import Counter, Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
 from ..storage.db import COMMITTED_EVENTS, Database, lock_site
+from ..storage.fast import Fast
 from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
 from ..storage.open_visits import touched
 
@@ -114,7 +114,7 @@ class Tx:
     actor: Actor
     occurred_at: datetime | None = None
     now: datetime = field(init=False)
-    _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
+    _locked: dict[str, repo.LockedSite] = field(default_factory=dict, init=False)
     #: The last event sequence this transaction wrote, per site.
     last_seq: dict[str, int] = field(default_factory=dict, init=False)
     #: Counters read in this transaction, held here: the session's identity map holds
@@ -138,6 +138,11 @@ class Tx:
                 raise NotFound(f"There is no site '{site_id}'.", code="unknown_site")
             self._locked[site_id] = row
         return site
+
+    def site_lock(self, site_id: str) -> repo.LockedSite:
+        """The site's row as read under its lock (taking the lock)."""
+        self.lock(site_id)
+        return self._locked[site_id]
 
     def seq(self, site_id: str) -> int:
         """The site's event sequence as this transaction sees it (it takes the lock)."""
@@ -230,8 +235,7 @@ class Tx:
         if site is None:
             self.lock(site_id)
             site = self._locked[site_id]
-        seq = site.event_seq + 1
-        set_committed_value(site, "event_seq", seq)  # stored before the commit, below
+        seq = site.event_seq = site.event_seq + 1  # stored before the commit, below
         self.last_seq[site_id] = seq
         _pending(self.session, EventRow).append(dict(
             site_id=site_id, seq=seq, at=self.now, type=type_, data=data))
@@ -247,15 +251,16 @@ _ROWS = "skranke_rows"
 _SEQS = "skranke_seqs"
 _SITES = SiteRow.__table__
 # Statements built once: building one and its cache key costs more than running it.
-_SET_SEQ = update(_SITES).where(_SITES.c.id == bindparam("site")).values(
-    event_seq=bindparam("seq"))
+_SET_SEQ = Fast(update(_SITES).where(_SITES.c.id == bindparam("site")).values(
+    event_seq=bindparam("seq")))
 _INSERTS: dict = {}
 
 
-def _insert(table):
-    stmt = _INSERTS.get(table)
+def _insert(table, columns: tuple[str, ...]) -> Fast:
+    stmt = _INSERTS.get((table, columns))
     if stmt is None:
-        stmt = _INSERTS[table] = insert(table)
+        stmt = _INSERTS[table, columns] = Fast(insert(table).values(
+            {name: bindparam(name) for name in columns}))
     return stmt
 
 
@@ -269,11 +274,14 @@ def _write_pending(session: Session) -> None:
     seqs = session.info.pop(_SEQS, None)
     if pending or seqs:
         session.flush()
-        conn = session.connection()
         for site_id, seq in (seqs or {}).items():
-            conn.execute(_SET_SEQ, {"site": site_id, "seq": seq})
+            _SET_SEQ.run(session, {"site": site_id, "seq": seq})
         for table, rows in (pending or {}).items():
-            conn.execute(_insert(table), rows[0] if len(rows) == 1 else rows)
+            stmt = _insert(table, tuple(rows[0]))  # a table's rows share their keys
+            if len(rows) == 1:
+                stmt.run(session, rows[0])
+            else:
+                stmt.run_many(session, rows)
         events = (pending or {}).get(EventRow.__table__)
         if events:  # handed to this process's event stream after the commit (storage/db.py)
             session.info[COMMITTED_EVENTS] = events

@@ -104,6 +104,9 @@ def set_planner(tx: Tx, site_id: str, passed_over_minutes: int | None,
         row.passed_over_minutes = passed_over_minutes
     if duration_quantile is not None:
         row.duration_quantile = duration_quantile
+    lock = tx.site_lock(site_id)  # what this transaction's reads of the rules see
+    lock.passed_over_minutes, lock.duration_quantile = (row.passed_over_minutes,
+                                                        row.duration_quantile)
     out = planner_settings(tx.session, tx.ctx, site_id)
     tx.audit("planner_settings", site_id=site_id, detail=out)
     tx.emit(site_id, "site.planner", {"planner": out})

@@ -7,7 +7,7 @@ and times only: events never carry personal data).
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..domain import cpr as cprlib
 from ..domain.queue import queue_plan
 from ..storage import repo
+from ..storage.fast import Fast
 from ..storage.models import CounterRow, NoteRow, VisitRow
 
 
@@ -58,8 +59,15 @@ def gap_views(plan, numbers: dict[int, int], tz: ZoneInfo) -> dict[str, dict[str
 
 
 _NOTES = NoteRow.__table__
-_NOTES_OF = select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text).where(
-    _NOTES.c.visit_id == bindparam("visit")).order_by(_NOTES.c.id)
+
+
+class _Note(NamedTuple):
+    created_at: datetime
+    author: str
+    text: str
+
+_NOTES_OF = Fast(select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text).where(
+    _NOTES.c.visit_id == bindparam("visit")).order_by(_NOTES.c.id))
 
 
 def visit_notes(session: Session, visit_id: int) -> list:
@@ -68,7 +76,7 @@ def visit_notes(session: Session, visit_id: int) -> list:
     this session added are flushed first; nothing else needs to be."""
     if any(isinstance(o, NoteRow) for o in session.new):
         session.flush()
-    return list(session.connection().execute(_NOTES_OF, {"visit": visit_id}))
+    return [_Note(*r) for r in _NOTES_OF.rows(session, {"visit": visit_id})]
 
 
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,

@@ -20,8 +20,10 @@ from sqlalchemy import Engine, bindparam, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from .fast import SQLITE, Fast
 from .models import SiteRow
 from .open_visits import CACHE, OpenVisits, note_locked
+from .repo import LockedSite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -72,13 +74,14 @@ class Database:
         #: in the committing thread, right after the commit (services/events.py).
         self.event_sink: list = [None]
         self._write = sessionmaker(self.write_engine, expire_on_commit=False,
-                                   info={CACHE: self.open_visits, EVENT_SINK: self.event_sink})
+                                   info={CACHE: self.open_visits, EVENT_SINK: self.event_sink,
+                                         SQLITE: self.is_sqlite})
         # SQLite's busy handler sleeps in growing steps (up to 100 ms) while another writer
         # holds the lock; writers of this process queue here instead and get it at once.
         # Other processes on the same file still meet at BEGIN IMMEDIATE.
         self._local_writer = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         self._read = sessionmaker(self.read_engine, expire_on_commit=False,
-                                  info={CACHE: self.open_visits})
+                                  info={CACHE: self.open_visits, SQLITE: self.is_sqlite})
 
     def migrate(self) -> None:
         """Apply every Alembic migration not yet applied (on start and on upgrade)."""
@@ -200,12 +203,17 @@ def _hand_over_events(session: Session) -> None:
 
 
 #: Built once (a statement and its cache key cost more to build than to run).
-_LOCK_SITE = select(SiteRow).where(SiteRow.id == bindparam("site")).with_for_update()
+_LOCK_SITE = Fast(select(SiteRow.event_seq, SiteRow.passed_over_minutes,
+                         SiteRow.duration_quantile)
+                  .where(SiteRow.id == bindparam("site")).with_for_update())
 
 
-def lock_site(session: Session, site_id: str) -> SiteRow | None:
-    """Take the site's lock row for the rest of the transaction."""
-    row = session.execute(_LOCK_SITE, {"site": site_id}).scalar_one_or_none()
-    if row is not None:
-        note_locked(session, site_id, row)
+def lock_site(session: Session, site_id: str) -> LockedSite | None:
+    """Take the site's lock row for the rest of the transaction (on SQLite the write
+    transaction's BEGIN IMMEDIATE holds it already; this reads the row under it)."""
+    rows = _LOCK_SITE.rows(session, {"site": site_id})
+    if not rows:
+        return None
+    row = LockedSite(site_id, *rows[0])
+    note_locked(session, site_id, row)
     return row

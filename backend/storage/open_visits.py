@@ -27,9 +27,9 @@ from ..domain.types import OPEN_STATES, Counter, DayState, Rules, State, Visit
 from . import repo
 from .models import CounterRow, VisitRow
 
-#: session.info keys: the sites a transaction locked ({site: (seq at lock, SiteRow)}) and
-#: the visit and counter rows it flushed.
-LOCKED = "skranke_locked"
+#: session.info keys: the visit and counter rows a transaction flushed (the sites it
+#: locked are under repo.LOCKED).
+LOCKED = repo.LOCKED
 TOUCHED = "skranke_touched"
 CACHE = "skranke_open_visits"
 

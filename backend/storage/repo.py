@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +22,22 @@ from ..domain.types import (
     State,
     Visit,
 )
+from .fast import Fast
 from .models import CounterRow, SiteRow, VisitRow
+
+#: session.info key: the sites a write transaction locked, {site: (seq at lock, LockedSite)}
+LOCKED = "skranke_locked"
+
+
+@dataclass(slots=True)
+class LockedSite:
+    """A site's row as a write transaction read it under the site's lock (storage/db.py
+    lock_site); the transaction's events move `event_seq` on, stored before the commit."""
+
+    id: str
+    event_seq: int
+    passed_over_minutes: int | None
+    duration_quantile: float | None
 
 _COPIED = ("state", "errand", "expected_minutes", "priority", "counter_id", "slot_start",
            "arrived_at", "called_at", "last_called_at", "started_at", "finished_at",
@@ -69,9 +84,9 @@ def update_visit(session: Session, r: VisitRow, values: dict[str, Any]) -> None:
     key = tuple(values)
     stmt = _UPDATES.get(key)
     if stmt is None:  # built once per set of columns: building costs more than running
-        stmt = _UPDATES[key] = update(_VISITS).where(_VISITS.c.id == bindparam("_id")).values(
-            {name: bindparam(name) for name in key})
-    session.connection().execute(stmt, {"_id": r.id, **values})
+        stmt = _UPDATES[key] = Fast(update(_VISITS).where(
+            _VISITS.c.id == bindparam("_id")).values({name: bindparam(name) for name in key}))
+    stmt.run(session, {"_id": r.id, **values})
     for name, value in values.items():
         set_committed_value(r, name, value)
 
@@ -165,9 +180,10 @@ def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, floa
 
 
 def planner_rules(session: Session, site_id: str, rules: Rules) -> Rules:
-    """The site's rules with the planner settings a supervisor changed at runtime (the
-    site row is already in the session when a write transaction locked it)."""
-    row = session.get(SiteRow, site_id)
+    """The site's rules with the planner settings a supervisor changed at runtime (as the
+    write transaction read them under the site's lock, else the site's row)."""
+    locked = (session.info.get(LOCKED) or {}).get(site_id)
+    row = locked[1] if locked is not None else session.get(SiteRow, site_id)
     if row is None or (row.passed_over_minutes is None and row.duration_quantile is None):
         return rules
     return replace(rules, **{k: v for k, v in (

@@ -22,7 +22,6 @@ from ..storage.fast import Fast
 from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
 from ..storage.open_visits import touched
 
-_VISIT = select(VisitRow).where(VisitRow.id == bindparam("id"))  # built once
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
 
@@ -151,7 +150,7 @@ class Tx:
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
         if self.ctx.db.is_sqlite:  # BEGIN IMMEDIATE: the whole transaction is under the lock
-            row = self.session.execute(_VISIT, {"id": visit_id}).scalar_one_or_none()
+            row = repo.load_visit(self.session, visit_id)
             if row is None:
                 raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
             self.lock(row.site_id)

@@ -90,7 +90,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
         return {"visit": None, "reason": choice.reason,
                 "next_booking_at": iso(upcoming, site.tz),
                 "walkins_waiting": choice.walkins_waiting}
-    row = tx.session.get(VisitRow, choice.visit.id)  # the whole visit, not the light one
+    row = repo.load_visit(tx.session, choice.visit.id)  # the whole visit, not the light one
     tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
     view = finish_change(tx, row, "call_next", {"reason": choice.reason})
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,

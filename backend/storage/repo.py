@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.instrumentation import manager_of_class
+from sqlalchemy.orm.util import identity_key
 
 from ..domain.types import (
     OPEN_STATES,
@@ -75,6 +77,29 @@ def changes(r: VisitRow, v: Visit) -> dict[str, Any]:
 
 
 _VISITS = VisitRow.__table__
+_LOAD_VISIT = Fast(select(*_VISITS.c).where(_VISITS.c.id == bindparam("id")))
+_VISIT_KEYS = tuple(c.key for c in _VISITS.c)
+_VISIT_CLASS = manager_of_class(VisitRow)
+
+
+def load_visit(session: Session, visit_id: int) -> VisitRow | None:
+    """A visit as an ORM object in the session, read with one plain statement: the
+    session's own object if it has one, else one made from the row as a query's load would
+    make it (an ORM load cost 250 µs of Python, this about a fifth). Pending changes are
+    not flushed first: a write reads its visit before it changes anything."""
+    held = session.identity_map.get(identity_key(VisitRow, visit_id))
+    if held is not None:
+        return held
+    rows = _LOAD_VISIT.rows(session, {"id": visit_id})
+    if not rows:
+        return None
+    row = _VISIT_CLASS.new_instance()
+    row.__dict__.update(zip(_VISIT_KEYS, rows[0], strict=True))
+    make_transient_to_detached(row)  # as loaded: no history, its key from its id
+    session.add(row)
+    return row
+
+
 _UPDATES: dict[tuple[str, ...], Any] = {}
 
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
 from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
 from ..domain.queue import choose_next
-from ..domain.types import DocStatus, Kind, Outcome, State, Visit
+from ..domain.types import Counter, DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
+from ..storage.fast import Fast
 from ..storage.models import CounterRow, NoteRow, VisitRow
 from .context import Tx
 from .views import iso, visit_event, visit_view
@@ -53,19 +54,27 @@ def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit
     return finish_change(tx, row, action, detail)
 
 
-def _open_counter(tx: Tx, site_id: str, number: int) -> CounterRow:
-    counter = tx.counter_row(site_id, number)
+def _open_counter(tx: Tx, site_id: str, number: int, counter: Counter | None = None
+                  ) -> CounterRow | Counter:
+    """The counter, refused unless it is open and (for a caseworker) theirs: `counter` when
+    the caller has it (call next, from the held day), else read."""
+    counter = counter if counter is not None else tx.counter_row(site_id, number)
     tx.check_counter(counter)
     if counter.state != "open":
         raise DomainError(f"{counter.name} is {counter.state}; open it first.",
-                          code="counter_not_open", counter=counter.number, state=counter.state)
+                          code="counter_not_open", counter=counter.number,
+                          state=str(counter.state))
     return counter
 
 
-def _busy(tx: Tx, counter: CounterRow, held: Visit | VisitRow | None = None) -> None:
+_UNREAD = object()
+
+
+def _busy(tx: Tx, counter: CounterRow | Counter, held: Visit | VisitRow | None | object = _UNREAD
+          ) -> None:
     """Refuse when the counter holds a called or serving visit: `held` when the caller
-    knows it (call next, from the held day), else read."""
-    if held is None:
+    knows it, None included (call next, from the held day), else read."""
+    if held is _UNREAD:
         held = tx.session.scalar(select(VisitRow).where(
             VisitRow.counter_id == counter.id, VisitRow.state.in_(["called", "serving"])))
     if held is not None:
@@ -78,12 +87,15 @@ def _busy(tx: Tx, counter: CounterRow, held: Visit | VisitRow | None = None) -> 
 
 def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     site = tx.lock(site_id)
-    counter = _open_counter(tx, site_id, number)
     day = tx.ctx.today(site, tx.now)
     state = tx.ctx.db.open_visits.state(tx.session, site_id, day, tx.seq(site_id),
                                         site.rules, tx.now, tx.ctx.horizon)
+    held = next((c for c in state.counters if c.number == number), None)
+    if held is None:
+        raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
+    counter = _open_counter(tx, site_id, number, held)
     _busy(tx, counter, state.holding(counter.id))
-    choice = choose_next(state, repo.to_counter(counter), tx.now)
+    choice = choose_next(state, counter, tx.now)
     if choice.visit is None:
         upcoming = choice.next_booking_at or repo.next_booked_start(
             tx.session, site_id, day, tx.now - site.rules.grace)
@@ -168,9 +180,16 @@ def reveal_cpr(tx: Tx, visit_id: int) -> dict[str, Any]:
     return {"visit_id": row.id, "cpr": cprlib.pretty(row.cpr) if row.cpr else None}
 
 
+_LAST_TICKET = Fast(select(func.max(VisitRow.ticket_seq)).where(
+    VisitRow.site_id == bindparam("site"), VisitRow.day == bindparam("day"),
+    VisitRow.kind == bindparam("kind")))
+_BOOKING = Fast(select(VisitRow.id).where(VisitRow.booking_ref == bindparam("ref"),
+                                          VisitRow.site_id == bindparam("site")))
+
+
 def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
-    seq = tx.session.scalar(select(func.max(VisitRow.ticket_seq)).where(
-        VisitRow.site_id == site_id, VisitRow.day == day, VisitRow.kind == kind.value)) or 0
+    seq = _LAST_TICKET.rows(tx.session, {"site": site_id, "day": day, "kind": kind.value}
+                            )[0][0] or 0
     prefix = "B" if kind is Kind.BOOKED else "C"
     return f"{prefix}{seq + 1:03d}", seq + 1
 
@@ -216,11 +235,10 @@ def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | Non
 
 def check_in_by_ref(tx: Tx, site_id: str, booking_ref: str) -> dict[str, Any]:
     tx.lock(site_id)
-    row = tx.session.scalar(select(VisitRow).where(VisitRow.booking_ref == booking_ref.upper(),
-                                                   VisitRow.site_id == site_id))
-    if row is None:
+    found = _BOOKING.rows(tx.session, {"ref": booking_ref.upper(), "site": site_id})
+    if not found:
         raise NotFound("No booking with that reference here.", code="unknown_booking")
-    return check_in(tx, row.id, None)
+    return check_in(tx, found[0][0], None)
 
 
 def check_in(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:

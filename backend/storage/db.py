@@ -8,9 +8,11 @@ Reads use a second engine with ordinary deferred transactions (WAL snapshots on 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,6 +28,10 @@ from .open_visits import CACHE, OpenVisits, note_locked
 from .repo import LockedSite
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+#: Under group commit, a checkpoint starts when the write-ahead log is larger than this
+#: (SQLite's own default: 1000 pages of 4 KiB).
+CHECKPOINT_BYTES = 4 * 1024 * 1024
+log = logging.getLogger("skranke.storage")
 
 
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: list[str] | None = None
@@ -41,6 +47,11 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: list[str] | None =
         cur.execute(f"PRAGMA synchronous={synchronous[0] if synchronous else 'FULL'}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=60000")
+        # Under group commit, checkpoints run on a thread of their own (Database.sync_wal):
+        # SQLite's own, run by the commit that fills the log, stalled that write (and the
+        # event loop it runs on) for the copy and two fsyncs: the slowest answers' time.
+        grouped = bool(synchronous) and synchronous[0] == "NORMAL"
+        cur.execute(f"PRAGMA wal_autocheckpoint={0 if grouped else 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -68,6 +79,8 @@ class Database:
             self.read_engine = self.write_engine
         #: The write-ahead log `sync_wal` flushes while group commit is on, else None.
         self.wal: Path | None = None
+        self._checkpointer: ThreadPoolExecutor | None = None
+        self._checkpointing = threading.Lock()
         #: Each site's open day in memory (storage/open_visits.py), for every session.
         self.open_visits = OpenVisits()
         #: [callable or None]: called with the event rows of every commit of this process,
@@ -136,6 +149,11 @@ class Database:
         self._synchronous[0] = "NORMAL" if on else "FULL"
         self.write_engine.dispose()  # pooled connections take the new setting
         self.wal = Path(database + "-wal") if on else None
+        if on and self._checkpointer is None:
+            self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="skranke-checkpoint")
+        elif not on and self._checkpointer is not None:
+            self._checkpointer.shutdown(wait=True)
+            self._checkpointer = None
         return on
 
     def sync_wal(self) -> None:
@@ -150,8 +168,29 @@ class Database:
             return
         try:
             os.fsync(fd)
+            grown = os.fstat(fd).st_size > CHECKPOINT_BYTES
         finally:
             os.close(fd)
+        checkpointer = self._checkpointer
+        if grown and checkpointer is not None and self._checkpointing.acquire(blocking=False):
+            try:
+                checkpointer.submit(self._checkpoint)
+            except RuntimeError:  # shutting down: the last connection's close checkpoints
+                self._checkpointing.release()
+
+    def _checkpoint(self) -> None:
+        """Copy the log into the database file without holding up writers (PASSIVE); the
+        next write then starts the log from its beginning again."""
+        import sqlite3
+
+        try:
+            with contextlib.closing(sqlite3.connect(make_url(self.url).database,
+                                                    timeout=60)) as con:
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:  # the next fsync tries again
+            log.warning("checkpoint failed: %s", exc)
+        finally:
+            self._checkpointing.release()
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -28,11 +28,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -89,44 +85,6 @@ def payload(plan: Plan, tz) -> dict:
             "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}}
 
 
-def _compute(state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
-    """The plan and what its event and answers carry: pure, so it can run anywhere."""
-    plan = queue_plan(state, now)
-    data = payload(plan, tz)
-    gaps = gap_views(plan, {c.id: c.number for c in state.counters}, tz)
-    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
-    return plan, data, gaps, digest
-
-
-_POOL: list = [None]  # one planning process for every app of this process, made on first use
-
-
-def compute(state, now: datetime, tz, processes: bool) -> tuple[Plan, dict, dict, str]:
-    """`_compute`, with `processes` in a process of its own: a plan is 10-20 ms of Python,
-    and in a thread it held the GIL the event loop's writes wait for (every SQLite call
-    gives it up and waits to get it back), which made the answers' slow tail. The day and
-    the plan cross as pickles (about a millisecond). If that process dies, the plan is
-    made here and the next one gets a new process."""
-    if not processes:
-        return _compute(state, now, tz)
-    with _POOL_LOCK:
-        pool = _POOL[0]
-        if pool is None:
-            pool = _POOL[0] = ProcessPoolExecutor(
-                1, mp_context=multiprocessing.get_context("spawn"))
-    try:
-        return pool.submit(_compute, state, now, tz).result()
-    except BrokenProcessPool:
-        log.warning("the planning process stopped; planning here, a new one next time")
-        with _POOL_LOCK:
-            if _POOL[0] is pool:
-                _POOL[0] = None
-        return _compute(state, now, tz)
-
-
-_POOL_LOCK = threading.Lock()
-
-
 @dataclass
 class _Site:
     site_id: str
@@ -140,14 +98,12 @@ class _Site:
 class Planner:
     """One planning loop per site in this process; writes tell it what they committed."""
 
-    def __init__(self, ctx: AppContext, processes: bool = False) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
         self.refresh_seconds = REFRESH_SECONDS
-        #: Plans are computed in a process of their own (`compute`).
-        self.processes = processes
 
     # --- called from any thread after a commit ---------------------------------------------
     def changed(self, site_id: str) -> None:
@@ -249,7 +205,10 @@ class Planner:
                                              site.rules, now, ctx.horizon)
             mark = s.get(Meta, key)
             published = mark.value.split() if mark is not None else ["-1", ""]
-        plan, data, gaps, digest = compute(state, now, site.tz, self.processes)
+        plan = queue_plan(state, now)
+        data = payload(plan, site.tz)
+        gaps = gap_views(plan, {c.id: c.number for c in state.counters}, site.tz)
+        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
         if published[1:] == [digest]:  # the last plan published says just this
             return Published(seq, plan, now, data, gaps)
         with ctx.db.write() as s:

@@ -49,9 +49,17 @@ def _row(r: EventRow) -> Event:
     return _event(r.seq, r.type, r.at, r.data)
 
 
+#: Events closer together than this go out to the listeners together: each listener is
+#: woken at most this often per site. Sending is the cost (about 30 µs per listener and
+#: wake-up, measured: with 50 listeners and 200 changes a second, a third of a core), so
+#: under load a few events share one send; an event after a quiet moment goes at once.
+FLUSH_SECONDS = 0.02
+
+
 class _Subscriber:
     def __init__(self, size: int) -> None:
-        self.queue: asyncio.Queue[Event | None] = asyncio.Queue(size)
+        #: Batches of events in order; None: too slow, told to refetch.
+        self.queue: asyncio.Queue[list[Event] | None] = asyncio.Queue(size)
         self.overflow = False
 
 
@@ -62,6 +70,9 @@ class _SiteFeed:
         self.subscribers: set[_Subscriber] = set()
         self.last_seq: int | None = None
         self.task: asyncio.Task | None = None
+        self.pending: list[Event] = []
+        self.flush_at: asyncio.TimerHandle | None = None
+        self.flushed = float("-inf")  # the loop's time of the last send
 
     async def run(self) -> None:
         self.last_seq = await to_thread.run_sync(self.hub.current_seq, self.site_id)
@@ -85,18 +96,35 @@ class _SiteFeed:
         self.fan_out([ev for ev in events if ev.seq > self.last_seq])
 
     def fan_out(self, rows: list[Event]) -> None:
+        """Queue the events after the last one sent, to go out now or, if the last send
+        was less than FLUSH_SECONDS ago, with the others that come until then."""
         for ev in rows:
-            if ev.seq <= self.last_seq:
-                continue
-            for sub in list(self.subscribers):
-                try:
-                    sub.queue.put_nowait(ev)
-                except asyncio.QueueFull:  # too slow: drop it, it will be told to refetch
-                    self.subscribers.discard(sub)
-                    sub.overflow = True
-                    sub.queue.get_nowait()
-                    sub.queue.put_nowait(None)
-            self.last_seq = ev.seq
+            if ev.seq > self.last_seq:
+                self.pending.append(ev)
+                self.last_seq = ev.seq
+        if not self.pending or self.flush_at is not None:
+            return
+        loop = asyncio.get_running_loop()
+        wait = self.flushed + FLUSH_SECONDS - loop.time()
+        if wait <= 0:
+            self.flush()
+        else:
+            self.flush_at = loop.call_later(wait, self.flush)
+
+    def flush(self) -> None:
+        self.flush_at = None
+        batch, self.pending = self.pending, []
+        self.flushed = asyncio.get_running_loop().time()
+        if not batch:
+            return
+        for sub in list(self.subscribers):
+            try:
+                sub.queue.put_nowait(batch)
+            except asyncio.QueueFull:  # too slow: drop it, it will be told to refetch
+                self.subscribers.discard(sub)
+                sub.overflow = True
+                sub.queue.get_nowait()
+                sub.queue.put_nowait(None)
 
 
 class EventHub:
@@ -189,7 +217,7 @@ class EventHub:
                     yield Refetch("too_slow", sent)
                     return
                 batch: list[Event] = []
-                for ev in ready:
+                for ev in (ev for events in ready for ev in events):
                     if ev.seq <= sent:
                         continue
                     if ev.seq != sent + 1:  # never skip silently: fill the gap from the table
@@ -204,6 +232,8 @@ class EventHub:
 
     async def close(self) -> None:
         for feed in self.feeds.values():
+            if feed.flush_at is not None:
+                feed.flush_at.cancel()
             if feed.task:
                 feed.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -38,6 +38,7 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings) -> None:
 
     from .api.app import create_app
 
+    ctx.plan_processes = True  # plans off the GIL the answers wait for
     app = create_app(ctx)
     ssl = {}
     if settings.tls_certificate:

@@ -100,3 +100,24 @@ def test_time_passing_alone_refreshes_the_estimates(ctx):
         assert datetime.fromisoformat(estimate(w["id"])) == first + timedelta(minutes=3)
         await planner.close()
     asyncio.run(go())
+
+
+def test_the_servers_planning_process_plans_the_same_and_a_dead_one_is_replaced(ctx):
+    register(ctx, "Ida Berg")
+    register(ctx, "Ole Lund")
+    here = Planner(ctx).make("test", None)
+    apart = Planner(ctx, processes=True)
+    try:
+        there = apart.make("test", None, refresh=True)
+        assert (there.plan, there.data, there.gaps) == (here.plan, here.data, here.gaps)
+        pool = apart._pool
+        assert pool is not None
+        for proc in list(pool._processes.values()):  # the planning process dies
+            proc.kill()
+            proc.join(5)
+        again = apart.make("test", None, refresh=True)  # planned here, meanwhile
+        assert again.data == here.data
+        assert apart._pool is None
+        assert apart.make("test", None, refresh=True).data == here.data  # a new process
+    finally:
+        asyncio.run(apart.close())

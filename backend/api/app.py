@@ -61,7 +61,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
-        planner = Planner(ctx)
+        planner = Planner(ctx, processes=ctx.plan_processes)
         planner.start()
         app.state.planner = ctx.plans = planner
 

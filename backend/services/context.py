@@ -51,6 +51,8 @@ class AppContext:
     writers: Any = None
     #: While the app runs on SQLite: awaited before a write's answer (services/durable.py).
     durable: Any = None
+    #: Plans computed in a process of their own (services/planning.py): the server's.
+    plan_processes: bool = False
     #: Fault injection for crash tests: ("after_commit" | "before_commit", request path).
     crash_at: tuple[str, str] | None = None
 

@@ -28,7 +28,12 @@ import contextlib
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -85,6 +90,28 @@ def payload(plan: Plan, tz) -> dict:
             "estimates": {str(vid): iso(at, tz) for vid, at in plan.estimates.items()}}
 
 
+def _compute(state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
+    """The plan and what its event and answers carry: pure, so it runs anywhere."""
+    plan = queue_plan(state, now)
+    data = payload(plan, tz)
+    gaps = gap_views(plan, {c.id: c.number for c in state.counters}, tz)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+    return plan, data, gaps, digest
+
+
+def _end_with_parent() -> None:
+    """In the planning process: exit when the server has gone, however it went (a killed
+    server's pool never tells its worker)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True, name="skranke-parent-watch").start()
+
+
 @dataclass
 class _Site:
     site_id: str
@@ -98,12 +125,18 @@ class _Site:
 class Planner:
     """One planning loop per site in this process; writes tell it what they committed."""
 
-    def __init__(self, ctx: AppContext) -> None:
+    def __init__(self, ctx: AppContext, processes: bool = False) -> None:
         self.ctx = ctx
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
         self.refresh_seconds = REFRESH_SECONDS
+        #: With `processes` (the server, cli.py) plans are computed in a process of their
+        #: own, made on first use: a plan is 10-20 ms of Python, and in a thread it held
+        #: the GIL the event loop's writes wait for after every SQLite call.
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     # --- called from any thread after a commit ---------------------------------------------
     def changed(self, site_id: str) -> None:
@@ -189,6 +222,27 @@ class Planner:
             await asyncio.sleep(min(REST_MAX, max(REST_MIN, REST_RATIO * took)))
 
     # --- in a worker thread ------------------------------------------------------------------
+    def compute(self, state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
+        """`_compute`, in the planning process when there is one (the day and the plan cross
+        as pickles, about a millisecond); if that process has died, here, and the next
+        plan gets a new one."""
+        if not self.processes:
+            return _compute(state, now, tz)
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_end_with_parent)
+            pool = self._pool
+        try:
+            return pool.submit(_compute, state, now, tz).result()
+        except BrokenProcessPool:
+            log.warning("the planning process stopped; planning here, a new one next time")
+            with self._pool_lock:
+                if self._pool is pool:
+                    self._pool = None
+            return _compute(state, now, tz)
+
     def make(self, site_id: str, previous: Published | None, refresh: bool = False
              ) -> Published:
         """Read the site's state, plan, and publish the plan as an event, unless the consoles
@@ -205,10 +259,7 @@ class Planner:
                                              site.rules, now, ctx.horizon)
             mark = s.get(Meta, key)
             published = mark.value.split() if mark is not None else ["-1", ""]
-        plan = queue_plan(state, now)
-        data = payload(plan, site.tz)
-        gaps = gap_views(plan, {c.id: c.number for c in state.counters}, site.tz)
-        digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        plan, data, gaps, digest = self.compute(state, now, site.tz)
         if published[1:] == [digest]:  # the last plan published says just this
             return Published(seq, plan, now, data, gaps)
         with ctx.db.write() as s:
@@ -226,6 +277,10 @@ class Planner:
         return Published(own if own == seq + 1 else seq, plan, now, data, gaps)
 
     async def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
         for site in self.sites.values():
             if site.task:
                 site.task.cancel()

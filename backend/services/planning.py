@@ -99,10 +99,10 @@ def _compute(state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
     return plan, data, gaps, digest
 
 
-def _end_with_parent() -> None:
-    """In the planning process: exit when the server has gone, however it went (a killed
+def _end_with_parent(parent: int) -> None:
+    """In the planning process: exit when the server (`parent`, given by it: one killed
+    while this process was starting is already gone) has gone, however it went (a killed
     server's pool never tells its worker)."""
-    parent = os.getppid()
 
     def watch() -> None:
         while os.getppid() == parent:
@@ -232,7 +232,7 @@ class Planner:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     1, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_end_with_parent)
+                    initializer=_end_with_parent, initargs=(os.getpid(),))
             pool = self._pool
         try:
             return pool.submit(_compute, state, now, tz).result()

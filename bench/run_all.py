@@ -13,6 +13,7 @@ HERE = Path(__file__).parent
 BENCHES = [
     ["backend_load.py", "--rate", "200", "--seconds", "30"],
     ["backend_load.py", "--rate", "100", "--seconds", "30"],
+    ["write_path.py", "300"],
     ["console_latency.py", "--visits", "2000"],
     ["planner.py", "--visits", "2000", "--counters", "20", "--decisions", "200", "--plans", "50"],
 ]

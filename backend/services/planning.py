@@ -5,7 +5,8 @@ A full plan runs the whole day forward (backend/domain/planner.py); on a busy si
 more than the change itself, so it is not made inside each write transaction. Each write
 commits its change and its visit event at once; the site's planner then reads a consistent
 snapshot (the site's event sequence and the open visits, one read transaction), computes
-the plan outside any lock and appends a `queue.plan` event carrying `as_of` (the sequence
+the plan outside any lock (under `skranke-server serve` in a process of its own) and
+appends a `queue.plan` event carrying `as_of` (the sequence
 it reflects), the waiting visits' ids in queue order and the estimates. Changes that come
 close together share one plan, so under load plans follow at a pace the machine can carry
 (the planner rests nine times as long as its last plan took: at most a tenth of the CPU)

@@ -66,6 +66,7 @@ class _Note(NamedTuple):
     author: str
     text: str
 
+
 _NOTES_OF = Fast(select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text).where(
     _NOTES.c.visit_id == bindparam("visit")).order_by(_NOTES.c.id))
 

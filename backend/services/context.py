@@ -142,13 +142,15 @@ class Tx:
 
     def site_lock(self, site_id: str) -> repo.LockedSite:
         """The site's row as read under its lock (taking the lock)."""
-        self.lock(site_id)
-        return self._locked[site_id]
+        row = self._locked.get(site_id)
+        if row is None:
+            self.lock(site_id)
+            row = self._locked[site_id]
+        return row
 
     def seq(self, site_id: str) -> int:
         """The site's event sequence as this transaction sees it (it takes the lock)."""
-        self.lock(site_id)
-        return self._locked[site_id].event_seq
+        return self.site_lock(site_id).event_seq
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
         if self.ctx.db.is_sqlite:  # BEGIN IMMEDIATE: the whole transaction is under the lock
@@ -232,10 +234,7 @@ class Tx:
 
     def emit(self, site_id: str, type_: str, data: dict[str, Any]) -> int:
         """Append an event (ids and states only) with the site's next sequence number."""
-        site = self._locked.get(site_id)
-        if site is None:
-            self.lock(site_id)
-            site = self._locked[site_id]
+        site = self.site_lock(site_id)
         seq = site.event_seq = site.event_seq + 1  # stored before the commit, below
         self.last_seq[site_id] = seq
         _pending(self.session, EventRow).append(dict(

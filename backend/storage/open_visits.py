@@ -27,8 +27,8 @@ from ..domain.types import OPEN_STATES, Counter, DayState, Rules, State, Visit
 from . import repo
 from .models import CounterRow, VisitRow
 
-#: session.info keys: the visit and counter rows a transaction flushed (the sites it
-#: locked are under repo.LOCKED).
+#: session.info keys: the sites a write transaction locked (repo.LOCKED, set by
+#: note_locked), the visit and counter rows it flushed, and this cache.
 LOCKED = repo.LOCKED
 TOUCHED = "skranke_touched"
 CACHE = "skranke_open_visits"

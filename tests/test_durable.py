@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import text
@@ -27,15 +26,15 @@ def test_an_answer_waits_for_an_fsync_that_began_after_it_and_many_share_one():
             gate.wait(5)  # the first fsync is slow; writes go on meanwhile
 
     async def main():
-        with ThreadPoolExecutor(1) as pool:
-            g = GroupSync(fsync, pool)
-            first = asyncio.create_task(g.durable())
-            await asyncio.sleep(0.05)  # the first fsync is running
-            later = [asyncio.create_task(g.durable()) for _ in range(20)]
-            await asyncio.sleep(0.05)
-            assert not first.done() and not any(t.done() for t in later)
-            gate.set()
-            await asyncio.wait_for(asyncio.gather(first, *later), 5)
+        g = GroupSync(fsync)
+        first = asyncio.create_task(g.durable())
+        await asyncio.sleep(0.05)  # the first fsync is running
+        later = [asyncio.create_task(g.durable()) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        assert not first.done() and not any(t.done() for t in later)
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(first, *later), 5)
+        g.close()
         return calls
 
     # the 20 commits made while the first fsync ran share the second one
@@ -51,11 +50,11 @@ def test_a_failed_fsync_fails_the_answers_that_waited_for_it():
             raise OSError("disk gone")
 
     async def main():
-        with ThreadPoolExecutor(1) as pool:
-            g = GroupSync(fsync, pool)
-            with pytest.raises(OSError):
-                await g.durable()
-            await asyncio.wait_for(g.durable(), 5)  # the next one is synced again
+        g = GroupSync(fsync)
+        with pytest.raises(OSError):
+            await g.durable()
+        await asyncio.wait_for(g.durable(), 5)  # the next one is synced again
+        g.close()
 
     asyncio.run(main())
 
@@ -75,3 +74,29 @@ def test_commits_skip_their_own_fsync_only_while_the_server_runs(ctx):
     finally:
         ctx.db.group_commit(False)
     assert synchronous() == 2
+
+
+def test_the_next_fsync_does_not_wait_for_a_busy_event_loop():
+    starts: list[float] = []
+    gate = threading.Event()
+
+    def fsync():
+        starts.append(time.monotonic())
+        if len(starts) == 1:
+            gate.wait(5)
+
+    async def main():
+        g = GroupSync(fsync)
+        first = asyncio.create_task(g.durable())
+        await asyncio.sleep(0.05)  # the first fsync is running
+        second = asyncio.create_task(g.durable())
+        await asyncio.sleep(0.01)  # its commit is counted
+        gate.set()
+        time.sleep(0.3)  # the event loop is busy with a long write meanwhile
+        busy_until = time.monotonic()
+        await asyncio.wait_for(asyncio.gather(first, second), 5)
+        g.close()
+        return busy_until
+
+    busy_until = asyncio.run(main())
+    assert len(starts) == 2 and starts[1] < busy_until - 0.2

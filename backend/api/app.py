@@ -51,9 +51,9 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         # in arrival order. A writer thread made every write wait for the loop's hold on
         # the GIL after each SQLite call (20-30 % less throughput, measured). Elsewhere
         # writes get their own threads, handed work by asyncio's executor.
-        syncer = ThreadPoolExecutor(1, thread_name_prefix="skranke-fsync")
+        syncer = GroupSync(ctx.db.sync_wal)
         if ctx.db.group_commit(True):
-            ctx.durable = GroupSync(ctx.db.sync_wal, syncer).durable
+            ctx.durable = syncer.durable
             ctx.writers = "inline"
         else:
             ctx.writers = ThreadPoolExecutor(ctx.settings.worker_threads,
@@ -74,7 +74,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         if isinstance(writers, ThreadPoolExecutor):
             writers.shutdown(wait=True)
         ctx.durable = None
-        syncer.shutdown(wait=True)
+        syncer.close()
         ctx.db.sync_wal()
         ctx.db.group_commit(False)
         await planner.close()

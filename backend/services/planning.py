@@ -113,6 +113,16 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="skranke-parent-watch").start()
 
 
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    seq: int
+    state: object  # the site's DayState
+    now: datetime
+    tz: object
+    #: The meta table's mark of the last plan published: [as_of, digest].
+    published: list[str]
+
+
 @dataclass
 class _Site:
     site_id: str
@@ -198,8 +208,11 @@ class Planner:
             t0 = time.perf_counter()
             site.busy = True
             try:
-                published = await to_thread.run_sync(self.make, site.site_id, site.latest,
-                                                      refresh, limiter=self.limiter)
+                if self.ctx.writers == "inline":  # SQLite under the app: see make_here
+                    published = await self.make_here(site.site_id, site.latest, refresh)
+                else:
+                    published = await to_thread.run_sync(self.make, site.site_id, site.latest,
+                                                          refresh, limiter=self.limiter)
             except Exception as exc:  # noqa: BLE001 - the loop must survive a bad plan
                 log.error("plan for site %s failed: %s", site.site_id, type(exc).__name__)
                 site.dirty.set()
@@ -222,46 +235,88 @@ class Planner:
             took = time.perf_counter() - t0
             await asyncio.sleep(min(REST_MAX, max(REST_MIN, REST_RATIO * took)))
 
-    # --- in a worker thread ------------------------------------------------------------------
+    async def make_here(self, site_id: str, previous: Published | None, refresh: bool = False
+                        ) -> Published:
+        """`make` with its reads and its write on the event loop, like the app's writes
+        under SQLite, and the plan computed in the planning process (or a worker thread).
+        In a worker thread the reads and the pickling held the GIL in slices the loop's
+        writes waited for after each SQLite call."""
+        snap = self._snapshot(site_id, previous, refresh)
+        if isinstance(snap, Published):
+            return snap
+        if self.processes:
+            pool = self._planning_pool()
+            try:
+                computed = await asyncio.wrap_future(
+                    pool.submit(_compute, snap.state, snap.now, snap.tz))
+            except BrokenProcessPool:
+                self._lost(pool)
+                computed = await to_thread.run_sync(_compute, snap.state, snap.now, snap.tz,
+                                                    limiter=self.limiter)
+        else:
+            computed = await to_thread.run_sync(_compute, snap.state, snap.now, snap.tz,
+                                                limiter=self.limiter)
+        return self._publish(site_id, snap, *computed)
+
+    # --- in a worker thread (or, for make_here, on the loop) -----------------------------------
+    def _planning_pool(self) -> ProcessPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    1, mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_end_with_parent, initargs=(os.getpid(),))
+            return self._pool
+
+    def _lost(self, pool: ProcessPoolExecutor) -> None:
+        log.warning("the planning process stopped; planning here, a new one next time")
+        with self._pool_lock:
+            if self._pool is pool:
+                self._pool = None
+
     def compute(self, state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
         """`_compute`, in the planning process when there is one (the day and the plan cross
         as pickles, about a millisecond); if that process has died, here, and the next
         plan gets a new one."""
         if not self.processes:
             return _compute(state, now, tz)
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    1, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_end_with_parent, initargs=(os.getpid(),))
-            pool = self._pool
+        pool = self._planning_pool()
         try:
             return pool.submit(_compute, state, now, tz).result()
         except BrokenProcessPool:
-            log.warning("the planning process stopped; planning here, a new one next time")
-            with self._pool_lock:
-                if self._pool is pool:
-                    self._pool = None
+            self._lost(pool)
             return _compute(state, now, tz)
 
     def make(self, site_id: str, previous: Published | None, refresh: bool = False
              ) -> Published:
         """Read the site's state, plan, and publish the plan as an event, unless the consoles
         already have the same one or another process has published a newer one."""
+        snap = self._snapshot(site_id, previous, refresh)
+        if isinstance(snap, Published):
+            return snap
+        return self._publish(site_id, snap, *self.compute(snap.state, snap.now, snap.tz))
+
+    def _snapshot(self, site_id: str, previous: Published | None, refresh: bool
+                  ) -> _Snapshot | Published:
+        """What a plan starts from, or `previous` when nothing has changed since."""
         ctx = self.ctx
         site = ctx.site(site_id)
         now = ctx.clock.now()
-        key = f"plan_as_of:{site_id}"
         with ctx.db.read() as s:  # one snapshot: the sequence, the state and the mark agree
             seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
             if previous is not None and previous.as_of >= seq and not refresh:
                 return previous
             state = ctx.db.open_visits.state(s, site_id, ctx.today(site, now), seq,
                                              site.rules, now, ctx.horizon)
-            mark = s.get(Meta, key)
+            mark = s.get(Meta, f"plan_as_of:{site_id}")
             published = mark.value.split() if mark is not None else ["-1", ""]
-        plan, data, gaps, digest = self.compute(state, now, site.tz)
-        if published[1:] == [digest]:  # the last plan published says just this
+        return _Snapshot(seq, state, now, site.tz, published)
+
+    def _publish(self, site_id: str, snap: _Snapshot, plan: Plan, data: dict, gaps: dict,
+                 digest: str) -> Published:
+        """Append the plan's event, unless the consoles already have the same one or another
+        process has published a newer one."""
+        ctx, seq, now, key = self.ctx, snap.seq, snap.now, f"plan_as_of:{site_id}"
+        if snap.published[1:] == [digest]:  # the last plan published says just this
             return Published(seq, plan, now, data, gaps)
         with ctx.db.write() as s:
             tx = Tx(ctx, s, SYSTEM)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import APIRouter
 
+from .deps import WRITE_HEADERS, writer
 from .schemas import ErrorOut
 
 CW, REC, SUP = "caseworker", "reception", "supervisor"
@@ -20,6 +22,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def op(router: APIRouter, method: str, path: str, roles: tuple[str, ...], **kw: Any):
-    extra = {"x-roles": list(roles)}
-    return router.api_route(path, methods=[method], openapi_extra=extra, responses=ERRORS,
-                            **kw)
+    def register(endpoint):
+        extra: dict[str, Any] = {"x-roles": list(roles)}
+        if _writes(endpoint):  # the headers and token `writer` reads itself
+            extra["parameters"] = WRITE_HEADERS
+            extra["security"] = [{"HTTPBearer": []}]
+        return router.api_route(path, methods=[method], openapi_extra=extra,
+                                responses=ERRORS, **kw)(endpoint)
+
+    return register
+
+
+def _writes(endpoint) -> bool:
+    return any(getattr(p.default, "dependency", None) is writer
+               for p in inspect.signature(endpoint).parameters.values())

@@ -54,9 +54,13 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: list[str] | None =
         cur.execute(f"PRAGMA wal_autocheckpoint={0 if grouped else 1000}")
         cur.close()
 
+    begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
     @event.listens_for(engine, "begin")
     def _begin(conn):
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # on the sqlite3 connection itself: through exec_driver_sql it was about a seventh
+        # of an empty write transaction's 250 µs (measured in-process, alternated)
+        conn.connection.dbapi_connection.execute(begin)
 
     return engine
 

@@ -137,3 +137,13 @@ def test_caseworker_cannot_act_on_another_counters_visit(rec, cw, as_role):
     # the supervisor may
     sup = as_role("supervisor", "sven")
     assert sup.post(f"/visits/{vid}/start").status_code == 200
+
+
+def test_the_busiest_routes_exist_and_are_matched_first(client):
+    from backend.api.app import BUSIEST
+
+    spec = client.get("/openapi.json").json()
+    busiest = list(dict.fromkeys(p for _, p in BUSIEST))
+    assert list(spec["paths"])[:len(busiest)] == busiest
+    for method, path in BUSIEST:
+        assert method.lower() in spec["paths"][path]

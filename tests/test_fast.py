@@ -113,3 +113,43 @@ def test_under_group_commit_the_log_is_checkpointed_on_its_own_thread(tmp_path, 
         ctx.db.group_commit(False)
     with ctx.db.write() as s:  # off again: SQLite checkpoints by itself
         assert s.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+
+
+def _held_day(ctx, s):
+    site = ctx.site("test")
+    now = ctx.clock.now()
+    seq = s.scalar(text("SELECT event_seq FROM sites WHERE id = 'test'"))
+    return ctx.db.open_visits.state(s, "test", ctx.today(site, now), seq, site.rules, now,
+                                    ctx.horizon)
+
+
+def test_a_visit_inserted_plainly_is_what_the_orm_stores_and_the_held_day_has_it(tmp_path):
+    ctx = make_ctx(tmp_path)
+    with ctx.db.read() as s:
+        _held_day(ctx, s)  # the day is held from here on
+    misses = ctx.db.open_visits.misses
+    with ctx.db.write() as s:
+        tx = Tx(ctx, s, SYSTEM)
+        made = visits.register_walkin(tx, "test", "passport_adult", "Ada Lund", "0101901234",
+                                      None, {"photo_id": "present"}, 1)
+        row = repo.load_visit(s, made["id"])  # the session's own object
+        assert row.id == made["id"] and row.version == 1 and row.citizen_note is None
+        row.citizen_note = "changed in the same transaction"  # the unit of work writes it
+    with ctx.db.read() as s:
+        day = _held_day(ctx, s)
+    assert made["id"] in {v.id for v in day.visits}  # the held day took it in at the commit
+    assert ctx.db.open_visits.misses == misses  # without reading the day again
+    with ctx.db.write() as s:  # the same visit made through the unit of work, for comparison
+        orm = VisitRow(**{c.key: getattr(row, c.key) for c in VisitRow.__table__.c
+                          if c.key not in ("id", "ticket")}, ticket="X999")
+        s.add(orm)
+    with ctx.db.read() as s:
+        stored = s.execute(text("SELECT * FROM visits ORDER BY id")).all()
+        assert stored[0][0] == made["id"] and len(stored) == 2
+        keys = list(s.execute(text("SELECT * FROM visits")).keys())
+        plain, unit = (dict(zip(keys, r, strict=True)) for r in stored)
+        assert {k: v for k, v in plain.items() if k not in ("id", "ticket")} == \
+            {k: v for k, v in unit.items() if k not in ("id", "ticket")}  # byte for byte
+        assert plain["citizen_note"] == "changed in the same transaction"
+
+    ctx.db.dispose()

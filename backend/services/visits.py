@@ -206,16 +206,13 @@ def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand
                           code="unknown_document", documents=sorted(docs))
         docs[code] = DocStatus(status).value
     ticket, seq = next_ticket(tx, site_id, day, kind)
-    row = VisitRow(
+    return repo.insert_visit(tx.session, dict(
         site_id=site_id, day=day, kind=kind.value, ticket=ticket, ticket_seq=seq,
         state=state.value, errand=errand.code, expected_minutes=errand.minutes,
         citizen_name=name, cpr=normal,
         cpr_ref=cprlib.keyed_hash(normal, tx.ctx.hmac_key) if normal else None,
         phone=phone, documents=docs, priority=extra.pop("priority", 0) or 0, call_count=0,
-        created_at=tx.now, updated_at=tx.now, version=1, **extra)
-    tx.session.add(row)
-    tx.session.flush()
-    return row
+        created_at=tx.now, updated_at=tx.now, version=1, **extra))
 
 
 def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | None,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce, update
+from sqlalchemy import String, and_, bindparam, func, insert, or_, select, type_coerce, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.instrumentation import manager_of_class
@@ -97,6 +97,31 @@ def load_visit(session: Session, visit_id: int) -> VisitRow | None:
     row.__dict__.update(zip(_VISIT_KEYS, rows[0], strict=True))
     make_transient_to_detached(row)  # as loaded: no history, its key from its id
     session.add(row)
+    return row
+
+
+_NEW_KEYS = tuple(k for k in _VISIT_KEYS if k != "id")
+_INSERT_VISIT = Fast(insert(_VISITS).values({k: bindparam(k) for k in _NEW_KEYS})
+                     .returning(_VISITS.c.id))
+
+
+def insert_visit(session: Session, values: dict[str, Any]) -> VisitRow:
+    """A new visit written with one plain INSERT, and in the session as the object a load
+    of it would give (through the unit of work the INSERT was most of a walk-in's write).
+    Columns not in `values` are stored as NULL, as the ORM stores them (the model has no
+    server defaults)."""
+    if session.new:  # what the caller added first goes in first, as a flush would do
+        session.flush()
+    full = dict.fromkeys(_NEW_KEYS)
+    full.update(values)
+    ((visit_id,),) = _INSERT_VISIT.rows(session, full)
+    row = _VISIT_CLASS.new_instance()
+    row.__dict__.update(full, id=visit_id)
+    make_transient_to_detached(row)
+    session.add(row)
+    from .open_visits import touched  # (it reads this module)
+
+    touched(session, row)  # the held day takes it in at the commit
     return row
 
 

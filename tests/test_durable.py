@@ -100,3 +100,22 @@ def test_the_next_fsync_does_not_wait_for_a_busy_event_loop():
 
     busy_until = asyncio.run(main())
     assert len(starts) == 2 and starts[1] < busy_until - 0.2
+
+
+def test_close_finishes_the_fsync_an_answer_waits_for_and_ends_the_thread():
+    synced = []
+
+    def fsync():
+        time.sleep(0.05)
+        synced.append(1)
+
+    async def main():
+        g = GroupSync(fsync)
+        waiting = asyncio.create_task(g.durable())
+        await asyncio.sleep(0.01)  # the fsync has begun
+        g.close()
+        await asyncio.wait_for(waiting, 5)  # answered, not dropped
+        return g
+
+    g = asyncio.run(main())
+    assert synced and not g._thread.is_alive()

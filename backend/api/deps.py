@@ -54,7 +54,8 @@ def _cached(ctx: AppContext, key: str) -> Actor | None:
 
 
 def _authenticate(ctx: AppContext, secret: str) -> Actor:
-    """Look the token up in the database (in a worker thread) and remember the answer."""
+    """Look the token up in the database and remember the answer (on the event loop under
+    SQLite, where the writes run too; else in a worker thread)."""
     key = tokens.digest(secret)
     with ctx.db.read() as session:
         actor, expires_at = tokens.authenticate(session, secret, ctx.clock.now(),

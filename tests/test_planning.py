@@ -119,5 +119,15 @@ def test_the_servers_planning_process_plans_the_same_and_a_dead_one_is_replaced(
         assert again.data == here.data
         assert apart._pool is None
         assert apart.make("test", None, refresh=True).data == here.data  # a new process
+
+        async def on_the_loop():  # as the server plans: make_here, awaiting the process
+            made = await apart.make_here("test", None, refresh=True)
+            for proc in list(apart._pool._processes.values()):
+                proc.kill()
+                proc.join(5)
+            return made, await apart.make_here("test", None, refresh=True)
+
+        made, meanwhile = asyncio.run(on_the_loop())
+        assert made.data == meanwhile.data == here.data and apart._pool is None
     finally:
         asyncio.run(apart.close())

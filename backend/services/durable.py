@@ -37,6 +37,9 @@ class GroupSync:
 
     async def durable(self) -> None:
         """Return when every commit made before this call is on disk."""
+        if self._stopping:  # closed (the app is stopping): this answer's own fsync
+            self.sync()
+            return
         self.requested += 1
         future = asyncio.get_running_loop().create_future()
         self.waiters.append((self.requested, future))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from anyio import to_thread
 from sqlalchemy import func, select
 
 from ..storage.models import EventRow, SiteRow
+
+log = logging.getLogger("skranke.events")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,10 +168,14 @@ class EventHub:
                     _event(r["seq"], r["type"], r["at"], r["data"]))
         here = _running_loop() is loop
         for site_id, events in by_site.items():
-            if here:
-                self.feeds[site_id].push(events)
-            else:
+            if not here:
                 loop.call_soon_threadsafe(self.feeds[site_id].push, events)
+                continue
+            try:
+                self.feeds[site_id].push(events)
+            except Exception:  # noqa: BLE001 - the commit stands; listeners catch up
+                log.exception("events of site %s not handed to the stream", site_id)
+                self.notify(site_id)  # read from the table instead
 
     # --- database reads (run in worker threads) -----------------------------------------------
     def current_seq(self, site_id: str) -> int:

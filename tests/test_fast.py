@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.engine import make_url
 
 from backend.services import visits
 from backend.services.context import SYSTEM, Tx
@@ -153,3 +154,39 @@ def test_a_visit_inserted_plainly_is_what_the_orm_stores_and_the_held_day_has_it
         assert plain["citizen_note"] == "changed in the same transaction"
 
     ctx.db.dispose()
+
+
+def test_the_kept_write_connection_survives_failed_writes_and_takes_new_settings(tmp_path):
+    ctx = make_ctx(tmp_path)
+    db = ctx.db
+    try:
+        with db.write() as s:
+            dbmod.lock_site(s, "test")
+            s.execute(text("UPDATE sites SET name = 'changed' WHERE id = 'test'"))
+            raise ValueError("a write fails half way")
+    except ValueError:
+        pass
+    with db.write() as s:  # rolled back, and the same connection goes on
+        assert s.execute(text("SELECT name FROM sites WHERE id = 'test'")).scalar() != "changed"
+    kept = db._writer
+    other = sqlite3.connect(make_url(ctx.settings.database_url).database,
+                            isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    kept.connection.dbapi_connection.execute("PRAGMA busy_timeout = 50")
+    try:
+        with db.write() as s:
+            dbmod.lock_site(s, "test")
+        raise AssertionError("the lock was taken twice")
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's OperationalError
+        assert "locked" in str(exc)
+    other.execute("ROLLBACK")
+    other.close()
+    with db.write() as s:  # the failed BEGIN left nothing behind
+        assert dbmod.lock_site(s, "test") is not None
+    assert db._writer is kept
+    for on, level in ((True, 1), (False, 2)):  # NORMAL under group commit, else FULL
+        db.group_commit(on)
+        with db.write() as s:
+            assert s.execute(text("PRAGMA synchronous")).scalar() == level
+    db.dispose()
+    assert db._writer is None

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, bindparam, create_engine, event, select
+from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -97,6 +97,10 @@ class Database:
         # holds the lock; writers of this process queue here instead and get it at once.
         # Other processes on the same file still meet at BEGIN IMMEDIATE.
         self._local_writer = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        #: SQLite: the one write connection this process's writers take turns on (under
+        #: `_local_writer`), kept open between transactions. A checkout from the pool and
+        #: its return cost 30-50 µs a write (measured in-process).
+        self._writer: Connection | None = None
         self._read = sessionmaker(self.read_engine, expire_on_commit=False,
                                   info={CACHE: self.open_visits, SQLITE: self.is_sqlite})
 
@@ -151,6 +155,7 @@ class Database:
         if not database or database == ":memory:":
             return False
         self._synchronous[0] = "NORMAL" if on else "FULL"
+        self._close_writer()
         self.write_engine.dispose()  # pooled connections take the new setting
         self.wal = Path(database + "-wal") if on else None
         if on and self._checkpointer is None:
@@ -199,8 +204,22 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction; commit on success, roll back on any error."""
-        with self._local_writer, self._write() as session, session.begin():
-            yield session
+        if not self.is_sqlite:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._local_writer:
+            conn = self._writer
+            if conn is None or conn.closed or conn.invalidated:
+                conn = self._writer = self.write_engine.connect()
+            with self._write(bind=conn) as session, session.begin():
+                yield session
+
+    def _close_writer(self) -> None:
+        with self._local_writer:
+            conn, self._writer = self._writer, None
+        if conn is not None:
+            conn.close()
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -208,6 +227,7 @@ class Database:
             yield session
 
     def dispose(self) -> None:
+        self._close_writer()
         self.write_engine.dispose()
         if self.read_engine is not self.write_engine:
             self.read_engine.dispose()

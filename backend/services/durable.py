@@ -27,7 +27,6 @@ class GroupSync:
         self.sync = sync
         self.name = name
         self.requested = 0  # commits asked for, in the order they asked (the loop's count)
-        self.synced = 0  # every commit up to this one is on disk (the loop's view)
         self.waiters: deque[tuple[int, asyncio.Future]] = deque()
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wanted = 0  # the thread's copy of `requested`, under _cond
@@ -73,7 +72,6 @@ class GroupSync:
                 return
 
     def _settle(self, target: int, error: Exception | None) -> None:
-        self.synced = max(self.synced, target)
         waiters = self.waiters
         while waiters and waiters[0][0] <= target:
             _, future = waiters.popleft()

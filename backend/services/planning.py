@@ -244,6 +244,7 @@ class Planner:
         snap = self._snapshot(site_id, previous, refresh)
         if isinstance(snap, Published):
             return snap
+        computed = None
         if self.processes:
             pool = self._planning_pool()
             try:
@@ -251,9 +252,7 @@ class Planner:
                     pool.submit(_compute, snap.state, snap.now, snap.tz))
             except BrokenProcessPool:
                 self._lost(pool)
-                computed = await to_thread.run_sync(_compute, snap.state, snap.now, snap.tz,
-                                                    limiter=self.limiter)
-        else:
+        if computed is None:
             computed = await to_thread.run_sync(_compute, snap.state, snap.now, snap.tz,
                                                 limiter=self.limiter)
         return self._publish(site_id, snap, *computed)

@@ -15,6 +15,7 @@ from ..domain.types import Counter, DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
 from ..storage.fast import Fast
 from ..storage.models import CounterRow, NoteRow, VisitRow
+from ..storage.open_visits import touched
 from .context import Tx
 from .views import iso, visit_event, visit_view
 
@@ -206,13 +207,15 @@ def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand
                           code="unknown_document", documents=sorted(docs))
         docs[code] = DocStatus(status).value
     ticket, seq = next_ticket(tx, site_id, day, kind)
-    return repo.insert_visit(tx.session, dict(
+    row = repo.insert_visit(tx.session, dict(
         site_id=site_id, day=day, kind=kind.value, ticket=ticket, ticket_seq=seq,
         state=state.value, errand=errand.code, expected_minutes=errand.minutes,
         citizen_name=name, cpr=normal,
         cpr_ref=cprlib.keyed_hash(normal, tx.ctx.hmac_key) if normal else None,
         phone=phone, documents=docs, priority=extra.pop("priority", 0) or 0, call_count=0,
         created_at=tx.now, updated_at=tx.now, version=1, **extra))
+    touched(tx.session, row)  # the held day takes it in at the commit
+    return row
 
 
 def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | None,

@@ -96,7 +96,7 @@ class Database:
         # SQLite's busy handler sleeps in growing steps (up to 100 ms) while another writer
         # holds the lock; writers of this process queue here instead and get it at once.
         # Other processes on the same file still meet at BEGIN IMMEDIATE.
-        self._local_writer = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        self._local_writer = threading.Lock()
         #: SQLite: the one write connection this process's writers take turns on (under
         #: `_local_writer`), kept open between transactions. A checkout from the pool and
         #: its return cost 30-50 µs a write (measured in-process).

@@ -93,8 +93,13 @@ def load_visit(session: Session, visit_id: int) -> VisitRow | None:
     rows = _LOAD_VISIT.rows(session, {"id": visit_id})
     if not rows:
         return None
+    return _as_loaded(session, dict(zip(_VISIT_KEYS, rows[0], strict=True)))
+
+
+def _as_loaded(session: Session, values: dict[str, Any]) -> VisitRow:
+    """The stored visit `values` (every column) as the object a load puts in the session."""
     row = _VISIT_CLASS.new_instance()
-    row.__dict__.update(zip(_VISIT_KEYS, rows[0], strict=True))
+    row.__dict__.update(values)
     make_transient_to_detached(row)  # as loaded: no history, its key from its id
     session.add(row)
     return row
@@ -109,20 +114,14 @@ def insert_visit(session: Session, values: dict[str, Any]) -> VisitRow:
     """A new visit written with one plain INSERT, and in the session as the object a load
     of it would give (through the unit of work the INSERT was most of a walk-in's write).
     Columns not in `values` are stored as NULL, as the ORM stores them (the model has no
-    server defaults)."""
+    server defaults). Like `update_visit`, past the unit of work: the caller tells the held
+    day (open_visits.touched)."""
     if session.new:  # what the caller added first goes in first, as a flush would do
         session.flush()
     full = dict.fromkeys(_NEW_KEYS)
     full.update(values)
-    ((visit_id,),) = _INSERT_VISIT.rows(session, full)
-    row = _VISIT_CLASS.new_instance()
-    row.__dict__.update(full, id=visit_id)
-    make_transient_to_detached(row)
-    session.add(row)
-    from .open_visits import touched  # (it reads this module)
-
-    touched(session, row)  # the held day takes it in at the commit
-    return row
+    ((full["id"],),) = _INSERT_VISIT.rows(session, full)
+    return _as_loaded(session, full)
 
 
 _UPDATES: dict[tuple[str, ...], Any] = {}

@@ -85,7 +85,7 @@ def test_a_visit_read_plainly_is_the_orm_load_and_its_changes_are_written(tmp_pa
 
 def test_under_group_commit_the_log_is_checkpointed_on_its_own_thread(tmp_path, monkeypatch):
     ctx = make_ctx(tmp_path)
-    monkeypatch.setattr(dbmod, "CHECKPOINT_BYTES", 64 * 1024)
+    monkeypatch.setattr(dbmod, "CHECKPOINT_BYTES", 512 * 1024)  # a walk-in writes ~70 KiB
     assert ctx.db.group_commit(True)
     wal = tmp_path / "skranke.db-wal"
     try:
@@ -110,6 +110,17 @@ def test_under_group_commit_the_log_is_checkpointed_on_its_own_thread(tmp_path, 
                                    None, {}, 0)
         ctx.db.sync_wal()
         assert wal.stat().st_size <= before
+        # ... and cut the file back to the limit, so the next fsyncs start no checkpoint
+        # until that much is new (before, once the file had grown, every fsync started one)
+        assert wal.stat().st_size <= 512 * 1024 < before
+        started = []
+        monkeypatch.setattr(ctx.db, "_checkpoint", lambda: started.append(1))
+        for i in range(3):
+            with ctx.db.write() as s:
+                visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "passport_adult",
+                                       f"Later {i}", None, None, {}, 0)
+            ctx.db.sync_wal()
+        assert started == []
     finally:
         ctx.db.group_commit(False)
     with ctx.db.write() as s:  # off again: SQLite checkpoints by itself

@@ -52,6 +52,13 @@ def _sqlite_engine(url: str, *, immediate: bool, synchronous: list[str] | None =
         # event loop it runs on) for the copy and two fsyncs: the slowest answers' time.
         grouped = bool(synchronous) and synchronous[0] == "NORMAL"
         cur.execute(f"PRAGMA wal_autocheckpoint={0 if grouped else 1000}")
+        # SQLite reuses the log from its start after a checkpoint but keeps the file's
+        # size; the first commit after that cuts it back to this, so the size Database.
+        # sync_wal looks at grows past CHECKPOINT_BYTES again only when that much is new.
+        # Without it, once the file had grown every fsync started a checkpoint (measured:
+        # 2,655 checkpoints for 3,000 writes; the checkpoint thread took a fifth of the
+        # time at 200 req/s, on a 2-core machine).
+        cur.execute(f"PRAGMA journal_size_limit={CHECKPOINT_BYTES}")
         cur.close()
 
     begin = "BEGIN IMMEDIATE" if immediate else "BEGIN"

@@ -37,6 +37,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 COUNTERS = 20
 CYCLE = ("call-next", "start", "document", "finish")
+#: The waiting room saturation starts from (the paced phase's arrivals drain it).
+SATURATION_WAITING = 100
 
 
 def pct(values: list[float], p: float) -> float:
@@ -225,9 +227,16 @@ class Load:
             if name == "call-next":
                 status, data = await self.timed(
                     name, due, c, "POST", f"/sites/bench/counters/{number}/call-next", secret)
-                visit = json.loads(data)["visit"] if status == 200 else None
+                answer = json.loads(data)
+                visit = answer["visit"] if status == 200 else None
                 if visit:
                     vid, step = visit["id"], 1
+                elif status == 409 and answer.get("code") == "counter_busy":
+                    # a phase before ended mid-cycle: go on with the citizen held here
+                    # (without this, saturation measured a stream of these refusals)
+                    vid, step = answer["visit_id"], 1 if answer["state"] == "called" else 2
+                elif self.served is not None:  # saturation, nobody waiting: not a busy loop
+                    await asyncio.sleep(0.02)
             elif name == "start":
                 await self.timed(name, due, c, "POST", f"/visits/{vid}/start", secret)
                 step = 2
@@ -288,31 +297,52 @@ def shares(load: float) -> tuple[float, float]:
     return counters, 1 - counters
 
 
-async def saturate(url: str, secrets: dict, seconds: float) -> float:
-    """Every counter pressing its cycle as fast as the server answers, and a new walk-in
-    for each citizen served, so the waiting room stays as it was."""
+async def saturate(url: str, secrets: dict, seconds: float) -> tuple[float, dict]:
+    """Every counter pressing its cycle as fast as the server answers, from a waiting room
+    topped up to SATURATION_WAITING walk-ins and kept there by a new walk-in for each citizen
+    served. Returns the rate and the count of each request (a call next that finds nobody
+    is counted apart: it is the cheapest request, and a drained waiting room would make the
+    figure a rate of those)."""
     load = Load(url, secrets)
     load.served = asyncio.Queue()
+    counts: dict[str, int] = defaultdict(int)
+    timed = load.timed
+
+    async def counted(name, t0, c, method, path, secret, body=None):
+        status, data = await timed(name, t0, c, method, path, secret, body)
+        counts[name + (" (nobody)" if name == "call-next" and status == 200
+                       and json.loads(data)["visit"] is None else "")] += 1
+        return status, data
+
+    load.timed = counted
     async with session(url) as c:
+        _, day = await send(c, "GET", "/sites/bench/day", secrets["reception"])
+        waiting = sum(v["state"] == "waiting" for v in json.loads(day)["visits"])
+        for i in range(0, max(0, SATURATION_WAITING - waiting), COUNTERS):  # not timed
+            await asyncio.gather(*(send(c, "POST", "/sites/bench/walk-ins", secrets["kiosk"],
+                                        {"errand": "health_card", "name": f"Top-up {i + j}"})
+                                   for j in range(COUNTERS)))
         t0 = time.perf_counter()
 
-        async def kiosk_loop() -> None:
+        async def kiosk_loop(k: int) -> None:
             i = 0
             while True:
                 await load.served.get()
                 i += 1
                 await load.timed("walk-in", time.perf_counter(), c, "POST",
                                  "/sites/bench/walk-ins", secrets["kiosk"],
-                                 {"errand": "health_card", "name": f"Sat {i}"})
+                                 {"errand": "health_card", "name": f"Sat {k}-{i}"})
 
-        kiosks = [asyncio.create_task(kiosk_loop()) for _ in range(4)]
+        # many kiosks: a walk-in's answer waits for the plan that places it (a few tenths
+        # of a second under this load), and the waiting room must not drain meanwhile
+        kiosks = [asyncio.create_task(kiosk_loop(k)) for k in range(4 * COUNTERS)]
         await asyncio.gather(
             *(load.counter(c, n, 10_000, t0 + seconds) for n in range(1, COUNTERS + 1)))
         took = time.perf_counter() - t0
         for k in kiosks:
             k.cancel()
         await asyncio.gather(*kiosks, return_exceptions=True)
-    return sum(len(v) for v in load.lat.values()) / took
+    return sum(len(v) for v in load.lat.values()) / took, dict(counts)
 
 
 async def health(url: str, seconds: float, workers: int = 21) -> float:
@@ -413,9 +443,10 @@ def main() -> None:
         plans = listened["plans"]
         print(f"{'to plan':<10} {len(plans):>6} {pct(plans, 50):>8.1f} {pct(plans, 99):>8.1f}  "
               "(a change to the queue.plan event covering it, at one listener)")
-        sat = asyncio.run(saturate(url, secrets, 10))
+        sat, sat_counts = asyncio.run(saturate(url, secrets, 10))
         hp = asyncio.run(health(url, 5))
         print(f"saturation (mix, closed loop, a walk-in per citizen served): {sat:.0f} req/s")
+        print("  of which: " + ", ".join(f"{k} {v}" for k, v in sorted(sat_counts.items())))
         print(f"bare /health (closed loop):    {hp:.0f} req/s")
         print(f"ratio mix/health:              {sat / hp:.2f}")
     finally:

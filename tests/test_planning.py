@@ -41,6 +41,8 @@ def test_one_event_per_new_plan_and_none_for_the_same_plan(ctx):
     events = plan_events(ctx)
     assert len(events) == 2 and len(events[1].data["queue"]) == 2
     assert "Ida" not in str([e.data for e in events])
+    with ctx.db.read() as s:  # the mark of the newest plan was written, then moved on
+        assert s.get(Meta, "plan_as_of:test").value.split()[0] == str(events[1].data["as_of"])
 
 
 def test_a_plan_older_than_one_published_elsewhere_is_dropped(ctx):

@@ -97,10 +97,11 @@ class OpenVisits:
         return None
 
     def state(self, session: Session, site_id: str, day: date, seq: int, rules: Rules,
-              now: datetime, horizon: timedelta) -> DayState:
+              now: datetime, horizon: timedelta, site_row=None) -> DayState:
         """The day as `repo.day_state(..., now=now)` reads it, for a session that sees the
-        site at event sequence `seq` and has changed none of its visits yet."""
-        rules = repo.planner_rules(session, site_id, rules)
+        site at event sequence `seq` and has changed none of its visits yet (`site_row`:
+        the site's row as that session read it, if it has)."""
+        rules = repo.planner_rules(session, site_id, rules, site_row)
         with self._lock:  # read whole, while no writer carries its rows into it
             held = self._days.get(site_id)
             usable = held is not None and held.day == day and held.seq == seq

@@ -228,11 +228,12 @@ def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, floa
     return tuple(_minutes(*r) for r in rows)
 
 
-def planner_rules(session: Session, site_id: str, rules: Rules) -> Rules:
-    """The site's rules with the planner settings a supervisor changed at runtime (as the
-    write transaction read them under the site's lock, else the site's row)."""
-    locked = (session.info.get(LOCKED) or {}).get(site_id)
-    row = locked[1] if locked is not None else session.get(SiteRow, site_id)
+def planner_rules(session: Session, site_id: str, rules: Rules, row=None) -> Rules:
+    """The site's rules with the planner settings a supervisor changed at runtime (as given,
+    or as the write transaction read them under the site's lock, else the site's row)."""
+    if row is None:
+        locked = (session.info.get(LOCKED) or {}).get(site_id)
+        row = locked[1] if locked is not None else session.get(SiteRow, site_id)
     if row is None or (row.passed_over_minutes is None and row.duration_quantile is None):
         return rules
     return replace(rules, **{k: v for k, v in (

@@ -130,7 +130,7 @@ class _SiteFeed:
                 sub.queue.put_nowait(None)
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
+def running_loop() -> asyncio.AbstractEventLoop | None:
     try:
         return asyncio.get_running_loop()
     except RuntimeError:  # a worker thread
@@ -166,7 +166,7 @@ class EventHub:
             if r["site_id"] in self.feeds:
                 by_site.setdefault(r["site_id"], []).append(
                     _event(r["seq"], r["type"], r["at"], r["data"]))
-        here = _running_loop() is loop
+        here = running_loop() is loop
         for site_id, events in by_site.items():
             if not here:
                 loop.call_soon_threadsafe(self.feeds[site_id].push, events)

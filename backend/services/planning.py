@@ -47,6 +47,7 @@ from ..storage.fast import Fast
 from ..storage.models import Meta, SiteRow
 from ..storage.repo import LockedSite
 from .context import SYSTEM, AppContext, Tx
+from .events import running_loop
 from .views import gap_views, iso
 
 log = logging.getLogger("skranke.planning")
@@ -164,7 +165,11 @@ class Planner:
     # --- called from any thread after a commit ---------------------------------------------
     def changed(self, site_id: str) -> None:
         loop = self.loop
-        if loop is not None and not loop.is_closed():
+        if loop is None or loop.is_closed():
+            return
+        if running_loop() is loop:  # a write on the loop: no wake-up through the self-pipe
+            loop.call_soon(self._mark, site_id)
+        else:
             loop.call_soon_threadsafe(self._mark, site_id)
 
     def _mark(self, site_id: str) -> None:

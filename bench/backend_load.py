@@ -89,6 +89,16 @@ def prepare(cfg: Path) -> dict:
     return out
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, from /proc (Linux; else -1)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def start_server(cfg: Path, port: int) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "--config", str(cfg), "serve",
                              "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
@@ -416,9 +426,9 @@ def main() -> None:
             async with session(url) as c:
                 await load.paced(c, args.rate, args.seconds, args.load)
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), cpu_seconds(server.pid)
         asyncio.run(go())
-        took = time.perf_counter() - t0
+        took, cpu = time.perf_counter() - t0, cpu_seconds(server.pid) - cpu0
         listened = out.get(timeout=120)
         lproc.join(timeout=30)
         sent = sum(len(v) for v in load.lat.values())
@@ -429,6 +439,9 @@ def main() -> None:
               f"walk-ins {0.8 * arrivals:.1%}, check-ins {0.2 * arrivals:.1%}: citizens "
               f"arrive at {args.load:.2f} x the rate served")
         print(f"achieved {sent / took:.1f} req/s ({sent} requests)")
+        if cpu0 >= 0:
+            print(f"server CPU: {cpu / took:.0%} of a core, {1000 * cpu / sent:.2f} ms a request "
+                  "(all its threads, from /proc: less noisy than the latencies)")
         print(f"{'endpoint':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
         for name in ("call-next", "start", "document", "finish", "walk-in", "check-in"):
             v = load.lat.get(name, [])

@@ -24,7 +24,7 @@ ROOT = os.environ.get("ROOT", str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, str(Path(ROOT) / "bench"))  # its backend_load, which puts ROOT first
 
-from backend_load import write_config  # noqa: E402
+from backend_load import BENCH_ZONE, write_config  # noqa: E402
 
 from backend.catalogue import load_catalogue  # noqa: E402
 from backend.clock import SystemClock  # noqa: E402
@@ -55,7 +55,7 @@ def main() -> None:
     for i in range(60):
         w(lambda tx, i=i: visits.register_walkin(tx, "bench", "health_card", f"S{i}", None,
                                                  None, {}, 0))
-    now = datetime.now(ZoneInfo("Europe/Copenhagen"))
+    now = datetime.now(ZoneInfo(BENCH_ZONE))
     slot = now.replace(second=0, microsecond=0) + timedelta(minutes=5 - now.minute % 5)
     for k in range(60):
         for i in range(4):

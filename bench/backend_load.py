@@ -5,10 +5,10 @@ generator in this one and 50 SSE listeners in a third. Load and listeners use ai
 httpx: on this 2-core machine an httpx request cost the client 3.7 ms of CPU against 0.32 ms
 for aiohttp (21 clients on /health), so at 200 req/s httpx alone took most of a core from the
 server it was measuring. The console itself talks httpx: it sends a request per keystroke.
-Printed: p50/p99 per endpoint and the change-to-listener latency at the offered rate, then
-the saturation throughput of the same mix and, in the same run, the bare /health
-throughput, so the figures stand as ratios on a noisy machine. Double calls are counted
-from the audit log afterwards.
+Printed: the server's CPU per request, p50/p99 per endpoint and the change-to-listener
+latency at the offered rate, then the saturation throughput of the same mix (and what it
+sent) and, in the same run, the bare /health throughput, so the figures stand as ratios on
+a noisy machine. Double calls are counted from the audit log afterwards.
 
     .venv/bin/python bench/backend_load.py [--rate 200] [--seconds 30]
 """
@@ -322,9 +322,9 @@ def shares(load: float) -> tuple[float, float]:
 async def saturate(url: str, secrets: dict, seconds: float) -> tuple[float, dict]:
     """Every counter pressing its cycle as fast as the server answers, from a waiting room
     topped up to SATURATION_WAITING walk-ins and kept there by a new walk-in for each citizen
-    served. Returns the rate and the count of each request (a call next that finds nobody
-    is counted apart: it is the cheapest request, and a drained waiting room would make the
-    figure a rate of those)."""
+    served. Returns the rate and the count of each request (refusals and a call next that
+    finds nobody are counted apart: they are the cheapest requests, and until session 7 the
+    figure was mostly a rate of refusals)."""
     load = Load(url, secrets)
     load.served = asyncio.Queue()
     counts: dict[str, int] = defaultdict(int)
@@ -332,8 +332,12 @@ async def saturate(url: str, secrets: dict, seconds: float) -> tuple[float, dict
 
     async def counted(name, t0, c, method, path, secret, body=None):
         status, data = await timed(name, t0, c, method, path, secret, body)
-        counts[name + (" (nobody)" if name == "call-next" and status == 200
-                       and json.loads(data)["visit"] is None else "")] += 1
+        if status >= 300:  # refused: counted apart, like the drained room's "nobody"
+            counts[f"{name} ({status})"] += 1
+        elif name == "call-next" and json.loads(data)["visit"] is None:
+            counts[f"{name} (nobody)"] += 1
+        else:
+            counts[name] += 1
         return status, data
 
     load.timed = counted

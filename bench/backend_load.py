@@ -204,6 +204,7 @@ class Load:
         self.status: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.refs: list[str] = []
         self.n = 0
+        self.nobody = 0  # call nexts that found nobody waiting
         #: Saturation: each finished visit is put here, and a new walk-in takes its place.
         self.served: asyncio.Queue | None = None
 
@@ -257,8 +258,10 @@ class Load:
                     # a phase before ended mid-cycle: go on with the citizen held here
                     # (without this, saturation measured a stream of these refusals)
                     vid, step = answer["visit_id"], 1 if answer["state"] == "called" else 2
-                elif self.served is not None:  # saturation, nobody waiting: not a busy loop
-                    await asyncio.sleep(0.02)
+                elif status == 200:
+                    self.nobody += 1
+                    if self.served is not None:  # saturation: not a busy loop
+                        await asyncio.sleep(0.02)
             elif name == "start":
                 await self.timed(name, due, c, "POST", f"/visits/{vid}/start", secret)
                 step = 2
@@ -327,20 +330,6 @@ async def saturate(url: str, secrets: dict, seconds: float) -> tuple[float, dict
     figure was mostly a rate of refusals)."""
     load = Load(url, secrets)
     load.served = asyncio.Queue()
-    counts: dict[str, int] = defaultdict(int)
-    timed = load.timed
-
-    async def counted(name, t0, c, method, path, secret, body=None):
-        status, data = await timed(name, t0, c, method, path, secret, body)
-        if status >= 300:  # refused: counted apart, like the drained room's "nobody"
-            counts[f"{name} ({status})"] += 1
-        elif name == "call-next" and json.loads(data)["visit"] is None:
-            counts[f"{name} (nobody)"] += 1
-        else:
-            counts[name] += 1
-        return status, data
-
-    load.timed = counted
     async with session(url) as c:
         _, day = await send(c, "GET", "/sites/bench/day", secrets["reception"])
         waiting = sum(v["state"] == "waiting" for v in json.loads(day)["visits"])
@@ -368,7 +357,14 @@ async def saturate(url: str, secrets: dict, seconds: float) -> tuple[float, dict
         for k in kiosks:
             k.cancel()
         await asyncio.gather(*kiosks, return_exceptions=True)
-    return sum(len(v) for v in load.lat.values()) / took, dict(counts)
+    counts = {}
+    for name, statuses in load.status.items():
+        for status, n in statuses.items():
+            ok = n - load.nobody if name == "call-next" and status == 200 else n
+            counts[name if status < 300 else f"{name} ({status})"] = ok
+    if load.nobody:
+        counts["call-next (nobody)"] = load.nobody
+    return sum(len(v) for v in load.lat.values()) / took, counts
 
 
 async def health(url: str, seconds: float, workers: int = 21) -> float:

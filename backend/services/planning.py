@@ -43,9 +43,9 @@ from sqlalchemy import bindparam, insert, select, update
 
 from ..domain.forward import Plan
 from ..domain.queue import queue_plan
+from ..storage.db import read_site
 from ..storage.fast import Fast
-from ..storage.models import Meta, SiteRow
-from ..storage.repo import LockedSite
+from ..storage.models import Meta
 from .context import SYSTEM, AppContext, Tx
 from .events import running_loop
 from .views import gap_views, iso
@@ -116,10 +116,8 @@ def _end_with_parent(parent: int) -> None:
     threading.Thread(target=watch, daemon=True, name="skranke-parent-watch").start()
 
 
-#: Built once (storage/fast.py): the site's sequence and planner settings, and the mark of
-#: the newest plan published; through the ORM these were most of a snapshot's 5 ms.
-_SITE = Fast(select(SiteRow.event_seq, SiteRow.passed_over_minutes, SiteRow.duration_quantile)
-             .where(SiteRow.id == bindparam("site")))
+#: Built once (storage/fast.py): the mark of the newest plan published. Through the ORM,
+#: it and the site's row (storage/db.py read_site) were most of a snapshot's 5 ms.
 _MARK = Fast(select(Meta.value).where(Meta.key == bindparam("key")))
 _SET_MARK = Fast(update(Meta).where(Meta.key == bindparam("key"))
                  .values(value=bindparam("value")))
@@ -318,9 +316,8 @@ class Planner:
         site = ctx.site(site_id)
         now = ctx.clock.now()
         with ctx.db.read() as s:  # one snapshot: the sequence, the state and the mark agree
-            rows = _SITE.rows(s, {"site": site_id})
-            row = LockedSite(site_id, *rows[0]) if rows else None
-            seq = (row.event_seq if row else 0) or 0
+            row = read_site(s, site_id)
+            seq = (row.event_seq or 0) if row else 0
             if previous is not None and previous.as_of >= seq and not refresh:
                 return previous
             state = ctx.db.open_visits.state(s, site_id, ctx.today(site, now), seq,

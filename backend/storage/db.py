@@ -272,10 +272,12 @@ def _hand_over_events(session: Session) -> None:
         sink[0](rows)
 
 
-#: Built once (a statement and its cache key cost more to build than to run).
-_LOCK_SITE = Fast(select(SiteRow.event_seq, SiteRow.passed_over_minutes,
-                         SiteRow.duration_quantile)
-                  .where(SiteRow.id == bindparam("site")).with_for_update())
+#: Built once (a statement and its cache key cost more to build than to run): the site's
+#: row as a LockedSite holds it, under the lock and in a read snapshot.
+_SITE = select(SiteRow.event_seq, SiteRow.passed_over_minutes,
+               SiteRow.duration_quantile).where(SiteRow.id == bindparam("site"))
+_LOCK_SITE = Fast(_SITE.with_for_update())
+_READ_SITE = Fast(_SITE)
 
 
 def lock_site(session: Session, site_id: str) -> LockedSite | None:
@@ -287,3 +289,9 @@ def lock_site(session: Session, site_id: str) -> LockedSite | None:
     row = LockedSite(site_id, *rows[0])
     note_locked(session, site_id, row)
     return row
+
+
+def read_site(session: Session, site_id: str) -> LockedSite | None:
+    """The site's row as this session sees it, without a lock (a read snapshot)."""
+    rows = _READ_SITE.rows(session, {"site": site_id})
+    return LockedSite(site_id, *rows[0]) if rows else None

@@ -19,6 +19,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -37,6 +38,17 @@ class UTCDateTime(TypeDecorator):
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         return value.replace(tzinfo=UTC) if value is not None else None
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """An aware time in UTC itself (the same instant): a time parsed from a request keeps its
+    offset as pydantic's own tzinfo, and comparing it with the UTC times held in memory cost
+    15 times a UTC-to-UTC comparison (the queue decision compares every open visit's slot)."""
+    if value is None or value.tzinfo is UTC:
+        return value
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the database")
+    return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -181,3 +193,15 @@ class IdempotencyRow(Base):
     status: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any] | list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+def _set_utc(_target: Any, value: datetime | None, _old: Any, _initiator: Any
+             ) -> datetime | None:
+    return as_utc(value)
+
+
+# every time column of every table holds its value in UTC, whatever the writer was given
+for _mapper in Base.registry.mappers:
+    for _prop in _mapper.column_attrs:
+        if isinstance(_prop.columns[0].type, UTCDateTime):
+            sa_event.listen(getattr(_mapper.class_, _prop.key), "set", _set_utc, retval=True)

@@ -25,7 +25,7 @@ from ..domain.types import (
     Visit,
 )
 from .fast import Fast
-from .models import CounterRow, SiteRow, VisitRow
+from .models import CounterRow, SiteRow, VisitRow, as_utc
 
 #: session.info key: the sites a write transaction locked, {site: (seq at lock, LockedSite)}
 LOCKED = "skranke_locked"
@@ -96,6 +96,12 @@ def load_visit(session: Session, visit_id: int) -> VisitRow | None:
     return _as_loaded(session, dict(zip(_VISIT_KEYS, rows[0], strict=True)))
 
 
+def _in_utc(values: dict[str, Any]) -> dict[str, Any]:
+    """`values` with its times in UTC itself, as the ORM's set events hold them (models.py
+    as_utc): these writes go past the ORM."""
+    return {k: as_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
 def _as_loaded(session: Session, values: dict[str, Any]) -> VisitRow:
     """The stored visit `values` (every column) as the object a load puts in the session."""
     row = _VISIT_CLASS.new_instance()
@@ -119,7 +125,7 @@ def insert_visit(session: Session, values: dict[str, Any]) -> VisitRow:
     if session.new:  # what the caller added first goes in first, as a flush would do
         session.flush()
     full = dict.fromkeys(_NEW_KEYS)
-    full.update(values)
+    full.update(_in_utc(values))
     ((full["id"],),) = _INSERT_VISIT.rows(session, full)
     return _as_loaded(session, full)
 
@@ -135,6 +141,7 @@ def update_visit(session: Session, r: VisitRow, values: dict[str, Any]) -> None:
     if stmt is None:  # built once per set of columns: building costs more than running
         stmt = _UPDATES[key] = Fast(update(_VISITS).where(
             _VISITS.c.id == bindparam("_id")).values({name: bindparam(name) for name in key}))
+    values = _in_utc(values)
     stmt.run(session, {"_id": r.id, **values})
     for name, value in values.items():
         set_committed_value(r, name, value)

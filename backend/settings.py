@@ -147,6 +147,7 @@ class Settings(BaseSettings):
     idempotency_hours: Annotated[int, Field(ge=48)] = 48
     tick_seconds: Annotated[float, Field(gt=0, le=300)] = 5
     worker_threads: Annotated[int, Field(ge=1, le=200)] = 4
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
     personal_data_days: Annotated[int, Field(ge=1, le=3650)] = 30
     event_retention_hours: Annotated[int, Field(ge=1)] = 48
     events_poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5

@@ -101,20 +101,42 @@ def prepare(cfg: Path) -> dict:
     return out
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far, from /proc (Linux; else -1)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
+def cpu_seconds(pid: int, tree: bool = False) -> float:
+    """User + system CPU so far of a process, from /proc (Linux; else -1); with `tree`, of it
+    and every process under it too (the server's workers and plan processes)."""
+    def own(p: int) -> tuple[int, float]:
+        with open(f"/proc/{p}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    try:
+        total = own(pid)[1]
     except OSError:
         return -1.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if not tree:
+        return total
+    children: dict[int, list[int]] = defaultdict(list)
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                children[own(int(name))[0]].append(int(name))
+            except OSError:
+                continue
+    todo = list(children[pid])
+    while todo:
+        p = todo.pop()
+        todo.extend(children[p])
+        try:
+            total += own(p)[1]
+        except OSError:
+            continue
+    return total
 
 
-def start_server(cfg: Path, port: int) -> subprocess.Popen:
+def start_server(cfg: Path, port: int, workers: int = 1) -> subprocess.Popen:
     proc = subprocess.Popen([sys.executable, "-m", "backend.cli", "--config", str(cfg), "serve",
-                             "--port", str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+                             "--port", str(port), "--workers", str(workers)], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(300):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
@@ -408,6 +430,8 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=200)
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--listeners", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=1,
+                    help="server processes on the one database (serve --workers)")
     ap.add_argument("--load", type=float, default=0.9,
                     help="citizens arrive at this times the rate the counters serve them "
                          "(1: exactly as fast, and the waiting room drifts; default 0.9)")
@@ -417,7 +441,7 @@ def main() -> None:
     secrets = prepare(cfg)
     port = 18470 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
-    server = start_server(cfg, port)
+    server = start_server(cfg, port, args.workers)
     try:
         load = Load(url, secrets)
 
@@ -438,22 +462,27 @@ def main() -> None:
             async with session(url) as c:
                 await load.paced(c, args.rate, args.seconds, args.load)
 
-        t0, cpu0 = time.perf_counter(), cpu_seconds(server.pid)
+        t0, cpu0, all0 = time.perf_counter(), cpu_seconds(server.pid), cpu_seconds(server.pid, True)
         asyncio.run(go())
         took, cpu = time.perf_counter() - t0, cpu_seconds(server.pid) - cpu0
+        cpu_all = cpu_seconds(server.pid, True) - all0
         listened = out.get(timeout=120)
         lproc.join(timeout=30)
         sent = sum(len(v) for v in load.lat.values())
         counters, arrivals = shares(args.load)
         print(f"# backend_load: offered {args.rate:.0f} req/s for {args.seconds:.0f} s, "
-              f"{COUNTERS} counters, {args.listeners} SSE listeners")
+              f"{COUNTERS} counters, {args.listeners} SSE listeners, "
+              f"{args.workers} server process{'es' if args.workers > 1 else ''}")
         print(f"mix: counters {counters:.1%} (call next, start, document, finish), "
               f"walk-ins {0.8 * arrivals:.1%}, check-ins {0.2 * arrivals:.1%}: citizens "
               f"arrive at {args.load:.2f} x the rate served")
         print(f"achieved {sent / took:.1f} req/s ({sent} requests)")
-        if cpu0 >= 0:
-            print(f"server CPU: {cpu / took:.0%} of a core, {1000 * cpu / sent:.2f} ms a request "
-                  "(all its threads, from /proc: less noisy than the latencies)")
+        if cpu0 >= 0:  # from /proc: less noisy than the latencies
+            if args.workers == 1:
+                print(f"server CPU: {cpu / took:.0%} of a core, {1000 * cpu / sent:.2f} ms a "
+                      "request (its process, all threads)")
+            print(f"server CPU with its plan processes{' and workers' * (args.workers > 1)}: "
+                  f"{cpu_all / took:.0%} of a core, {1000 * cpu_all / sent:.2f} ms a request")
         print(f"{'endpoint':<10} {'n':>6} {'p50 ms':>8} {'p99 ms':>8}  statuses")
         for name in ("call-next", "start", "document", "finish", "walk-in", "check-in"):
             v = load.lat.get(name, [])

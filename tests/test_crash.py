@@ -54,10 +54,10 @@ class Server:
                             *args], capture_output=True, text=True, timeout=60, check=True)
         return p.stdout.strip()
 
-    def start(self, **env: str) -> None:
+    def start(self, *args: str, **env: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
-             "--port", str(self.port)], env={**os.environ, **env},
+             "--port", str(self.port), *args], env={**os.environ, **env},
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -62,14 +62,16 @@ OPS = st.sampled_from(["walkin", "booking", "checkin", "call", "start", "documen
                        "reset", "cancel"])
 
 
-def run(ctx, other: Database, op: str, n: int) -> None:
+def run(ctx, other: Database, op: str, n: int, elsewhere: bool = False) -> None:
+    """One change; `elsewhere`: made by another server process on the same database (its
+    own Database, so its own held day), which this process's held day must catch up with."""
     actor = CW[n % 3]
     number = n % 3 + 1
     site = ctx.site("test")
 
     def write(fn, who=SYSTEM, db=None):
         try:
-            with (db or ctx.db).write() as s:
+            with (db or (other if elsewhere else ctx.db)).write() as s:
                 return fn(Tx(ctx, s, who))
         except DomainError:
             return None
@@ -132,7 +134,7 @@ def run(ctx, other: Database, op: str, n: int) -> None:
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
-@given(st.lists(OPS, min_size=5, max_size=40))
+@given(st.lists(st.tuples(OPS, st.booleans()), min_size=5, max_size=40))
 def test_the_held_day_is_the_day_in_the_database(ops):
     with tempfile.TemporaryDirectory() as tmp:
         ctx = make_ctx(Path(tmp))
@@ -142,8 +144,8 @@ def test_the_held_day_is_the_day_in_the_database(ops):
                 with ctx.db.write() as s:
                     counters.open_counter(Tx(ctx, s, actor), "test", i)
             assert_same(ctx)
-            for n, op in enumerate(ops):
-                run(ctx, other, op, n)
+            for n, (op, elsewhere) in enumerate(ops):
+                run(ctx, other, op, n, elsewhere and op not in ("reset", "clock"))
                 assert_same(ctx)
         finally:
             other.dispose()
@@ -171,3 +173,39 @@ def test_call_next_reads_the_day_once_then_keeps_it(ctx):
             visits.finish(tx, vid, Outcome.SERVED, None, None, None)
     assert called == ["C001", "C002", "C003"]
     assert (cache.misses, cache.hits) == (1, 2)
+
+
+def test_another_process_s_changes_are_read_in_from_the_event_log(ctx):
+    other = Database(ctx.settings.database_url)  # a second server process's own held day
+    try:
+        for i, actor in enumerate(CW[:2], start=1):
+            with ctx.db.write() as s:
+                counters.open_counter(Tx(ctx, s, actor), "test", i)
+        for i in range(3):
+            with ctx.db.write() as s:
+                visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", f"W{i}", None,
+                                       None, None, 0)
+        cache = ctx.db.open_visits
+        with ctx.db.write() as s:
+            assert visits.call_next(Tx(ctx, s, CW[0]), "test", 1)["visit"]["ticket"] == "C001"
+        misses = cache.misses
+        # the other process calls one, registers one and closes its counter
+        with other.write() as s:
+            assert visits.call_next(Tx(ctx, s, CW[1]), "test", 2)["visit"]["ticket"] == "C002"
+        with other.write() as s:
+            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", "X", None, None,
+                                   None, 0)
+        held, fresh = held_and_fresh(ctx)
+        assert light(held) == light(fresh) and held.counters == fresh.counters
+        with ctx.db.write() as s:  # this process's next call next sees all of it
+            tx = Tx(ctx, s, CW[0])
+            vid = s.scalar(select(VisitRow.id).where(VisitRow.ticket == "C001"))
+            visits.transition(tx, vid, "start", lambda v: lifecycle.start(v, tx.now))
+            visits.finish(tx, vid, Outcome.SERVED, None, None, None)
+        with ctx.db.write() as s:
+            assert visits.call_next(Tx(ctx, s, CW[0]), "test", 1)["visit"]["ticket"] == "C003"
+        assert cache.misses == misses, "the whole day was read again"
+        assert cache.caught_up >= 1
+        assert_same(ctx)
+    finally:
+        other.dispose()

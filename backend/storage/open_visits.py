@@ -11,27 +11,48 @@ the state it started from; in every other case (another process wrote, the day t
 row changed without an event) the held day is dropped and the next reader reads it again.
 Statements that bypass the ORM (the demo's reset, the purge of old days) must call
 `forget`.
+
+Another server process on the same database moves the sequence on too: then the held day
+catches up from the event log (`catch_up`), reading again only the visits and counters the
+events since its sequence name, when they are a few (every change of a visit or a counter
+writes an event naming it). Without that, with two processes nearly every call next read
+the whole day again.
 """
 
 from __future__ import annotations
 
 import heapq
+import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import event, select
+from sqlalchemy import String, bindparam, event, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..domain.types import OPEN_STATES, Counter, DayState, Rules, State, Visit
 from . import repo
-from .models import CounterRow, VisitRow
+from .fast import Fast
+from .models import CounterRow, EventRow, VisitRow
 
 #: session.info keys: the sites a write transaction locked (repo.LOCKED, set by
 #: note_locked), the visit and counter rows it flushed, and this cache.
 LOCKED = repo.LOCKED
 TOUCHED = "skranke_touched"
 CACHE = "skranke_open_visits"
+#: A held day behind by more events than this is read again whole.
+CATCH_UP = 100
+#: Events that change no visit or counter row.
+_NO_ROWS = frozenset({"queue.plan", "site.planner"})
+
+_CHANGES = Fast(select(EventRow.type, type_coerce(EventRow.data, String))
+                .where(EventRow.site_id == bindparam("site"), EventRow.seq > bindparam("after"),
+                       EventRow.seq <= bindparam("upto")))
+_VISIT = Fast(select(*repo._LIGHT, VisitRow.site_id, VisitRow.day, repo._raw(VisitRow.finished_at))
+              .where(VisitRow.id == bindparam("id")))
+_COUNTER = Fast(select(CounterRow.id, CounterRow.site_id, CounterRow.number, CounterRow.name,
+                       CounterRow.state, CounterRow.staffed_by, CounterRow.errands,
+                       CounterRow.version).where(CounterRow.id == bindparam("id")))
 
 
 @dataclass
@@ -76,7 +97,7 @@ class OpenVisits:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._days: dict[str, _Day] = {}
-        self.hits = self.misses = 0
+        self.hits = self.misses = self.caught_up = 0
 
     def forget(self, site_id: str | None = None) -> None:
         with self._lock:
@@ -102,6 +123,7 @@ class OpenVisits:
         site at event sequence `seq` and has changed none of its visits yet (`site_row`:
         the site's row as that session read it, if it has)."""
         rules = repo.planner_rules(session, site_id, rules, site_row)
+        self.catch_up(session, site_id, seq, day)
         with self._lock:  # read whole, while no writer carries its rows into it
             held = self._days.get(site_id)
             usable = held is not None and held.day == day and held.seq == seq
@@ -137,6 +159,93 @@ class OpenVisits:
                 for vid, errand, started, finished in rows}
         counters = {c.id: repo.to_counter(c) for c in repo.counters(session, site_id)}
         return _Day(site_id, day, seq, visits, counters, done)
+
+    # --- another process's changes --------------------------------------------------------
+    def catch_up(self, session: Session, site_id: str, seq: int, day: date | None = None
+                 ) -> None:
+        """Bring the held day of `site_id` to event sequence `seq`, which `session` sees (a
+        write transaction under the site's lock, or a read snapshot), from the events in
+        between; when it cannot (too many, one it does not know, the log purged), drop it."""
+        with self._lock:
+            held = self._days.get(site_id)
+            if held is None or held.seq >= seq or (day is not None and held.day != day):
+                return
+            since = held.seq
+        try:
+            changes = self._read_changes(session, site_id, since, seq)
+        except Exception:  # noqa: BLE001 - a row we cannot read: read the day again
+            changes = None
+        with self._lock:
+            if self._days.get(site_id) is not held or held.seq != since:
+                return  # another reader moved it meanwhile
+            if changes is None:
+                del self._days[site_id]
+                return
+            visits, counters = changes
+            for vid, values in sorted(visits.items()):
+                self._apply_light(held, vid, values)
+            for cid, counter in counters.items():
+                if counter is None:
+                    held.counters.pop(cid, None)
+                else:
+                    held.counters[cid] = counter
+            held.seq = seq
+            self.caught_up += 1
+
+    @staticmethod
+    def _read_changes(session: Session, site_id: str, since: int, seq: int):
+        """{visit id: its light row or None}, {counter id: Counter or None}, or None."""
+        if seq - since > CATCH_UP:
+            return None
+        rows = _CHANGES.rows(session, {"site": site_id, "after": since, "upto": seq})
+        if len(rows) != seq - since:  # the log no longer has them all
+            return None
+        visit_ids, counter_ids = set(), set()
+        for type_, data in rows:
+            if type_ in _NO_ROWS:
+                continue
+            kind = type_.partition(".")[0]
+            if kind not in ("visit", "counter"):
+                return None
+            thing = json.loads(data).get(kind) or {}
+            if not isinstance(thing.get("id"), int):
+                return None
+            (visit_ids if kind == "visit" else counter_ids).add(thing["id"])
+        visits = {}
+        for vid in visit_ids:
+            found = _VISIT.rows(session, {"id": vid})
+            visits[vid] = found[0] if found else None
+        counters = {}
+        for cid in counter_ids:
+            found = _COUNTER.rows(session, {"id": cid})
+            counters[cid] = repo.to_counter(_CounterValues(*found[0])) if found else None
+        return visits, counters
+
+    @staticmethod
+    def _apply_light(held: _Day, vid: int, values: tuple | None) -> None:
+        """One visit as the database has it now (a _VISIT row, None: gone) into the day."""
+        if values is not None:
+            (id_, kind, ticket, state, errand, minutes, priority, counter_id, slot, arrived,
+             called, last_called, started, call_count, version, site_id, day,
+             finished) = values
+        if values is None or site_id != held.site_id or day != held.day:
+            held.visits.pop(vid, None)
+            if held.done.pop(vid, None) is not None:
+                held._observed = None
+            return
+        state = repo._STATE[state]
+        if state in OPEN_STATES:
+            held.visits[vid] = Visit(
+                id_, site_id, day, repo._KIND[kind], ticket, state, errand, minutes,
+                priority, counter_id, repo._dt(slot), repo._dt(arrived), repo._dt(called),
+                repo._dt(last_called), repo._dt(started), None, call_count, version)
+        else:
+            held.visits.pop(vid, None)
+        if state is State.DONE and started is not None and finished is not None:
+            held.done[vid] = (repo._dt(finished),) + repo._minutes(errand, started, finished)
+            held._observed = None
+        elif held.done.pop(vid, None) is not None:
+            held._observed = None
 
     # --- after a commit ------------------------------------------------------------------
     def committed(self, locked: dict[str, tuple[int, object]], touched: set) -> None:
@@ -185,9 +294,30 @@ class OpenVisits:
             held._observed = None
 
 
+@dataclass(frozen=True, slots=True)
+class _CounterValues:
+    """A counter's columns (a _COUNTER row) as repo.to_counter reads them."""
+
+    id: int
+    site_id: str
+    number: int
+    name: str
+    state: str
+    staffed_by: str | None
+    errands: list | None
+    version: int
+
+
 def note_locked(session: Session, site_id: str, row) -> None:
-    """Called when a transaction takes a site's lock (storage/db.py lock_site)."""
-    session.info.setdefault(LOCKED, {}).setdefault(site_id, (row.event_seq, row))
+    """Called when a transaction takes a site's lock (storage/db.py lock_site): the held
+    day catches up with what other processes wrote, so that this transaction's rows can be
+    carried into it after the commit."""
+    locked = session.info.setdefault(LOCKED, {})
+    if site_id not in locked:
+        locked[site_id] = (row.event_seq, row)
+        cache = session.info.get(CACHE)
+        if cache is not None:
+            cache.catch_up(session, site_id, row.event_seq)
 
 
 def touched(session: Session, row) -> None:

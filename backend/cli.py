@@ -93,6 +93,7 @@ def worker_app():
     ctx = build_context(args)
     ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
         ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
+    ctx.db.take_turns()
     ctx.plan_processes = True
     app = create_app(ctx)
     _tune_gc()

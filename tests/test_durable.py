@@ -4,6 +4,7 @@ commit; one fsync serves many commits; a failed fsync fails the answers waiting 
 from __future__ import annotations
 
 import asyncio
+import sys
 import threading
 import time
 
@@ -120,3 +121,43 @@ def test_close_finishes_the_fsync_an_answer_waits_for_and_ends_the_thread():
 
     g = asyncio.run(main())
     assert len(synced) == 2 and not g._thread.is_alive()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock")
+def test_server_processes_take_turns_on_writes_and_one_alone_takes_none(tmp_path):
+    import fcntl
+    import os
+
+    from backend.storage.db import Database
+
+    url = f"sqlite:///{(tmp_path / 'turns.db').as_posix()}"
+    alone, a, b = Database(url), Database(url), Database(url)
+    a.migrate()
+    for db in (a, b):
+        db.take_turns()  # what each worker of serve --workers does
+    turns = tmp_path / "turns.db-writers"
+
+    def taken() -> bool:
+        fd = os.open(turns, os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    try:
+        with alone.write() as s:
+            s.execute(text("SELECT 1"))
+            assert not taken()
+        with a.write() as s:
+            s.execute(text("SELECT 1"))
+            assert taken()  # b's writes wait here, in the kernel, not in SQLite's sleeps
+        assert not taken()
+        with b.write() as s:
+            s.execute(text("SELECT 1"))
+            assert taken()
+    finally:
+        for db in (alone, a, b):
+            db.dispose()

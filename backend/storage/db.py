@@ -113,14 +113,14 @@ class Database:
         #: `_local_writer`), kept open between transactions. A checkout from the pool and
         #: its return cost 30-50 µs a write (measured in-process).
         self._writer: Connection | None = None
-        #: SQLite: the file the server processes on one database take turns on, around
-        #: their write transactions (`flock`, which blocks without sleeping; BEGIN IMMEDIATE
-        #: alone left a process that met another's write in SQLite's busy handler, which
-        #: sleeps 1, 2, 5, 10 ... ms between tries). Opened at the first write.
+        #: SQLite, when several server processes share the file (`take_turns`): the file
+        #: they take turns on around their write transactions (`flock`, which blocks
+        #: without sleeping; BEGIN IMMEDIATE alone left a process that met another's write
+        #: in SQLite's busy handler, which sleeps 1, 2, 5, 10 ... ms between tries). Off for
+        #: one process: the call gives up the interpreter lock, and getting it back from
+        #: the fsync thread was 2 % of the server's time at 200 req/s (py-spy).
         self._turns: int | None = None
-        self._turns_path = (Path(make_url(url).database + "-writers")
-                            if self.is_sqlite and fcntl is not None
-                            and make_url(url).database not in (None, "", ":memory:") else None)
+        self._turns_path: Path | None = None
         self._read = sessionmaker(self.read_engine, expire_on_commit=False,
                                   info={CACHE: self.open_visits, SQLITE: self.is_sqlite})
 
@@ -239,6 +239,13 @@ class Database:
             finally:
                 if turns is not None:
                     fcntl.flock(turns, fcntl.LOCK_UN)
+
+    def take_turns(self) -> None:
+        """This process is one of several server processes on the database (serve
+        --workers): from now on, its writes take turns with theirs."""
+        database = make_url(self.url).database
+        if self.is_sqlite and fcntl is not None and database not in (None, "", ":memory:"):
+            self._turns_path = Path(database + "-writers")
 
     def _take_turn(self) -> int | None:
         """Wait for the other server processes' write transactions (under _local_writer)."""

@@ -49,7 +49,7 @@ def assert_same(ctx):
     held, fresh = held_and_fresh(ctx)
     assert light(held) == light(fresh)
     # and in the form the database gives: UTC itself (a time with another tzinfo compares
-    # equal, but each comparison cost the queue decision 15 times as much)
+    # equal, but each comparison cost the queue decision 34 times as much)
     times = [getattr(v, f) for v in held.visits for f in FIELDS if f.endswith(("_at", "start"))]
     assert all(t.tzinfo is UTC for t in times if t is not None)
     assert held.counters == fresh.counters

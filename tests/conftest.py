@@ -3,7 +3,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from .helpers import Api, LiveServer, make_ctx, token
+from .helpers import Api, LiveServer, ServerProcess, make_ctx, token
 
 
 @pytest.fixture
@@ -53,3 +53,12 @@ def cw(as_role):
     r = api.post("/sites/test/counters/1/open")
     assert r.status_code == 200, r.text
     return api
+
+
+@pytest.fixture
+def srv(tmp_path):
+    """A migrated database and a server process for it, started by the test."""
+    s = ServerProcess(tmp_path)
+    s.cli("migrate")
+    yield s
+    s.stop()

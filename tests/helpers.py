@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import itertools
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -128,3 +132,66 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+SERVER_CONFIG = """
+database_url = "sqlite:///{db}"
+tick_seconds = 1
+
+[[sites]]
+id = "test"
+name = "Borgerservice Test"
+counters = 4
+public_holidays = false
+closed_on_customary_days = false
+[sites.hours]
+mon = "00:00-23:59"
+tue = "00:00-23:59"
+wed = "00:00-23:59"
+thu = "00:00-23:59"
+fri = "00:00-23:59"
+sat = "00:00-23:59"
+sun = "00:00-23:59"
+"""
+
+
+class ServerProcess:
+    """`skranke-server serve` as a process of its own on loopback (the crash tests kill it)."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.db = tmp / "crash.db"
+        self.config = tmp / "crash.toml"
+        self.config.write_text(SERVER_CONFIG.format(db=self.db.as_posix()))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def cli(self, *args: str) -> str:
+        p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(self.config),
+                            *args], capture_output=True, text=True, timeout=60, check=True)
+        return p.stdout.strip()
+
+    def start(self, *args: str, **env: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
+             "--port", str(self.port), *args], env={**os.environ, **env},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from .test_crash import Server
+from .helpers import ServerProcess as Server
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 

@@ -1,90 +1,17 @@
-"""The server killed with SIGKILL while clients write: nothing acknowledged is lost."""
+"""The server killed with SIGKILL while clients write: nothing acknowledged is lost (the
+server process and its `srv` fixture: tests/helpers.py ServerProcess, tests/conftest.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .helpers import free_port
-
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
-
-CONFIG = """
-database_url = "sqlite:///{db}"
-tick_seconds = 1
-
-[[sites]]
-id = "test"
-name = "Borgerservice Test"
-counters = 4
-public_holidays = false
-closed_on_customary_days = false
-[sites.hours]
-mon = "00:00-23:59"
-tue = "00:00-23:59"
-wed = "00:00-23:59"
-thu = "00:00-23:59"
-fri = "00:00-23:59"
-sat = "00:00-23:59"
-sun = "00:00-23:59"
-"""
-
-
-class Server:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.db = tmp / "crash.db"
-        self.config = tmp / "crash.toml"
-        self.config.write_text(CONFIG.format(db=self.db.as_posix()))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def cli(self, *args: str) -> str:
-        p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(self.config),
-                            *args], capture_output=True, text=True, timeout=60, check=True)
-        return p.stdout.strip()
-
-    def start(self, *args: str, **env: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
-             "--port", str(self.port), *args], env={**os.environ, **env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
-
-    def kill(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-
-
-@pytest.fixture
-def srv(tmp_path):
-    s = Server(tmp_path)
-    s.cli("migrate")
-    yield s
-    s.stop()
 
 
 def test_sigkill_loses_no_acknowledged_write(srv):

@@ -7,13 +7,16 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from .test_crash import Server, pytestmark  # noqa: F401 - its skip on Windows too
+from .helpers import ServerProcess
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="/proc, flock")
 
 VISITS = 40
 
@@ -45,15 +48,7 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-@pytest.fixture
-def srv(tmp_path):
-    s = Server(tmp_path)
-    s.cli("migrate")
-    yield s
-    s.stop()
-
-
-def test_two_processes_call_each_citizen_once_and_stream_every_change(srv: Server):
+def test_two_processes_call_each_citizen_once_and_stream_every_change(srv: ServerProcess):
     workers = [srv.cli("token", "create", "--role", "caseworker", "--person", f"cw{n}")
                for n in range(1, 5)]
     reception = srv.cli("token", "create", "--role", "reception", "--person", "rita")

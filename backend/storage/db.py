@@ -19,11 +19,6 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, bindparam, create_engine, event, select
-
-try:
-    import fcntl
-except ImportError:  # Windows: a console's embedded backend, one process
-    fcntl = None
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,6 +26,11 @@ from .fast import SQLITE, Fast
 from .models import SiteRow
 from .open_visits import CACHE, OpenVisits, note_locked
 from .repo import LockedSite
+
+try:
+    import fcntl
+except ImportError:  # Windows: a console's embedded backend, one process
+    fcntl = None
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 #: Under group commit, a checkpoint starts when the write-ahead log is larger than this

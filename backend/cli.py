@@ -118,7 +118,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         _demo_clock(ctx, args.speed)
     host, port = args.host or ctx.settings.host, args.port or ctx.settings.port
-    workers = args.workers or ctx.settings.workers
+    workers = ctx.settings.workers if args.workers is None else args.workers
+    if workers < 1:
+        raise RuntimeError("--workers is a number of processes, 1 or more")
     if workers > 1 and args.demo and args.speed != 1.0:
         raise RuntimeError("--workers needs the real clock: run the demo at --speed 1")
     if args.demo:

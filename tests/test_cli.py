@@ -78,3 +78,10 @@ def test_serve_answers_health_and_openapi(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_serve_refuses_workers_it_cannot_run(tmp_path):
+    p = run(tmp_path, "serve", "--workers", "0", check=False)
+    assert p.returncode == 2 and "--workers" in p.stderr and "Traceback" not in p.stderr
+    p = run(tmp_path, "serve", "--demo", "--speed", "10", "--workers", "2", check=False)
+    assert p.returncode == 2 and "real clock" in p.stderr

@@ -224,25 +224,21 @@ class OpenVisits:
     @staticmethod
     def _apply_light(held: _Day, vid: int, values: tuple | None) -> None:
         """One visit as the database has it now (a _VISIT row, None: gone) into the day."""
-        if values is not None:
-            (id_, kind, ticket, state, errand, minutes, priority, counter_id, slot, arrived,
-             called, last_called, started, call_count, version, site_id, day,
-             finished) = values
+        site_id, day = (values[-3], values[-2]) if values is not None else (None, None)
         if values is None or site_id != held.site_id or day != held.day:
             held.visits.pop(vid, None)
             if held.done.pop(vid, None) is not None:
                 held._observed = None
             return
-        state = repo._STATE[state]
-        if state in OPEN_STATES:
-            held.visits[vid] = Visit(
-                id_, site_id, day, repo._KIND[kind], ticket, state, errand, minutes,
-                priority, counter_id, repo._dt(slot), repo._dt(arrived), repo._dt(called),
-                repo._dt(last_called), repo._dt(started), None, call_count, version)
+        visit = repo.light_visit(site_id, day, values[:-3])
+        if visit.state in OPEN_STATES:
+            held.visits[vid] = visit
         else:
             held.visits.pop(vid, None)
-        if state is State.DONE and started is not None and finished is not None:
-            held.done[vid] = (repo._dt(finished),) + repo._minutes(errand, started, finished)
+        started, finished = visit.started_at, values[-1]
+        if visit.state is State.DONE and started is not None and finished is not None:
+            held.done[vid] = (repo._dt(finished),) + repo._minutes(visit.errand, started,
+                                                                   finished)
             held._observed = None
         elif held.done.pop(vid, None) is not None:
             held._observed = None

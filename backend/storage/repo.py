@@ -208,12 +208,16 @@ def light_open_visits(session: Session, site_id: str, day: date,
                               VisitRow.slot_start < now + horizon))
     rows = session.execute(select(*_LIGHT).where(
         VisitRow.site_id == site_id, VisitRow.day == day, cond))
-    return tuple(
-        Visit(id, site_id, day, _KIND[kind], ticket, _STATE[state], errand, minutes, priority,
-              counter_id, _dt(slot), _dt(arrived), _dt(called), _dt(last_called),
-              _dt(started), None, call_count, version)
-        for (id, kind, ticket, state, errand, minutes, priority, counter_id, slot, arrived,
-             called, last_called, started, call_count, version) in rows)
+    return tuple(light_visit(site_id, day, row) for row in rows)
+
+
+def light_visit(site_id: str, day: date, row) -> Visit:
+    """A visit from the columns of _LIGHT, as the queue rules need it."""
+    (id, kind, ticket, state, errand, minutes, priority, counter_id, slot, arrived, called,
+     last_called, started, call_count, version) = row
+    return Visit(id, site_id, day, _KIND[kind], ticket, _STATE[state], errand, minutes,
+                 priority, counter_id, _dt(slot), _dt(arrived), _dt(called), _dt(last_called),
+                 _dt(started), None, call_count, version)
 
 
 #: The planner's duration quantile looks at this many of the day's latest finished visits.

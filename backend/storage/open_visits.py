@@ -50,9 +50,6 @@ _CHANGES = Fast(select(EventRow.type, type_coerce(EventRow.data, String))
                        EventRow.seq <= bindparam("upto")))
 _VISIT = Fast(select(*repo._LIGHT, VisitRow.site_id, VisitRow.day, repo._raw(VisitRow.finished_at))
               .where(VisitRow.id == bindparam("id")))
-_COUNTER = Fast(select(CounterRow.id, CounterRow.site_id, CounterRow.number, CounterRow.name,
-                       CounterRow.state, CounterRow.staffed_by, CounterRow.errands,
-                       CounterRow.version).where(CounterRow.id == bindparam("id")))
 
 
 @dataclass
@@ -216,9 +213,9 @@ class OpenVisits:
             found = _VISIT.rows(session, {"id": vid})
             visits[vid] = found[0] if found else None
         counters = {}
-        for cid in counter_ids:
-            found = _COUNTER.rows(session, {"id": cid})
-            counters[cid] = repo.to_counter(_CounterValues(*found[0])) if found else None
+        for cid in counter_ids:  # a counter changes a few times a day: the ORM's load will do
+            row = session.get(CounterRow, cid)
+            counters[cid] = repo.to_counter(row) if row is not None else None
         return visits, counters
 
     @staticmethod
@@ -288,20 +285,6 @@ class OpenVisits:
         elif row.id in held.done:
             held.done.pop(row.id)
             held._observed = None
-
-
-@dataclass(frozen=True, slots=True)
-class _CounterValues:
-    """A counter's columns (a _COUNTER row) as repo.to_counter reads them."""
-
-    id: int
-    site_id: str
-    number: int
-    name: str
-    state: str
-    staffed_by: str | None
-    errands: list | None
-    version: int
 
 
 def note_locked(session: Session, site_id: str, row) -> None:

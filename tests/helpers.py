@@ -24,6 +24,7 @@ from backend.services import tokens
 from backend.services.context import AppContext
 from backend.settings import load_settings
 from backend.storage.db import Database
+from bench.bench_server import bench_zone
 
 CPH = ZoneInfo("Europe/Copenhagen")
 #: A Tuesday, mid-morning.
@@ -142,6 +143,7 @@ tick_seconds = 1
 id = "test"
 name = "Borgerservice Test"
 counters = 4
+timezone = "{zone}"
 public_holidays = false
 closed_on_customary_days = false
 [sites.hours]
@@ -162,7 +164,10 @@ class ServerProcess:
         self.tmp = tmp
         self.db = tmp / "crash.db"
         self.config = tmp / "crash.toml"
-        self.config.write_text(SERVER_CONFIG.format(db=self.db.as_posix()))
+        # a zone in which it is about 10:00 now: a booking half an hour ahead is today's and
+        # within the site's hours at any hour of the run (in Copenhagen's time, a run after
+        # 23:15 had none: a CI failure)
+        self.config.write_text(SERVER_CONFIG.format(db=self.db.as_posix(), zone=bench_zone()))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None

@@ -60,6 +60,59 @@ def test_a_failed_fsync_fails_the_answers_that_waited_for_it():
     asyncio.run(main())
 
 
+def test_a_slow_failed_fsync_fails_the_answers_that_stopped_looking_for_it():
+    from backend.services.durable import SPIN_SECONDS
+
+    calls = 0
+
+    def fsync():
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            time.sleep(SPIN_SECONDS * 3)  # the answer gives up looking and waits to be woken
+            raise OSError("disk gone")
+
+    async def main():
+        g = GroupSync(fsync)
+        with pytest.raises(OSError):
+            await asyncio.wait_for(g.durable(), 5)
+        await asyncio.wait_for(g.durable(), 5)
+        g.close()
+
+    asyncio.run(main())
+
+
+def test_an_answer_goes_on_in_the_first_turn_of_a_busy_loop_after_its_fsync():
+    """Each turn of the loop takes 20 ms (a busy server); the fsync ends early in one turn
+    and the answer must go on when that turn ends, not a whole turn later (a wake-up from
+    the thread ran in the next turn, and the answer only in the one after)."""
+    synced_at: list[float] = []
+
+    def fsync():
+        time.sleep(0.002)
+        synced_at.append(time.perf_counter())
+
+    async def busy():
+        while True:
+            time.sleep(0.02)  # a long turn: the loop runs nothing else meanwhile
+            await asyncio.sleep(0)
+
+    async def main():
+        g = GroupSync(fsync)
+        worker = asyncio.create_task(busy())
+        await asyncio.sleep(0)
+        waits = []
+        for _ in range(10):
+            await g.durable()
+            waits.append(time.perf_counter() - synced_at[-1])
+        worker.cancel()
+        g.close()
+        return waits
+
+    waits = sorted(asyncio.run(main()))
+    assert waits[len(waits) // 2] < 0.03, waits  # the rest of one turn, not two
+
+
 def test_commits_skip_their_own_fsync_only_while_the_server_runs(ctx):
     def synchronous() -> int:
         with ctx.db.write() as s:

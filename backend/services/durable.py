@@ -12,6 +12,12 @@ The fsyncs run on a thread of their own, back to back while commits wait: the ne
 does not wait for the event loop to hear of the last one. (Handed to an executor by the
 loop, each fsync waited for the loop's turn to start it: under load a write's answer
 waited 10 ms for a 1 ms fsync, measured.)
+
+The waiting answer looks for its fsync once per turn of the event loop for a moment
+(SPIN_SECONDS), and only then asks the thread to wake it. A wake-up from the thread runs in
+the loop's next turn and the answer in the turn after that: under load each turn is long,
+and that second turn was half the wait (p50 2-8 ms, p99 33-47 ms at 200 req/s, measured).
+Looking for it itself, the answer goes on in the first turn after the fsync.
 """
 
 from __future__ import annotations
@@ -21,13 +27,22 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
+#: How long a waiting answer looks for its fsync at each turn of the event loop before it
+#: asks the fsync thread to wake it (a slow disk: the loop then sleeps when idle).
+SPIN_SECONDS = 0.05
+
 
 class GroupSync:
     def __init__(self, sync: Callable[[], None], name: str = "skranke-fsync") -> None:
         self.sync = sync
         self.name = name
         self.requested = 0  # commits asked for, in the order they asked (the loop's count)
+        #: Answers that stopped looking for their fsync and wait to be woken.
         self.waiters: deque[tuple[int, asyncio.Future]] = deque()
+        #: The last commit an fsync has made durable, and the last one a failed fsync
+        #: covered with its error (set by the thread, read by the waiting answers).
+        self.synced = 0
+        self.failed: tuple[int, Exception | None] = (0, None)
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wanted = 0  # the thread's copy of `requested`, under _cond
         self._stopping = False
@@ -40,16 +55,31 @@ class GroupSync:
             self.sync()
             return
         self.requested += 1
-        future = asyncio.get_running_loop().create_future()
-        self.waiters.append((self.requested, future))
+        mine = self.requested
+        loop = asyncio.get_running_loop()
         if self._thread is None:
-            self.loop = asyncio.get_running_loop()
+            self.loop = loop
             self._thread = threading.Thread(target=self._syncing, name=self.name, daemon=True)
             self._thread.start()
         with self._cond:
-            self._wanted = self.requested
+            self._wanted = mine
             self._cond.notify()
-        await future
+        give_up = loop.time() + SPIN_SECONDS
+        while self.synced < mine and mine > self.failed[0]:
+            if loop.time() >= give_up:
+                future = loop.create_future()
+                self.waiters.append((mine, future))
+                # the thread marks an fsync done before it looks for waiters to wake
+                if self.synced < mine and mine > self.failed[0]:
+                    await future
+                return self._check(mine)
+            await asyncio.sleep(0)  # one turn of the loop: the others go on meanwhile
+        self._check(mine)
+
+    def _check(self, mine: int) -> None:
+        upto, error = self.failed
+        if mine <= upto and error is not None:
+            raise error
 
     def _syncing(self) -> None:
         done = 0
@@ -66,6 +96,12 @@ class GroupSync:
             except Exception as exc:  # noqa: BLE001 - told to each answer waiting for it
                 error = exc
             done = target
+            if error is None:
+                self.synced = target
+            else:  # these commits may be lost (a later fsync does not vouch for them)
+                self.failed = (target, error)
+            if not self.waiters:
+                continue
             try:
                 self.loop.call_soon_threadsafe(self._settle, target, error)
             except RuntimeError:  # the loop has closed: nobody waits any more

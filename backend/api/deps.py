@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AwareDatetime as _Aware
 from pydantic import TypeAdapter, ValidationError
 
+from .. import json_codec
 from ..domain.errors import Forbidden, Invalid, Unauthorized
 from ..services import tokens
 from ..services.context import Actor, AppContext, Tx
@@ -174,13 +175,20 @@ class Writer:
             os.kill(os.getpid(), getattr(signal, "SIGKILL", signal.SIGTERM))
 
 
+class _Answer(JSONResponse):
+    """A write's answer, encoded by pydantic-core (backend/json_codec.py)."""
+
+    def render(self, content: Any) -> bytes:
+        return json_codec.dumps_bytes(content)
+
+
 def _respond(body: Any, status: int, replayed: bool = False) -> JSONResponse:
     headers = {}
     if isinstance(body, dict) and "version" in body and "id" in body:
         headers["ETag"] = f'"{body["version"]}"'
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    return JSONResponse(body, status_code=status, headers=headers)
+    return _Answer(body, status_code=status, headers=headers)
 
 
 #: The headers of every write, documented on each write route (roles.op) and read by

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 from anyio import to_thread
 from sqlalchemy import func, select
 
+from .. import json_codec
 from ..storage.models import EventRow, SiteRow
 
 log = logging.getLogger("skranke.events")
@@ -43,7 +43,7 @@ class Refetch:
 
 def _event(seq: int, type_: str, at: datetime, data: dict[str, Any]) -> Event:
     at_text = at.astimezone(UTC).isoformat()  # as the table hands it out: aware UTC
-    payload = json.dumps({"seq": seq, "at": at_text, **data}, separators=(",", ":"))
+    payload = json_codec.dumps({"seq": seq, "at": at_text, **data})
     frame = f"id: {seq}\nevent: {type_}\ndata: {payload}\n\n".encode()
     return Event(seq=seq, type=type_, at=at_text, data=data, frame=frame)
 

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, create_engine, event, sele
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from .. import json_codec
 from .fast import SQLITE, Fast
 from .models import SiteRow
 from .open_visits import CACHE, OpenVisits, note_locked
@@ -42,6 +43,7 @@ log = logging.getLogger("skranke.storage")
 def _sqlite_engine(url: str, *, immediate: bool, synchronous: list[str] | None = None
                    ) -> Engine:
     engine = create_engine(url, pool_size=20, max_overflow=20, pool_timeout=60,
+                           json_serializer=json_codec.dumps, json_deserializer=json_codec.loads,
                            connect_args={"check_same_thread": False, "timeout": 60})
 
     @event.listens_for(engine, "connect")
@@ -91,7 +93,9 @@ class Database:
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
             self.write_engine = create_engine(url, pool_size=20, max_overflow=20,
-                                              pool_pre_ping=True)
+                                              pool_pre_ping=True,
+                                              json_serializer=json_codec.dumps,
+                                              json_deserializer=json_codec.loads)
             self.read_engine = self.write_engine
         #: The write-ahead log `sync_wal` flushes while group commit is on, else None.
         self.wal: Path | None = None

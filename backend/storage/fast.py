@@ -21,7 +21,10 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Executable
 
-_DIALECT = SQLiteDialect_pysqlite(paramstyle="named")
+from .. import json_codec
+
+_DIALECT = SQLiteDialect_pysqlite(paramstyle="named", json_serializer=json_codec.dumps,
+                                  json_deserializer=json_codec.loads)
 #: session.info keys: set (by storage/db.py) on SQLite sessions; the transaction's
 #: sqlite3 connection.
 SQLITE = "skranke_sqlite"

@@ -2,9 +2,10 @@
 cycle, a walk-in and a plan, on a bench day (20 open counters, 60 waiting, 240 booked).
 
 Commits here use the command line's `synchronous=FULL` (no group commit), so wall times
-include an fsync; the CPU column (thread time) is the one to compare.
+include an fsync; the CPU column (thread time) is the one to compare. With `--grouped` they
+commit as under the server (group commit: no fsync of their own, services/durable.py).
 
-    .venv/bin/python bench/write_path.py [N cycles, default 300]
+    .venv/bin/python bench/write_path.py [N cycles, default 300] [--grouped]
     ROOT=/path/to/other/checkout .venv/bin/python bench/write_path.py   # the same on another
 """
 
@@ -37,11 +38,14 @@ from backend.storage.db import Database  # noqa: E402
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+    args = [a for a in sys.argv[1:] if a != "--grouped"]
+    n = int(args[0]) if args else 300
     settings = load_settings(write_config(Path(tempfile.mkdtemp(prefix="skranke-wp-"))))
     ctx = AppContext(settings=settings, catalogue=load_catalogue(),
                      db=Database(settings.database_url), clock=SystemClock())
     ctx.bootstrap()
+    if "--grouped" in sys.argv:
+        ctx.db.group_commit(True)
 
     def w(fn, actor=SYSTEM):
         with ctx.db.write() as s:
@@ -86,7 +90,8 @@ def main() -> None:
             c0 = time.thread_time()
             planner.make("bench", None, True)
             cpu["plan"].append((time.thread_time() - c0) * 1000)
-    print(f"# write_path: {n} cycles, CPU per write (median ms), code at {ROOT}")
+    grouped = ", group commit" if "--grouped" in sys.argv else ""
+    print(f"# write_path: {n} cycles{grouped}, CPU per write (median ms), code at {ROOT}")
     for name, values in cpu.items():
         print(f"{name:10} {statistics.median(values):6.2f}")
 

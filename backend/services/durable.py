@@ -79,6 +79,8 @@ class GroupSync:
                 # the thread marks an fsync done before it looks for waiters to wake
                 if self.synced < mine and mine > self.failed[0]:
                     await future
+                else:  # done meanwhile: nobody will look at this one
+                    future.cancel()
                 return self._check(mine)
             await asyncio.sleep(0)  # one turn of the loop: the others go on meanwhile
             turn, now = time.perf_counter() - now, time.perf_counter()

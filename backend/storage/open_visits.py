@@ -22,7 +22,6 @@ the whole day again.
 from __future__ import annotations
 
 import heapq
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -30,6 +29,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import String, bindparam, event, select, type_coerce
 from sqlalchemy.orm import Session
 
+from .. import json_codec
 from ..domain.types import OPEN_STATES, Counter, DayState, Rules, State, Visit
 from . import repo
 from .fast import Fast
@@ -204,7 +204,7 @@ class OpenVisits:
             kind = type_.partition(".")[0]
             if kind not in ("visit", "counter"):
                 return None
-            thing = json.loads(data).get(kind) or {}
+            thing = json_codec.loads(data).get(kind) or {}
             if not isinstance(thing.get("id"), int):
                 return None
             (visit_ids if kind == "visit" else counter_ids).add(thing["id"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
@@ -20,8 +21,10 @@ from ..domain.errors import DomainError
 from ..services.context import AppContext
 from ..services.durable import GroupSync
 from ..services.events import EventHub
+from ..services.fsync_process import ProcessSync
 from ..services.planning import Planner
 from ..services.tick import tick
+from ..storage import db as storage_db
 from . import (
     routes_audit,
     routes_bookings,
@@ -51,8 +54,8 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         # in arrival order. A writer thread made every write wait for the loop's hold on
         # the GIL after each SQLite call (20-30 % less throughput, measured). Elsewhere
         # writes get their own threads, handed work by asyncio's executor.
-        syncer = GroupSync(ctx.db.sync_wal)
-        if ctx.db.group_commit(True):
+        syncer = _syncer(ctx)
+        if syncer is not None:
             ctx.durable = syncer.durable
             ctx.writers = "inline"
         else:
@@ -74,9 +77,10 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         if isinstance(writers, ThreadPoolExecutor):
             writers.shutdown(wait=True)
         ctx.durable = None
-        syncer.close()
-        ctx.db.sync_wal()
-        ctx.db.group_commit(False)
+        if syncer is not None:
+            syncer.close()
+            ctx.db.sync_wal()
+            ctx.db.group_commit(False)
         await planner.close()
         await hub.close()
         if task:
@@ -97,6 +101,18 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     api.routes.extend(sorted((route for r in routers for route in r.routes), key=_busiest))
     app.include_router(api)
     return app
+
+
+def _syncer(ctx: AppContext) -> GroupSync | None:
+    """Group commit's fsyncs, on SQLite with a file: in a process of their own where the
+    platform passes it pipes (POSIX), else on a thread (services/durable.py)."""
+    db = ctx.db
+    if os.name != "posix":
+        return GroupSync(db.sync_wal) if db.group_commit(True) else None
+    if not db.group_commit(True, checkpoints=False):
+        return None
+    database = db.wal.with_name(db.wal.name.removesuffix("-wal"))
+    return ProcessSync(db.wal, database, storage_db.CHECKPOINT_BYTES)
 
 
 #: The counters' cycle and the kiosks' requests, matched first. FastAPI tries the routes in

@@ -63,13 +63,7 @@ class GroupSync:
         self.requested += 1
         mine = self.requested
         loop = asyncio.get_running_loop()
-        if self._thread is None:
-            self.loop = loop
-            self._thread = threading.Thread(target=self._syncing, name=self.name, daemon=True)
-            self._thread.start()
-        with self._cond:
-            self._wanted = mine
-            self._cond.notify()
+        self._ask(mine, loop)
         now = time.perf_counter()  # the loop's own clock may count whole milliseconds (uvloop)
         give_up, turn = now + SPIN_SECONDS, BUSY_TURN_SECONDS
         while self.synced < mine and mine > self.failed[0]:
@@ -85,6 +79,16 @@ class GroupSync:
             await asyncio.sleep(0)  # one turn of the loop: the others go on meanwhile
             turn, now = time.perf_counter() - now, time.perf_counter()
         self._check(mine)
+
+    def _ask(self, mine: int, loop: asyncio.AbstractEventLoop) -> None:
+        """Have an fsync begin after this moment (the thread's, started on first use)."""
+        if self._thread is None:
+            self.loop = loop
+            self._thread = threading.Thread(target=self._syncing, name=self.name, daemon=True)
+            self._thread.start()
+        with self._cond:
+            self._wanted = mine
+            self._cond.notify()
 
     def _check(self, mine: int) -> None:
         upto, error = self.failed

@@ -7,7 +7,6 @@ Reads use a second engine with ordinary deferred transactions (WAL snapshots on 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -27,6 +26,7 @@ from .fast import SQLITE, Fast
 from .models import SiteRow
 from .open_visits import CACHE, OpenVisits, note_locked
 from .repo import LockedSite
+from .wal_syncer import checkpoint, fsync_wal
 
 try:
     import fcntl
@@ -169,12 +169,14 @@ class Database:
             src.backup(dst)
         self.migrate()
 
-    def group_commit(self, on: bool) -> bool:
+    def group_commit(self, on: bool, checkpoints: bool = True) -> bool:
         """On SQLite, while on (the server runs): commits skip their own fsync
         (synchronous=NORMAL) and `sync_wal` makes them durable, several at once, before
         their answers go out (services/durable.py). Off: every commit fsyncs (FULL).
         Returns whether it is on. A process killed meanwhile loses nothing either way:
-        a commit is in the operating system's cache; the fsync is for power cuts."""
+        a commit is in the operating system's cache; the fsync is for power cuts.
+        `checkpoints`: `sync_wal` starts the log's checkpoints on a thread of this process
+        (not when the fsync process does, services/fsync_process.py)."""
         database = make_url(self.url).database if self.is_sqlite else None
         if not database or database == ":memory:":
             return False
@@ -182,7 +184,7 @@ class Database:
         self._close_writer()
         self.write_engine.dispose()  # pooled connections take the new setting
         self.wal = Path(database + "-wal") if on else None
-        if on and self._checkpointer is None:
+        if on and checkpoints and self._checkpointer is None:
             self._checkpointer = ThreadPoolExecutor(1, thread_name_prefix="skranke-checkpoint")
         elif not on and self._checkpointer is not None:
             self._checkpointer.shutdown(wait=True)
@@ -195,15 +197,7 @@ class Database:
         wal = self.wal
         if wal is None:
             return
-        try:
-            fd = os.open(wal, os.O_RDWR)
-        except FileNotFoundError:  # no log: every commit is in the database file
-            return
-        try:
-            os.fsync(fd)
-            grown = os.fstat(fd).st_size > CHECKPOINT_BYTES
-        finally:
-            os.close(fd)
+        grown = fsync_wal(wal) > CHECKPOINT_BYTES
         checkpointer = self._checkpointer
         if grown and checkpointer is not None and self._checkpointing.acquire(blocking=False):
             try:
@@ -213,17 +207,8 @@ class Database:
 
     def _checkpoint(self) -> None:
         """Copy the log into the database file without holding up writers (PASSIVE); the
-        next write then starts the log from its beginning again."""
-        import sqlite3
-
-        try:
-            with contextlib.closing(sqlite3.connect(make_url(self.url).database,
-                                                    timeout=60)) as con:
-                con.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        except sqlite3.Error as exc:  # the next fsync tries again
-            log.warning("checkpoint failed: %s", exc)
-        finally:
-            self._checkpointing.release()
+        next write then starts the log from its beginning."""
+        checkpoint(make_url(self.url).database, self._checkpointing, log.warning)
 
     @contextmanager
     def write(self) -> Iterator[Session]:

@@ -138,3 +138,41 @@ def test_the_child_checkpoints_the_log_once_it_is_past_its_limit(tmp_path):
         assert ctx.db.wal.stat().st_size < 1024 * 1024
     finally:
         ctx.db.group_commit(False)
+
+
+def test_without_an_interpreter_to_run_the_child_the_fsyncs_run_on_a_thread(tmp_path,
+                                                                            monkeypatch,
+                                                                            caplog):
+    from backend.services import fsync_process
+
+    monkeypatch.setattr(fsync_process.sys, "executable", str(tmp_path / "no-python"))
+
+    async def main():
+        g = _sync(tmp_path)
+        await asyncio.wait_for(g.durable(), 10)
+        await asyncio.wait_for(asyncio.gather(*(g.durable() for _ in range(20))), 10)
+        assert g._fallen_back and g._thread.is_alive() and g.synced >= 21
+        g.close()
+        return g
+
+    g = asyncio.run(main())
+    assert not g._thread.is_alive()
+    assert "fsyncs run on a thread instead" in caplog.text
+
+
+def test_a_child_that_keeps_ending_at_once_gives_way_to_the_thread(tmp_path, monkeypatch,
+                                                                   caplog):
+    from backend.storage import wal_syncer
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise SystemExit(3)\n")
+    monkeypatch.setattr(wal_syncer, "__file__", str(broken))
+
+    async def main():
+        g = _sync(tmp_path)
+        await asyncio.wait_for(g.durable(), 30)  # answered all the same
+        assert g._fallen_back and g.started == 3
+        g.close()
+
+    asyncio.run(main())
+    assert "ended 3 times in a row" in caplog.text

@@ -8,8 +8,10 @@ write's answer waits here until an fsync of the write-ahead log that began after
 has finished: one fsync covers every commit that came before it. An answer still means the
 change is on disk.
 
-The fsyncs run on a thread of their own, back to back while commits wait: the next fsync
-does not wait for the event loop to hear of the last one. (Handed to an executor by the
+This module's `GroupSync` runs the fsyncs on a thread (Windows); on POSIX its subclass
+services/fsync_process.py runs them in a process of their own. Either way they run back
+to back while commits wait: the next fsync does not wait for the event loop to hear of
+the last one. (Handed to an executor by the
 loop, each fsync waited for the loop's turn to start it: under load a write's answer
 waited 10 ms for a 1 ms fsync, measured.)
 

@@ -28,12 +28,18 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 
 from ..storage import wal_syncer
 from .durable import GroupSync
 
 log = logging.getLogger("skranke.storage")
+#: A child that ends this soon after it started, QUICK_DEATHS times in a row, cannot run
+#: here (a broken interpreter, no memory): the fsyncs then run on a thread.
+QUICK_SECONDS = 5.0
+QUICK_DEATHS = 3
 
 
 class ProcessSync(GroupSync):
@@ -53,6 +59,10 @@ class ProcessSync(GroupSync):
         self._unsent = False
         #: How many times a child was started (1 while the first one lives).
         self.started = 0
+        self._started_at = 0.0
+        self._quick = 0  # children in a row that ended soon after they started
+        self._fallen_back = False  # the fsyncs run on GroupSync's thread instead
+        self._checkpointing = threading.Lock()  # after a fall back
         super().__init__(self._sync_here, name)
 
     # --- what the waiting answers read (services/durable.py) ----------------------------
@@ -74,15 +84,31 @@ class ProcessSync(GroupSync):
         return self._failure
 
     @failed.setter
-    def failed(self, value: tuple[int, Exception | None]) -> None:
-        self._failed_upto.value = value[0]
+    def failed(self, value: tuple[int, Exception | None]) -> None:  # the thread's (fallback)
+        upto, error = value
+        self._failed_errno.value = getattr(error, "errno", None) or errno.EIO
+        self._failure = value
+        self._failed_upto.value = upto
 
     # --- the loop's side ----------------------------------------------------------------
     def _ask(self, mine: int, loop: asyncio.AbstractEventLoop) -> None:
+        if self._fallen_back:
+            return super()._ask(mine, loop)
         if self._child is None:
             self.loop = loop
-            self._start()
+            try:
+                self._start()
+            except OSError as exc:  # no interpreter to run it (a frozen build, say)
+                return self._fall_back(f"it could not start ({exc})", mine)
         self._send()
+
+    def _fall_back(self, why: str, mine: int) -> None:
+        """From now on the fsyncs run on a thread of this process (services/durable.py)."""
+        log.error("the fsync process is not used: %s; fsyncs run on a thread instead", why)
+        self._close_pipes()
+        self._child = None
+        self._fallen_back = True
+        super()._ask(mine, self.loop)
 
     def _send(self) -> None:
         try:
@@ -115,6 +141,7 @@ class ProcessSync(GroupSync):
             os.close(request_r)
             os.close(answer_w)
         self.started += 1
+        self._started_at = time.monotonic()
         os.set_blocking(request_w, False)
         os.set_blocking(answer_r, False)
         self._request, self._answer = request_w, answer_r
@@ -137,11 +164,20 @@ class ProcessSync(GroupSync):
         self._settle(self.synced, None)
 
     def _lost(self) -> None:
-        """The child ended while the server runs: another, asked for every commit so far."""
+        """The child ended while the server runs: another, asked for every commit so far;
+        after QUICK_DEATHS children that each ended within QUICK_SECONDS, the thread."""
         code = self._child.wait() if self._child is not None else None
+        self._quick = self._quick + 1 if time.monotonic() - self._started_at < QUICK_SECONDS \
+            else 0
+        if self._quick >= QUICK_DEATHS:
+            return self._fall_back(f"it ended {self._quick} times in a row at once "
+                                   f"(exit code {code})", self.requested)
         log.warning("the fsync process ended (exit code %s); starting another", code)
         self._close_pipes()
-        self._start()
+        try:
+            self._start()
+        except OSError as exc:
+            return self._fall_back(f"it could not start again ({exc})", self.requested)
         self._send()
 
     def _close_pipes(self) -> None:
@@ -157,11 +193,18 @@ class ProcessSync(GroupSync):
         self._request = self._answer = -1
 
     def _sync_here(self) -> None:
-        """An fsync on the caller's thread (the app is stopping)."""
-        wal_syncer.fsync_wal(self.wal)
+        """An fsync on the caller's thread (the thread's, after a fall back; or the app is
+        stopping), and the log's checkpoint when it has grown, as the child would."""
+        if wal_syncer.fsync_wal(self.wal) > self.checkpoint_bytes \
+                and self._checkpointing.acquire(blocking=False):
+            threading.Thread(target=wal_syncer.checkpoint, daemon=True,
+                             args=(str(self.database), self._checkpointing, log.warning)
+                             ).start()
 
     def close(self) -> None:
         """Let the child finish the fsync that waiting answers need, then end it."""
+        if self._fallen_back:
+            return super().close()
         self._stopping = True
         child, self._child = self._child, None
         if child is None:

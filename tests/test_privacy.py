@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import pytest
 from sqlalchemy import select
 
 from backend.logs import scrub
@@ -70,6 +71,44 @@ def test_log_filter_scrubs_cpr_from_any_message(caplog):
         log.info("looked up %s and 311299-4321", "0101901234")
     assert "0101901234" not in caplog.text and "4321" not in caplog.text
     assert scrub("x 010190-1234 y") == "x 010190-XXXX y"
+
+
+@pytest.mark.parametrize(("msg", "args"), [
+    ("request %s %s for %s: %d", ("POST", "/visits/3/cpr", "0101901234", 200)),
+    ("%(who)s at %(where)s", {"who": "2912991234", "where": "Skranke 3"}),
+    ("cpr 010190-1234 in the message itself", ()),
+    ("%s - \"%s %s HTTP/%s\" %d", ("127.0.0.1:5555", "GET", "/x?cpr=0101901234", "1.1", 200)),
+])
+def test_the_log_filter_scrubs_a_cpr_wherever_the_record_holds_it(msg, args):
+    from backend.logs import _FILTER
+
+    lines: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    log = logging.getLogger(f"skranke.test.filter.{len(msg)}")
+    handler = Keep()
+    for where in (log, handler):  # as install() puts it: on the logger and its handlers
+        where.addFilter(_FILTER)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        log.info(msg, args) if isinstance(args, dict) else log.info(msg, *args)
+    finally:
+        log.removeHandler(handler)
+    assert len(lines) == 1 and not FULL.search(lines[0]) and "1234" not in lines[0]
+
+
+def test_the_log_filter_leaves_text_without_a_cpr_as_it_was(caplog):
+    from backend.logs import install
+
+    install()
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("skranke.test").info("visit %s at %s: 12345 and 2026-12-02", 17,
+                                               "Skranke 3")
+    assert "visit 17 at Skranke 3: 12345 and 2026-12-02" in caplog.text
 
 
 def test_audit_refers_to_citizen_by_keyed_hash(rec, ctx):

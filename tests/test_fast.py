@@ -73,13 +73,18 @@ def test_a_visit_read_plainly_is_the_orm_load_and_its_changes_are_written(tmp_pa
         assert {c.key: getattr(row, c.key) for c in VisitRow.__table__.c} == expected
         assert repo.load_visit(s, vid) is row  # the session's own object once it has one
         assert isinstance(row.day, date) and row.arrived_at.tzinfo is not None
+        # read from the object's dict, as the ORM would read them
+        assert {k: repo.columns(row)[k] for k in expected} == expected
         row.citizen_note = "changed through the ORM"  # a change the unit of work writes
+        assert repo.columns(row)["citizen_note"] == "changed through the ORM"
         Tx(ctx, s, SYSTEM).save(row, replace(repo.to_visit(row), priority=5))  # a plain UPDATE
     with ctx.db.read() as s:
         stored = s.get(VisitRow, vid)
         assert (stored.citizen_note, stored.priority) == ("changed through the ORM", 5)
     with ctx.db.write() as s:
         assert repo.load_visit(s, 10**9) is None
+        s.expire(orm := repo.load_visit(s, vid), ["state"])  # not in its dict: the ORM loads it
+        assert "state" not in orm.__dict__ and repo.columns(orm)["state"] == expected["state"]
     ctx.db.dispose()
 
 

@@ -35,18 +35,19 @@ def visit_event(row: VisitRow, tz: ZoneInfo, counter_number: int | None,
                 rank: int | None, estimate: datetime | None = None) -> dict[str, Any]:
     """The visit as events carry it: no name, CPR, phone or free text. `estimate`: the
     planner's expected call time of a waiting walk-in."""
-    if row.kind != "walkin" or row.state != "waiting":
+    c = repo.columns(row)
+    if c["kind"] != "walkin" or c["state"] != "waiting":
         estimate = None
     return {
-        "id": row.id, "ticket": row.ticket, "kind": row.kind, "state": row.state,
-        "errand": row.errand, "expected_minutes": row.expected_minutes,
-        "priority": row.priority, "counter_id": row.counter_id, "counter": counter_number,
-        "slot_start": iso(row.slot_start, tz), "arrived_at": iso(row.arrived_at, tz),
-        "called_at": iso(row.called_at, tz), "started_at": iso(row.started_at, tz),
-        "finished_at": iso(row.finished_at, tz), "call_count": row.call_count,
-        "outcome": row.outcome, "left_reason": row.left_reason,
-        "documents": [{"code": k, "status": s} for k, s in (row.documents or {}).items()],
-        "queue_rank": rank, "estimated_call_at": iso(estimate, tz), "version": row.version,
+        "id": c["id"], "ticket": c["ticket"], "kind": c["kind"], "state": c["state"],
+        "errand": c["errand"], "expected_minutes": c["expected_minutes"],
+        "priority": c["priority"], "counter_id": c["counter_id"], "counter": counter_number,
+        "slot_start": iso(c["slot_start"], tz), "arrived_at": iso(c["arrived_at"], tz),
+        "called_at": iso(c["called_at"], tz), "started_at": iso(c["started_at"], tz),
+        "finished_at": iso(c["finished_at"], tz), "call_count": c["call_count"],
+        "outcome": c["outcome"], "left_reason": c["left_reason"],
+        "documents": [{"code": k, "status": s} for k, s in (c["documents"] or {}).items()],
+        "queue_rank": rank, "estimated_call_at": iso(estimate, tz), "version": c["version"],
     }
 
 

@@ -47,31 +47,46 @@ _COPIED = ("state", "errand", "expected_minutes", "priority", "counter_id", "slo
            "day")
 
 
+def columns(r: VisitRow) -> dict[str, Any]:
+    """The row's column values by name, read from the object's own dict when it holds them
+    all (a loaded or saved visit: an attribute read through the ORM is about 0.7 µs, and
+    building a write's answer, event and domain visit made 115 of them); otherwise through
+    the ORM, which loads what is missing."""
+    d = r.__dict__
+    if d.keys() >= _ALL_KEYS:
+        return d
+    return {k: getattr(r, k) for k in _VISIT_KEYS}
+
+
 def to_visit(r: VisitRow) -> Visit:
+    c = columns(r)
     return Visit(
-        id=r.id, site_id=r.site_id, day=r.day, kind=Kind(r.kind), ticket=r.ticket,
-        state=State(r.state), errand=r.errand, expected_minutes=r.expected_minutes,
-        priority=r.priority, counter_id=r.counter_id, slot_start=r.slot_start,
-        arrived_at=r.arrived_at, called_at=r.called_at, last_called_at=r.last_called_at,
-        started_at=r.started_at, finished_at=r.finished_at, call_count=r.call_count,
-        version=r.version,
-        documents=tuple((k, DocStatus(s)) for k, s in (r.documents or {}).items()),
-        outcome=Outcome(r.outcome) if r.outcome else None, outcome_note=r.outcome_note,
-        referred_to=r.referred_to, left_reason=r.left_reason,
+        id=c["id"], site_id=c["site_id"], day=c["day"], kind=Kind(c["kind"]),
+        ticket=c["ticket"], state=State(c["state"]), errand=c["errand"],
+        expected_minutes=c["expected_minutes"], priority=c["priority"],
+        counter_id=c["counter_id"], slot_start=c["slot_start"], arrived_at=c["arrived_at"],
+        called_at=c["called_at"], last_called_at=c["last_called_at"],
+        started_at=c["started_at"], finished_at=c["finished_at"],
+        call_count=c["call_count"], version=c["version"],
+        documents=tuple((k, DocStatus(s)) for k, s in (c["documents"] or {}).items()),
+        outcome=Outcome(c["outcome"]) if c["outcome"] else None,
+        outcome_note=c["outcome_note"], referred_to=c["referred_to"],
+        left_reason=c["left_reason"],
     )
 
 
 def changes(r: VisitRow, v: Visit) -> dict[str, Any]:
     """The columns in which a changed domain visit differs from its row."""
     out: dict[str, Any] = {}
+    c = columns(r)
     for name in _COPIED:
         value = getattr(v, name)
         if hasattr(value, "value"):
             value = value.value
-        if getattr(r, name) != value:
+        if c[name] != value:
             out[name] = value
     docs = {k: s.value for k, s in v.documents}
-    if docs != (r.documents or {}):
+    if docs != (c["documents"] or {}):
         out["documents"] = docs
     return out
 
@@ -79,6 +94,7 @@ def changes(r: VisitRow, v: Visit) -> dict[str, Any]:
 _VISITS = VisitRow.__table__
 _LOAD_VISIT = Fast(select(*_VISITS.c).where(_VISITS.c.id == bindparam("id")))
 _VISIT_KEYS = tuple(c.key for c in _VISITS.c)
+_ALL_KEYS = frozenset(_VISIT_KEYS)
 _VISIT_CLASS = manager_of_class(VisitRow)
 
 

@@ -176,3 +176,25 @@ def test_a_child_that_keeps_ending_at_once_gives_way_to_the_thread(tmp_path, mon
 
     asyncio.run(main())
     assert "ended 3 times in a row" in caplog.text
+
+
+def test_closing_with_a_stuck_child_kills_it_and_answers_the_waiting_with_its_own_fsync(
+        tmp_path, monkeypatch):
+    from backend.services import fsync_process
+
+    monkeypatch.setattr(fsync_process, "CLOSE_SECONDS", 0.3)
+
+    async def main():
+        g = _sync(tmp_path)
+        await asyncio.wait_for(g.durable(), 10)
+        child = g._child
+        child.send_signal(signal.SIGSTOP)
+        waiting = asyncio.create_task(g.durable())
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        g.close()
+        await asyncio.wait_for(waiting, 5)
+        return child
+
+    child = asyncio.run(main())
+    assert child.returncode == -signal.SIGKILL

@@ -40,6 +40,9 @@ log = logging.getLogger("skranke.storage")
 #: here (a broken interpreter, no memory): the fsyncs then run on a thread.
 QUICK_SECONDS = 5.0
 QUICK_DEATHS = 3
+#: How long closing waits for the child's last fsync before it kills the child and does
+#: that fsync itself.
+CLOSE_SECONDS = 30.0
 
 
 class ProcessSync(GroupSync):
@@ -213,10 +216,17 @@ class ProcessSync(GroupSync):
             os.close(self._request)  # the child fsyncs once more and ends
             self._request = -1
         try:
-            child.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+            child.wait(timeout=CLOSE_SECONDS)
+        except subprocess.TimeoutExpired:  # stuck: killed, its last fsync is done here
             child.kill()
             child.wait()
         self._close_pipes()
+        if self.synced < self.requested and self.failed[0] < self.requested:
+            try:
+                self._sync_here()
+            except OSError as exc:
+                self.failed = (self.requested, exc)
+            else:
+                self.synced = self.requested
         if self.waiters and self.loop is not None and not self.loop.is_closed():
-            self.loop.call_soon_threadsafe(self._settle_all)  # its last fsync covered them
+            self.loop.call_soon_threadsafe(self._settle_all)

@@ -30,7 +30,7 @@ def _sync(tmp_path: Path, limit: int = 4 * 1024 * 1024):
     wal = tmp_path / "x.db-wal"
     if not wal.exists():
         wal.write_bytes(b"\0" * 4096)
-    return ProcessSync(wal, tmp_path / "x.db", limit)
+    return ProcessSync(wal, limit)
 
 
 def _gone(pid: int, within: float = 10) -> bool:
@@ -103,7 +103,7 @@ def test_the_child_ends_when_the_server_is_killed(tmp_path):
         async def main():
             wal = Path({str(tmp_path)!r}) / "x.db-wal"
             wal.write_bytes(b"0" * 4096)
-            g = ProcessSync(wal, wal.with_name("x.db"), 1 << 22)
+            g = ProcessSync(wal, 1 << 22)
             await g.durable()
             print(g._child.pid, flush=True)
             os.kill(os.getpid(), signal.SIGKILL)  # no close, no exit handlers
@@ -120,7 +120,7 @@ def test_the_child_checkpoints_the_log_once_it_is_past_its_limit(tmp_path):
     assert ctx.db.group_commit(True, checkpoints=False)
     from backend.services.fsync_process import ProcessSync
 
-    g = ProcessSync(ctx.db.wal, tmp_path / "skranke.db", 256 * 1024)
+    g = ProcessSync(ctx.db.wal, 256 * 1024)
 
     async def main():
         for i in range(30):  # a walk-in writes ~70 KiB into the log: 2 MiB unchecked

@@ -111,8 +111,7 @@ def _syncer(ctx: AppContext) -> GroupSync | None:
         return GroupSync(db.sync_wal) if db.group_commit(True) else None
     if not db.group_commit(True, checkpoints=False):
         return None
-    database = db.wal.with_name(db.wal.name.removesuffix("-wal"))
-    return ProcessSync(db.wal, database, storage_db.CHECKPOINT_BYTES)
+    return ProcessSync(db.wal, storage_db.CHECKPOINT_BYTES)
 
 
 #: The counters' cycle and the kiosks' requests, matched first. FastAPI tries the routes in

@@ -11,9 +11,8 @@ change is on disk.
 This module's `GroupSync` runs the fsyncs on a thread (Windows); on POSIX its subclass
 services/fsync_process.py runs them in a process of their own. Either way they run back
 to back while commits wait: the next fsync does not wait for the event loop to hear of
-the last one. (Handed to an executor by the
-loop, each fsync waited for the loop's turn to start it: under load a write's answer
-waited 10 ms for a 1 ms fsync, measured.)
+the last one. (Handed to an executor by the loop, each fsync waited for the loop's turn
+to start it: under load a write's answer waited 10 ms for a 1 ms fsync, measured.)
 
 While the event loop is busy, the waiting answer looks for its fsync once per turn of it
 (for up to SPIN_SECONDS), and only then asks the thread to wake it. A wake-up from the

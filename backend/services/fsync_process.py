@@ -46,10 +46,10 @@ CLOSE_SECONDS = 30.0
 
 
 class ProcessSync(GroupSync):
-    def __init__(self, wal: Path, database: Path, checkpoint_bytes: int,
-                 name: str = "skranke-fsync") -> None:
+    def __init__(self, wal: Path, checkpoint_bytes: int, name: str = "skranke-fsync") -> None:
+        """`wal`: the database's write-ahead log (its name and `-wal`)."""
         self.wal = Path(os.path.abspath(wal))
-        self.database = Path(os.path.abspath(database))
+        self.database = self.wal.with_name(self.wal.name.removesuffix("-wal"))
         self.checkpoint_bytes = checkpoint_bytes
         # the shared page's file: no name, gone when both processes have closed it
         self._page_file = tempfile.TemporaryFile(prefix="skranke-fsync-")  # noqa: SIM115

@@ -420,6 +420,20 @@ def main() -> None:
         server.wait(timeout=20)
     doubles, two = double_calls(folder / "bench.db")
     print(f"double calls: {doubles}; a counter holding two: {two}")
+    verdict(args.rate, pct(load.lat.get("call-next", []), 99), pct(lat, 99), doubles + two)
+
+
+#: The issue's targets at 200 req/s offered (docs/performance.md, "Against the targets").
+TARGETS = {"call next p99": 25.0, "event p99": 50.0}
+
+
+def verdict(rate: float, call_p99: float, event_p99: float, doubles: int) -> None:
+    """One line against the targets, so a run says at once whether it met them."""
+    seen = {"call next p99": call_p99, "event p99": event_p99}
+    parts = [f"{k} {seen[k]:.1f} ms (<= {v:.0f}: {'met' if seen[k] <= v else 'NOT met'})"
+             for k, v in TARGETS.items()]
+    parts.append(f"double calls {doubles} ({'met' if doubles == 0 else 'NOT met'})")
+    print(f"targets at {rate:.0f} req/s offered (set for 200): " + "; ".join(parts))
 
 
 if __name__ == "__main__":

@@ -59,6 +59,12 @@ def pct(values: list[float], p: float) -> float:
     return values[k]
 
 
+def busy_loop() -> None:
+    """A neighbour on the shared machine (--busy): takes a core whenever it can."""
+    while True:
+        pass
+
+
 # --- SSE listeners, in their own process -------------------------------------------------------
 def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out) -> None:
     """50 consoles' streams on one process: every byte of every event is read on every
@@ -347,6 +353,9 @@ def main() -> None:
     ap.add_argument("--load", type=float, default=0.9,
                     help="citizens arrive at this times the rate the counters serve them "
                          "(1: exactly as fast, and the waiting room drifts; default 0.9)")
+    ap.add_argument("--busy", type=int, default=0,
+                    help="busy-loop processes beside the run, at the same priority, from the "
+                         "paced phase to the end: a noisy neighbour (default 0)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="skranke-bench-"))
     cfg = write_config(folder)
@@ -354,6 +363,7 @@ def main() -> None:
     port = 18470 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
     server = start_server(cfg, port, args.workers)
+    busy = [mp.Process(target=busy_loop, daemon=True) for _ in range(args.busy)]
     try:
         load = Load(url, secrets)
 
@@ -369,6 +379,8 @@ def main() -> None:
                                                         since, args.seconds + 4, out))
         lproc.start()
         time.sleep(1.5)  # listeners connected
+        for b in busy:
+            b.start()
 
         async def go() -> None:
             async with session(url) as c:
@@ -384,7 +396,8 @@ def main() -> None:
         counters, arrivals = shares(args.load)
         print(f"# backend_load: offered {args.rate:.0f} req/s for {args.seconds:.0f} s, "
               f"{COUNTERS} counters, {args.listeners} SSE listeners, "
-              f"{args.workers} server process{'es' if args.workers > 1 else ''}")
+              f"{args.workers} server process{'es' if args.workers > 1 else ''}"
+              + (f", {args.busy} busy loop{'s' * (args.busy > 1)} beside it" if args.busy else ""))
         print(f"mix: counters {counters:.1%} (call next, start, document, finish), "
               f"walk-ins {0.8 * arrivals:.1%}, check-ins {0.2 * arrivals:.1%}: citizens "
               f"arrive at {args.load:.2f} x the rate served")
@@ -416,6 +429,9 @@ def main() -> None:
         print(f"bare /health (closed loop):    {hp:.0f} req/s")
         print(f"ratio mix/health:              {sat / hp:.2f}")
     finally:
+        for b in busy:
+            if b.is_alive():
+                b.kill()
         server.terminate()
         server.wait(timeout=20)
     doubles, two = double_calls(folder / "bench.db")

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
     personal_data_days: Annotated[int, Field(ge=1, le=3650)] = 30
     event_retention_hours: Annotated[int, Field(ge=1)] = 48
     events_poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
-    sse_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 15
+    sse_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 5
     errands_file: str = ""
     sites: list[SiteConfig] = Field(min_length=1)
 

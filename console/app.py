@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from .i18n import _
 from .live import Change, LiveDay
 from .models import Me, Visit
 from .outbox import OFFLINE_OK, Outbox, perform
+from .unknown import Unknowns
 
 log = logging.getLogger("skranke.app")
 
@@ -34,7 +36,8 @@ log = logging.getLogger("skranke.app")
 def make_client(cfg: Config, token: str) -> SkrankeClient:
     s = cfg.server
     return SkrankeClient(s.url, token, s.site, verify=s.ca_bundle or s.verify_tls,
-                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)
+                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+                         stream_silence=s.stream_silence)
 
 
 class SkrankeApp(App):
@@ -55,6 +58,8 @@ class SkrankeApp(App):
         self.keys = commands.keys(config.keymap)
         self.client: SkrankeClient | None = None
         self.live: LiveDay | None = None
+        self.unknowns: Unknowns | None = None  # actions sent and not yet answered
+        self._overdue_told: set[str] = set()
         self.me: Me | None = None
         self.errands = present.Errands({})
         self.connection = "connecting"
@@ -95,6 +100,8 @@ class SkrankeApp(App):
         if self.client is not None:
             await self.client.aclose()
         self.token, self.client = token, make_client(self.config, token)
+        self.unknowns = Unknowns(self.client, self.on_unknowns, now=self.now,
+                                 warn_after=self.config.server.unknown_warn)
         try:
             self.me = await self.client.me()
             self.errands = present.Errands({e["code"]: e for e in await self.client.errands()})
@@ -161,21 +168,41 @@ class SkrankeApp(App):
     async def act_now(self, kind: str, label: str, method: str, path: str,
                       body: Any = None) -> dict[str, Any] | None:
         """The backend's answer; {"queued": True} when kept in the outbox; None when refused
-        (the refusal is shown and the visit reloaded)."""
-        assert self.client is not None
+        (the refusal is shown and the visit reloaded) or when the same action still waits
+        for its answer (it is never sent twice under two keys).
+
+        An action sent but not answered is unknown, not failed: it is shown as waiting and
+        followed with its key to the real answer (console/unknown.py), which then lands
+        here as if it had come at once."""
+        assert self.client is not None and self.unknowns is not None
+        waiting = self.unknowns.like(method, path)
+        if waiting is not None:
+            self.notify(_("{action} was sent at {time} and still waits for the server's "
+                          "answer; it is not sent again.").format(
+                action=waiting.label, time=present.hhmm(waiting.sent_at)),
+                severity="warning", timeout=8)
+            return None
         screen = self._main_screen()
         if screen is not None:
             screen.set_busy(label)
+        key = str(uuid.uuid4())
         try:
-            if kind in OFFLINE_OK:
-                answer = await perform(self.client, self.outbox, kind, label, method, path, body)
-                if answer is None:
-                    self.notify(_("{action}: no connection, kept in the outbox.").format(
-                        action=label), severity="warning")
-                    self.replay()
-                    return {"queued": True}
-            else:
-                answer = await self.client.request(method, path, json=body)
+            try:
+                if kind in OFFLINE_OK:
+                    answer = await perform(self.client, self.outbox, kind, label, method, path,
+                                           body, key=key)
+                    if answer is None:
+                        self.notify(_("{action}: no connection, kept in the outbox.").format(
+                            action=label), severity="warning")
+                        self.replay()
+                        return {"queued": True}
+                else:
+                    answer = await self.client.request(method, path, json=body, key=key)
+            except errors.Unknown as exc:
+                if screen is not None:
+                    screen.set_busy("")
+                answer = await self.unknowns.send(kind, label, method, path, body, key=key,
+                                                  first=exc)
         except errors.ApiError as exc:
             self.refused(label, exc, path)
             return None
@@ -184,6 +211,18 @@ class SkrankeApp(App):
                 screen.set_busy("")
         self.absorb(answer)
         return answer
+
+    def on_unknowns(self) -> None:
+        """The actions waiting for their answer changed: status bar and rows; an overdue
+        one is told plainly, once."""
+        pending = list(self.unknowns.pending.values()) if self.unknowns else []
+        for p in pending:
+            if p.overdue and p.key not in self._overdue_told:
+                self._overdue_told.add(p.key)
+                self.notify(present.unknown_text(p), severity="error", timeout=30)
+        screen = self._main_screen()
+        if screen is not None:
+            screen.set_unknown(pending)
 
     def absorb(self, answer: Any) -> None:
         """Put a visit or counter from an answer into the model and repaint it."""
@@ -215,7 +254,7 @@ class SkrankeApp(App):
             text = _("Someone else changed this visit meanwhile; the screen now shows it.")
         elif isinstance(exc, errors.TooSoon):
             text = _("Too soon: wait {n} seconds before recalling.").format(n=exc.retry_after)
-        elif isinstance(exc, errors.Offline):
+        elif isinstance(exc, errors.Offline):  # never sent: nothing happened
             text = _("No connection to the backend; this cannot wait in the outbox.")
         elif isinstance(exc, errors.Unauthorised):
             text = _("The backend no longer accepts the token: log in again.")

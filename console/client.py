@@ -2,7 +2,9 @@
 
 One `httpx.AsyncClient`; explicit timeouts; a few retries within a few seconds (a key press
 must not hang) that reuse the action's one `Idempotency-Key`, so a retried write happens
-once. Errors come back as the types in `console.errors`. No Textual here.
+once. Errors come back as the types in `console.errors`: a write that was sent but not
+answered is `Unknown` (never a failure; console/unknown.py follows it to its answer), one
+that never left is `Offline`. No Textual here.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from .models import CallNext, Counter, Day, FreeTimes, Me, Visit
 
 M = TypeVar("M", bound=BaseModel)
 _RETRY_STATUS = {502, 503, 504}
+#: failures that happen before a request leaves: the backend cannot have acted on it
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 class _Retryable(Exception):
@@ -32,11 +36,12 @@ class _Retryable(Exception):
 class SkrankeClient:
     def __init__(self, base_url: str, token: str, site: str, *, verify: bool | str = True,
                  connect_timeout: float = 3.0, read_timeout: float = 5.0,
-                 attempts: int = 3, retry_seconds: float = 4.0,
+                 attempts: int = 3, retry_seconds: float = 4.0, stream_silence: float = 12.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.site = site
         self.attempts = attempts
         self.retry_seconds = retry_seconds
+        self.stream_silence = stream_silence
         self._http = httpx.AsyncClient(
             base_url=base_url.rstrip("/"), verify=verify, transport=transport,
             headers={"Authorization": f"Bearer {token}", "User-Agent": "skranke-console"},
@@ -55,7 +60,13 @@ class SkrankeClient:
     async def request(self, method: str, path: str, *, json: Any = None,
                       params: dict[str, Any] | None = None, if_match: int | None = None,
                       occurred_at: datetime | None = None, key: str | None = None,
-                      as_text: bool = False) -> Any:
+                      as_text: bool = False, attempts: int | None = None) -> Any:
+        """One request, retried a few times within seconds with one Idempotency-Key.
+
+        Raises `errors.Offline` when no attempt reached the backend (nothing happened),
+        `errors.Unknown` when a write was sent but no definite answer came (no answer in
+        time, a cut connection, a 5xx or 503): send it again with the same `key`; else the
+        backend's refusal (a 4xx) as its `errors` type."""
         headers: dict[str, str] = {}
         if method != "GET":
             headers["Idempotency-Key"] = key or str(uuid.uuid4())  # one key for all attempts
@@ -63,18 +74,30 @@ class SkrankeClient:
             headers["If-Match"] = f'"{if_match}"'
         if occurred_at is not None:
             headers["X-Occurred-At"] = occurred_at.isoformat()
+        sent = False  # whether an attempt may have reached the backend
         try:
             async for attempt in stamina.retry_context(
-                    on=(httpx.TransportError, _Retryable), attempts=self.attempts,
+                    on=(httpx.TransportError, _Retryable), attempts=attempts or self.attempts,
                     timeout=self.retry_seconds, wait_initial=0.1, wait_max=1.0):
                 with attempt:
-                    response = await self._http.request(method, path, json=json,
-                                                        params=params, headers=headers)
+                    try:
+                        response = await self._http.request(method, path, json=json,
+                                                            params=params, headers=headers)
+                    except _NOT_SENT:
+                        raise
+                    except httpx.TransportError:
+                        sent = True  # the request may be in the server's hands
+                        raise
                     if response.status_code in _RETRY_STATUS:
                         raise _Retryable(response)
         except httpx.TransportError as exc:
-            raise errors.Offline(f"The backend cannot be reached ({type(exc).__name__}).",
-                                 code="offline") from None
+            why = type(exc).__name__
+            if sent and method != "GET":
+                raise errors.Unknown(f"Sent, but no answer came ({why}).",
+                                     code="no_answer") from None
+            raise errors.Offline(f"The backend cannot be reached ({why}).",
+                                 code="timeout" if isinstance(exc, httpx.TimeoutException)
+                                 else "offline") from None
         except _Retryable as exc:
             response = exc.response
         if response.status_code >= 400:
@@ -82,16 +105,25 @@ class SkrankeClient:
                 body = response.json()
             except ValueError:
                 body = {"message": response.text[:200] or f"HTTP {response.status_code}"}
-            raise errors.from_response(response.status_code,
-                                       body if isinstance(body, dict) else {})
+            body = body if isinstance(body, dict) else {}
+            if response.status_code >= 500 and method != "GET":
+                # the server took the request and did not say how it ended: unknown
+                if "retry_after" not in body and response.headers.get("retry-after"):
+                    body["retry_after"] = response.headers["retry-after"]
+                raise errors.Unknown(str(body.get("message") or f"HTTP {response.status_code}"),
+                                     code=str(body.get("code", "server_error")),
+                                     status=response.status_code, body=body)
+            raise errors.from_response(response.status_code, body)
         return response.text if as_text else response.json()
 
     def events(self, last_event_id: int):
         """The site's event stream after `last_event_id` (an async context manager that
-        yields an httpx-sse EventSource); no read timeout, a short connect timeout."""
+        yields an httpx-sse EventSource); a short connect timeout, and a read timeout of
+        `stream_silence`: the server sends a heartbeat every 5 s, so a stream without a byte
+        for that long is a frozen server or a dead connection (httpx.ReadTimeout)."""
         return aconnect_sse(self._http, "GET", f"/sites/{self.site}/events",
                             headers={"Last-Event-ID": str(last_event_id)},
-                            timeout=httpx.Timeout(None, connect=3))
+                            timeout=httpx.Timeout(self.stream_silence, connect=3))
 
     async def _visit(self, method: str, path: str, **kw: Any) -> Visit:
         return Visit.model_validate(await self.request(method, path, **kw))

@@ -40,6 +40,11 @@ class ServerConfig(BaseModel):
     ca_bundle: str = ""  # absolute after load_config(); relative paths are from the file's folder
     connect_timeout: Seconds = 3.0
     read_timeout: Seconds = 5.0
+    #: no byte on the event stream for this long (the server sends a heartbeat every 5 s):
+    #: the server is silent; reconnect and say so
+    stream_silence: Annotated[float, Field(ge=2, le=120)] = 12.0
+    #: an action sent but not answered for this long is shown plainly with what to check
+    unknown_warn: Annotated[float, Field(gt=0, le=3600)] = 120.0
 
     @field_validator("url")
     @classmethod
@@ -89,6 +94,8 @@ _ALLOWED = {
     "server.ca_bundle": 'the path of an existing PEM file, or "" for the system\'s authorities',
     "server.connect_timeout": _SECONDS,
     "server.read_timeout": _SECONDS,
+    "server.stream_silence": "a number of seconds from 2 to 120",
+    "server.unknown_warn": "a number of seconds, more than 0 and at most 3600",
     "ui": "a table ([ui])",
     "ui.language": '"da" or "en"',
     "ui.theme": "a theme name (a non-empty string)",

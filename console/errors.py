@@ -21,6 +21,25 @@ class Offline(ApiError):
     """The backend could not be reached within the attempts allowed."""
 
 
+class Unknown(ApiError):
+    """A write was sent but no definite answer came (no answer in time, a cut or reset
+    connection, a 5xx, a 503 busy): it may or may not have been applied. Not a failure:
+    send it again with the same Idempotency-Key until the backend answers. `reason` is the
+    server's own words when it gave any (a 503's "databasen er optaget"), else None."""
+
+    @property
+    def reason(self) -> str | None:
+        return self.body.get("message") if self.status else None
+
+    @property
+    def retry_after(self) -> float | None:
+        value = self.body.get("retry_after")
+        try:
+            return float(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None
+
+
 class Unauthorised(ApiError):
     """The token is missing, unknown, expired or revoked: log in again."""
 

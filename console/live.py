@@ -150,7 +150,13 @@ class LiveDay:
         self.reloads += 1
 
     async def run(self, snapshot: bool = True) -> None:
-        """Forever: snapshot (unless the model is already loaded), then the stream."""
+        """Forever: snapshot (unless the model is already loaded), then the stream.
+
+        A stream without a byte for the client's `stream_silence` (heartbeats come every
+        5 s) or an answer that does not come is "silent": a frozen server or a dead
+        connection. After a silence or a refused connection the day is read again before
+        the stream is, so "online" means both answered; a plain drop resumes from
+        Last-Event-ID."""
         backoff = 0.5
         need_snapshot = snapshot
         while True:
@@ -160,9 +166,16 @@ class LiveDay:
                     need_snapshot = False
                 need_snapshot = await self._stream()
                 backoff = 0.5
-            except (httpx.TransportError, httpx.StreamError, errors.Offline,
-                    httpx.HTTPStatusError) as exc:
-                self._set("offline" if backoff >= self.max_backoff else "reconnecting")
+            except (httpx.TimeoutException, errors.Offline, httpx.TransportError,
+                    httpx.StreamError, httpx.HTTPStatusError) as exc:
+                if isinstance(exc, httpx.TimeoutException) or \
+                        (isinstance(exc, errors.Offline) and exc.code == "timeout"):
+                    self._set("silent")  # connected, but nothing comes
+                    need_snapshot = True
+                else:
+                    self._set("offline" if backoff >= self.max_backoff else "reconnecting")
+                    if isinstance(exc, (httpx.ConnectError, errors.Offline)):
+                        need_snapshot = True  # the server was away: read the day again
                 log.info("event stream interrupted: %s", type(exc).__name__)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)

@@ -124,8 +124,8 @@ class Outbox:
             try:
                 await client.request(action.method, action.path, json=action.body,
                                      key=action.key, occurred_at=action.occurred_at)
-            except errors.Offline:
-                break
+            except (errors.Offline, errors.Unknown):
+                break  # tried again later with the same key
             except errors.ApiError as exc:
                 await asyncio.to_thread(self._mark, action.id, "rejected", exc.message,
                                         exc.code)
@@ -137,15 +137,16 @@ class Outbox:
 
 
 async def perform(client: SkrankeClient, outbox: Outbox, kind: str, label: str, method: str,
-                  path: str, body: Any = None) -> Any:
-    """Do an action now, or keep it for later if the backend cannot be reached.
+                  path: str, body: Any = None, key: str | None = None) -> Any:
+    """Do an action now, or keep it for later if the backend cannot be reached (no attempt
+    left the console; one that was sent and not answered raises errors.Unknown).
 
     Returns the backend's answer, or None when the action waits in the outbox. Raises
     RefusedOffline for actions that cannot wait.
     """
     import asyncio
 
-    key = str(uuid.uuid4())
+    key = key or str(uuid.uuid4())
     now = datetime.now(UTC)
     try:
         return await client.request(method, path, json=body, key=key, occurred_at=now)

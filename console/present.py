@@ -7,6 +7,7 @@ and document status has a symbol and a word.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -202,3 +203,18 @@ def gap(v: Visit) -> str:
 def until(at: datetime, now: datetime) -> str:
     minutes = max(0, int((at - now) / timedelta(minutes=1)))
     return _("{time} (in {n} min)").format(time=hhmm(at), n=minutes)
+
+
+def unknown_text(p: Any) -> str:
+    """An action sent and not yet answered (console/unknown.py Pending), in words: never
+    "failed", and the server's own reason when it gave one (a 503's "databasen er
+    optaget"), not the network's."""
+    if p.overdue:
+        minutes = max(1, round((time.monotonic() - p.started) / 60))
+        return _("{action}: no answer for {n} min. Check that the server runs and the "
+                 "network; the console keeps asking with the same key, so it happens at "
+                 "most once.").format(action=p.label, n=minutes)
+    text = _("{action} sent — waiting for the answer").format(action=p.label)
+    if p.reason:
+        text += " (" + _("the server says: {reason}").format(reason=p.reason) + ")"
+    return text

@@ -131,6 +131,13 @@ class CounterScreen(MainScreen):
             if counter else "?"
         self.refresh_allowed()
 
+    def mark_unknown(self, visits: set[int]) -> None:
+        table = self.query_one(QueueTable)
+        if visits != table.unknown:
+            changed = visits ^ table.unknown
+            table.unknown = set(visits)
+            self.repaint(changed, reorder=False)
+
     def refresh_allowed(self) -> None:
         """Refresh the footer only when what is possible changed (it is recomposed)."""
         allowed = tuple(self.check_action(c.action.partition("(")[0], ()) for c in
@@ -229,6 +236,8 @@ class CounterScreen(MainScreen):
 
     @work(group="action", exit_on_error=False)
     async def action_call_next(self) -> None:
+        # while a call next waits for its answer, `n` shows that one (act_now), it never
+        # starts a second call
         answer = await self.app.act_now("call_next", _("Call next"), "POST",
                                         self._site("call-next"))
         if answer is None:

@@ -23,6 +23,8 @@ class MainScreen(Screen):
         if (place := self.place()) is not None:
             bar.counter, bar.counter_state = place
         self.set_status(self.app.connection)
+        if self.app.unknowns is not None:
+            self.set_unknown(list(self.app.unknowns.pending.values()))
         self.tick()
         self.set_interval(1, self.tick)
         self.set_interval(30, lambda: self.repaint(None))
@@ -32,7 +34,9 @@ class MainScreen(Screen):
         self.query_one(StatusBar).clock = present.hhmm(self.app.now())
 
     def set_status(self, status: str) -> None:
-        self.query_one(StatusBar).connection = status
+        bar = self.query_one(StatusBar)
+        bar.silence = round(self.app.config.server.stream_silence)
+        bar.connection = status
         self.query_one(OfflineBanner).set_state(status)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -40,6 +44,19 @@ class MainScreen(Screen):
 
     def set_busy(self, label: str) -> None:
         self.query_one(StatusBar).busy = label
+
+    def set_unknown(self, pending: list) -> None:
+        """Actions sent and not yet answered (console/unknown.py): the first on the status
+        bar (and how many more), their rows marked (see `mark_unknown`)."""
+        text = present.unknown_text(pending[0]) if pending else ""
+        if len(pending) > 1:
+            text += f" (+{len(pending) - 1})"
+        self.query_one(StatusBar).unknown = text
+        self.mark_unknown({p.visit_id for p in pending if p.visit_id is not None})
+
+    def mark_unknown(self, visits: set[int]) -> None:
+        """Mark the rows of visits whose action waits for its answer (screens with a
+        queue table override this)."""
 
     def set_outbox(self, pending: int, rejected: int) -> None:
         bar = self.query_one(StatusBar)

@@ -43,7 +43,9 @@ class VisitTable(RowTable):
         self.now = now
         self._shown: dict[int, tuple] = {}  # visit id -> the cells on screen
         self._keys: dict[int, RowKey] = {}  # visit id -> its row
-        self._made: dict[int, tuple[Visit, int, tuple]] = {}  # visit id -> (visit, mine, cells)
+        self._made: dict[int, tuple[Visit, tuple, tuple]] = {}  # id -> (visit, marks, cells)
+        #: visits with an action sent and not yet answered: their state cell says so
+        self.unknown: set[int] = set()
 
     def on_mount(self) -> None:
         for key, label, width in self.COLUMNS:
@@ -60,10 +62,11 @@ class VisitTable(RowTable):
         """The visit's cells, made again only when the visit changed (the model replaces a
         visit on every change) or they follow the clock."""
         made = self._made.get(v.id)
-        if made is not None and made[0] is v and made[1] == mine and not self.timed(v):
+        marked = (mine, v.id in self.unknown)
+        if made is not None and made[0] is v and made[1] == marked and not self.timed(v):
             return made[2]
         cells = self.cells(v, mine)
-        self._made[v.id] = (v, mine, cells)
+        self._made[v.id] = (v, marked, cells)
         return cells
 
     @property
@@ -123,7 +126,10 @@ class QueueTable(VisitTable):
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())
-        state = Text(present.state(v), style="bold" if present.is_mine(v, mine) else "")
+        if v.id in self.unknown:  # sent, no answer yet: neither done nor failed
+            state = Text("⧗ " + _("awaiting"), style="bold reverse")
+        else:
+            state = Text(present.state(v), style="bold" if present.is_mine(v, mine) else "")
         # Text cells, not str: DataTable would parse every str as console markup
         return (v.ticket, Text(present.booked_time(v)), Text(present.citizen_short(v)),
                 Text(self.errands.name(v.errand)), state,

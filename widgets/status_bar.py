@@ -9,7 +9,8 @@ from textual.widgets import Static
 from console.i18n import N_, _
 
 CONNECTION = {"online": ("●", N_("Online")), "connecting": ("○", N_("Connecting")),
-              "reconnecting": ("◐", N_("Reconnecting")), "offline": ("✘", N_("Offline"))}
+              "reconnecting": ("◐", N_("Reconnecting")), "offline": ("✘", N_("Offline")),
+              "silent": ("◐", N_("No answer from the server for {n} s"))}
 
 
 class StatusBar(Static):
@@ -25,11 +26,18 @@ class StatusBar(Static):
     rejected: reactive[int] = reactive(0)
     #: the action waiting for the backend's answer, shown at once so a key press is seen
     busy: reactive[str] = reactive("")
+    #: actions sent and not yet answered, in words (console/present.py unknown_text)
+    unknown: reactive[str] = reactive("")
+    #: seconds of silence on the event stream that make the server "silent"
+    silence: reactive[int] = reactive(12)
 
     def render(self) -> Text:
         symbol, word = CONNECTION.get(self.connection, ("?", self.connection))
         text = Text.assemble((self.counter, "bold"), f" ({self.counter_state})  ·  ",
-                             self.user, "  ·  ", self.clock, "  ·  ", f"{symbol} {_(word)}")
+                             self.user, "  ·  ", self.clock, "  ·  ",
+                             f"{symbol} {_(word).format(n=self.silence)}")
+        if self.unknown:
+            text.append(f"  ·  ⧗ {self.unknown}", style="bold reverse")
         if self.busy:
             text.append(f"  ·  ⧗ {self.busy} …", style="bold")
         if self.pending:

@@ -14,8 +14,7 @@ import time
 import pytest
 
 from ..console_ui import counter_screen
-from .desk import SIZE, Backend, bar, console, ready, report, same_day, tokens, told, wait, \
-    walk_ins
+from .desk import SIZE, Backend, bar, console, ready, report, same_day, tokens, told, wait, walk_ins
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP/SIGKILL")
 

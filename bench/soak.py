@@ -1,0 +1,227 @@
+"""A soak: a demo day compressed, watched for anything that grows.
+
+`skranke-server demo --speed 20` (the demo's simulated caseworkers at every counter but
+Skranke 1, a full opening day in about 25 minutes), 10 event-stream listeners, a 20 req/s
+mix of reads and writes, and one real console (`skranke`, Skranke 1) under tmux. Every
+`--every` seconds it samples the server's and the console's RSS, open file descriptors and
+threads, and the database's and its WAL's size. At the end: the samples, and each
+figure's growth from the first sample after the first hour of day time (3 minutes at
+speed 20) to the last; a figure that grew more than 10 % is named.
+
+    .venv/bin/python bench/soak.py                 # 25 minutes
+    .venv/bin/python bench/soak.py --minutes 6     # a shortened run
+
+Linux only (/proc). Loopback only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def proc_figures(pid: int) -> dict[str, float]:
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {"rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
+            "threads": int(fields["Threads"]),
+            "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    try:
+        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    except FileNotFoundError:
+        return []
+    return [int(p) for p in out.stdout.split()]
+
+
+async def listener(url: str, token: str, counts: list[int], i: int, stop: asyncio.Event):
+    from httpx_sse import aconnect_sse
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(30, connect=5)) as c:
+        while not stop.is_set():
+            with contextlib.suppress(httpx.HTTPError):
+                async with aconnect_sse(c, "GET", f"{url}/sites/demo/events",
+                                        headers={"Authorization": f"Bearer {token}"}) as es:
+                    async for sse in es.aiter_sse():
+                        if sse.data:
+                            counts[i] += 1
+                        if stop.is_set():
+                            return
+            await asyncio.sleep(1)
+
+
+async def load(url: str, tokens: dict[str, str], rate: float, stats: dict[str, int],
+               stop: asyncio.Event, worker: int) -> None:
+    """`rate` requests a second: 3 in 4 reads (the day, the counters), 1 in 4 writes
+    (a walk-in, a search)."""
+    rec = {"Authorization": f"Bearer {tokens['reception']}"}
+    n = 0
+    async with httpx.AsyncClient(base_url=url, timeout=10) as c:
+        t0 = time.monotonic()
+        while not stop.is_set():
+            n += 1
+            r = random.random()
+            try:
+                if r < 0.5:
+                    resp = await c.get("/sites/demo/day", headers=rec)
+                elif r < 0.75:
+                    resp = await c.get("/sites/demo/counters", headers=rec)
+                elif r < 0.9:
+                    resp = await c.post("/sites/demo/walk-ins", headers={
+                        **rec, "Idempotency-Key": f"soak-{os.getpid()}-{worker}-{n}"},
+                        json={"errand": "health_card", "name": f"Soak {worker}-{n}"})
+                else:
+                    resp = await c.post("/sites/demo/search", headers={
+                        **rec, "Idempotency-Key": f"soak-s-{os.getpid()}-{worker}-{n}"},
+                        json={"name": "Jensen"})
+                stats[str(resp.status_code)] = stats.get(str(resp.status_code), 0) + 1
+            except httpx.HTTPError as exc:
+                stats[type(exc).__name__] = stats.get(type(exc).__name__, 0) + 1
+            delay = t0 + n / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+
+
+async def soak(args) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="skranke-soak-"))
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tokens_file = folder / "tokens.json"
+    server = subprocess.Popen(
+        [str(BIN / "skranke-server"), "demo", "--dir", str(folder), "--port", str(port),
+         "--speed", str(args.speed), "--tokens-file", str(tokens_file)],
+        stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))  # noqa: SIM115
+    session = f"skranke-soak-{os.getpid()}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if tokens_file.exists() and httpx.get(f"{url}/health",
+                                                      timeout=1).status_code == 200:
+                    break
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError("the demo server did not start")
+            await asyncio.sleep(0.5)
+        tokens = json.loads(tokens_file.read_text())["tokens"]
+        cfg = folder / "console.toml"
+        cfg.write_text(f'[server]\nurl = "{url}"\nsite = "demo"\ncounter = 1\n')
+        console_pid = None
+        if shutil.which("tmux"):
+            subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "130", "-y",
+                            "40", "env", f"SKRANKE_CONFIG={cfg}",
+                            f"SKRANKE_TOKEN={tokens['caseworker']}",
+                            f"XDG_DATA_HOME={folder}", str(BIN / "skranke")], check=True)
+            await asyncio.sleep(3)
+            out = subprocess.run(["tmux", "list-panes", "-t", session, "-F",
+                                  "#{pane_pid}"], capture_output=True, text=True)
+            console_pid = int(out.stdout.split()[0]) if out.stdout.strip() else None
+        stop = asyncio.Event()
+        counts = [0] * args.listeners
+        stats: dict[str, int] = {}
+        tasks = [asyncio.create_task(listener(url, tokens["supervisor"], counts, i, stop))
+                 for i in range(args.listeners)]
+        tasks += [asyncio.create_task(load(url, tokens, args.rate / 4, stats, stop, w))
+                  for w in range(4)]  # four clients: one waiting answer does not slow the rate
+        samples = []
+        t0 = time.monotonic()
+        db = folder / "demo.db"
+        wal = folder / "demo.db-wal"
+        while time.monotonic() - t0 < args.minutes * 60:
+            sample = {"t": round(time.monotonic() - t0), "day_minutes":
+                      round((time.monotonic() - t0) * args.speed / 60)}
+            for name, pid in (("server", server.pid), ("console", console_pid)):
+                if pid is not None:
+                    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                        sample.update({f"{name}_{k}": v for k, v in proc_figures(pid).items()})
+            sample["db_mb"] = db.stat().st_size / 2**20 if db.exists() else 0
+            sample["wal_mb"] = wal.stat().st_size / 2**20 if wal.exists() else 0
+            sample["events"] = sum(counts)
+            samples.append(sample)
+            print(json.dumps(sample), flush=True)
+            await asyncio.sleep(args.every)
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        screen = ""
+        if console_pid is not None:
+            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
+                                    capture_output=True, text=True).stdout
+        return {"samples": samples, "requests": stats, "screen": screen,
+                "console_alive": console_pid is not None and Path(f"/proc/{console_pid}")
+                .exists()}
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def growth(samples: list[dict], after_minutes: float) -> dict[str, float]:
+    """Each figure's growth in % from the first sample after `after_minutes` of day time
+    to the last sample."""
+    base = next((s for s in samples if s["day_minutes"] >= after_minutes), None)
+    last = samples[-1]
+    if base is None or base is last:
+        return {}
+    out = {}
+    for key, value in base.items():
+        if key in ("t", "day_minutes", "events") or key not in last:
+            continue
+        out[key] = round(100 * (last[key] - value) / value, 1) if value else 0.0
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--minutes", type=float, default=25)
+    p.add_argument("--speed", type=float, default=20)
+    p.add_argument("--listeners", type=int, default=10)
+    p.add_argument("--rate", type=float, default=20, help="requests a second")
+    p.add_argument("--every", type=float, default=30, help="seconds between samples")
+    p.add_argument("--json", help="write the result here")
+    args = p.parse_args()
+    result = asyncio.run(soak(args))
+    result["growth"] = growth(result["samples"], 60)
+    grown = {k: v for k, v in result["growth"].items() if v > 10}
+    print("growth after the first hour of day time (%):", json.dumps(result["growth"]))
+    print("requests:", json.dumps(result["requests"]))
+    print("console alive at the end:", result["console_alive"])
+    print("the console's screen at the end:\n" + result["screen"])
+    print("NOTHING grew more than 10 %" if not grown else f"GREW more than 10 %: {grown}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -208,8 +208,9 @@ def test_slow_network_is_not_called_a_fault(srv, tmp_path):
                 await _open(pilot)
                 screen = counter_screen(app)
                 await pilot.press("n")
-                await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
-                assert app.connection == "online" and "⧗" not in bar(app)
+                await wait(pilot, lambda: screen.mine is not None and "⧗" not in bar(app), 10,
+                           "the call shown, answered")
+                assert app.connection == "online" and "afventer" not in str(rows(app))
                 assert await backend.applied("anne", "call_next") == 1
                 await same_day(pilot, backend)
                 report("network 0.4 s slow each way", 0.0, 0, 0,

@@ -1,12 +1,13 @@
 """A soak: a demo day compressed, watched for anything that grows.
 
-`skranke-server demo --speed 20` (the demo's simulated caseworkers at every counter but
-Skranke 1, a full opening day in about 25 minutes), 10 event-stream listeners, a 20 req/s
-mix of reads and writes, and one real console (`skranke`, Skranke 1) under tmux. Every
-`--every` seconds it samples the server's and the console's RSS, open file descriptors and
-threads, and the database's and its WAL's size. At the end: the samples, and each
-figure's growth from the first sample after the first hour of day time (3 minutes at
-speed 20) to the last; a figure that grew more than 10 % is named.
+The demo site and data (`skranke-server demo-data`) served with `serve --demo --speed 20`
+(the demo's simulated caseworkers at every counter but Skranke 1, a full opening day,
+08:00-16:00 in a zone where it is about 08:00 now, in about 24 minutes), 10 event-stream
+listeners, a 20 req/s mix of reads and writes, and one real console (`skranke`,
+Skranke 1) under tmux. Every `--every` seconds it samples the server's and the console's
+RSS, open file descriptors and threads, and the database's and its WAL's size. At the
+end: the samples, and each figure's growth from the first sample after the first hour of
+day time (3 minutes at speed 20) to the last; a figure that grew more than 10 % is named.
 
     .venv/bin/python bench/soak.py                 # 25 minutes
     .venv/bin/python bench/soak.py --minutes 6     # a shortened run
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -42,6 +44,26 @@ def proc_figures(pid: int) -> dict[str, float]:
     return {"rss_mb": int(fields["VmRSS"].split()[0]) / 1024,
             "threads": int(fields["Threads"]),
             "fds": len(os.listdir(f"/proc/{pid}/fd"))}
+
+
+def site_config(folder: Path) -> Path:
+    """The demo site in a fixed-offset zone where the day (08:00-16:00) is just starting
+    now, whatever the hour of the run: the whole opening day lies ahead (at speed 20, 24
+    minutes). (`skranke-server demo` wraps the real hour and ends at 23:55 local time: a
+    soak started in the evening got less than three hours of day.)"""
+    hour = datetime.now(UTC).hour
+    offset = (8 - hour + 12) % 24 - 12
+    zone = "Etc/GMT" if offset == 0 else f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"
+    days = ", ".join(f'{d} = "08:00-16:00"' for d in ("mon", "tue", "wed", "thu", "fri",
+                                                      "sat", "sun"))
+    path = folder / "soak-server.toml"
+    path.write_text(
+        f'database_url = "sqlite:///{(folder / "demo.db").as_posix()}"\n'
+        "tick_seconds = 2\n\n[[sites]]\n"
+        'id = "demo"\nname = "Borgerservice Soak"\ncounters = 6\n'
+        f'timezone = "{zone}"\npublic_holidays = false\nclosed_on_customary_days = false\n'
+        f"hours = {{ {days} }}\n", encoding="utf-8")
+    return path
 
 
 def free_port() -> int:
@@ -112,23 +134,27 @@ async def soak(args) -> dict:
     folder = Path(tempfile.mkdtemp(prefix="skranke-soak-"))
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    tokens_file = folder / "tokens.json"
+    config = site_config(folder)
+    server_cli = [str(BIN / "skranke-server"), "--config", str(config)]
+    for step in (["migrate"], ["demo-data", "--seed", "1"]):
+        subprocess.run([*server_cli, *step], check=True, capture_output=True, timeout=300)
+    tokens = {role: subprocess.run(
+        [*server_cli, "token", "create", "--role", role, "--person", f"soak-{role}"],
+        check=True, capture_output=True, text=True, timeout=120).stdout.strip()
+        for role in ("caseworker", "reception", "supervisor")}
     server = subprocess.Popen(
-        [str(BIN / "skranke-server"), "demo", "--dir", str(folder), "--port", str(port),
-         "--speed", str(args.speed), "--tokens-file", str(tokens_file)],
+        [*server_cli, "serve", "--port", str(port), "--demo", "--speed", str(args.speed)],
         stdout=subprocess.DEVNULL, stderr=open(folder / "server.log", "w"))  # noqa: SIM115
     session = f"skranke-soak-{os.getpid()}"
     try:
         deadline = time.monotonic() + 120
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                if tokens_file.exists() and httpx.get(f"{url}/health",
-                                                      timeout=1).status_code == 200:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     break
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError("the demo server did not start")
             await asyncio.sleep(0.5)
-        tokens = json.loads(tokens_file.read_text())["tokens"]
         cfg = folder / "console.toml"
         cfg.write_text(f'[server]\nurl = "{url}"\nsite = "demo"\ncounter = 1\n')
         console_pid = None

@@ -286,7 +286,8 @@ class CounterScreen(MainScreen):
         counters = sorted((c for c in self.app.model.counters.values()
                            if c.number != self.number and c.state != "closed"),
                           key=lambda c: c.number)
-        choices = [(f"counter:{c.number}", f"{c.name} ({c.state})") for c in counters]
+        choices = [(f"counter:{c.number}", f"{c.name} ({present.counter_state(c.state)})")
+                   for c in counters]
         choices += [(f"errand:{code}", _("Errand: {name}").format(name=self.app.errands.name(
             code))) for code in self.app.errands.by_code if code != v.errand]
         picked = await self.app.push_screen_wait(choose(

@@ -88,7 +88,7 @@ class FloorScreen(MainScreen):
         return self.app.model.counters.get(cid) if cid is not None else None
 
     def _counters(self, *, open_only: bool) -> list[tuple[str, str]]:
-        return [(str(c.number), f"{c.name} ({_(c.state)})")
+        return [(str(c.number), f"{c.name} ({present.counter_state(c.state)})")
                 for c in sorted(self.app.model.counters.values(), key=lambda c: c.number)
                 if not open_only or c.state == "open"]
 

@@ -37,7 +37,7 @@ class PrecallScreen(TableScreen):
             answer = await self.app.client.request(
                 "GET", f"/sites/{self.app.config.server.site}/precalls")
         except errors.ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(errors.said(exc), severity="error")
             return
         self.show(answer)
 

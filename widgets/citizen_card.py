@@ -10,11 +10,10 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console import present
-from console.i18n import N_, _
+from console.i18n import _
 from console.models import Visit
 
-PRECALL = {"needs_visit": N_("Needs the visit"), "solved_by_phone": N_("Solved by phone"),
-           "self_service": N_("Sent to self-service"), "not_reached": N_("Not reached")}
+PRECALL = present.PRECALL_RESULTS
 
 
 class CitizenCard(Static):

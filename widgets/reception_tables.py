@@ -31,7 +31,7 @@ class WalkinsTable(VisitTable):
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())
-        estimate = present.estimate(v, self.now())
+        estimate = present.estimate(v, self.now(), present.closing(self.app.model.opening))
         return (v.ticket, Text(v.citizen.name if v.citizen else "—"),
                 Text(self.errands.name(v.errand)),
                 Text("" if waited is None else f"{waited} min"), Text(estimate))

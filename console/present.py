@@ -152,8 +152,32 @@ def audit_detail(detail: dict[str, Any] | None, errands: Errands | None = None) 
 
 
 def state(v: Visit) -> str:
+    """'● waiting'; a finished visit by its outcome ('✔ Served', '✔ Missing documents')."""
     symbol, word = STATES.get(v.state, ("·", v.state))
+    if v.state == "done" and v.outcome in OUTCOMES:
+        return f"{symbol} {_(OUTCOMES[v.outcome])}"
     return f"{symbol} {_(word)}"
+
+
+def ticket(v: Visit) -> str:
+    """The ticket with its priority when raised or lowered: 'C025 ↑', 'B003 ↓'."""
+    if v.priority > 0:
+        return f"{v.ticket} ↑{v.priority if v.priority > 1 else ''}"
+    if v.priority < 0:
+        return f"{v.ticket} ↓"
+    return v.ticket
+
+
+def priority(v: Visit) -> str:
+    return _("priority {n:+d}").format(n=v.priority) if v.priority else ""
+
+
+def view_marker(current_view: str) -> str:
+    """'View: ▸ 2 Waiting ◂  1 Mine  3 All  4 Done  (v next)': which view is on."""
+    keys = {"mine": "1", "waiting": "2", "all": "3", "done": "4"}
+    parts = [f"▸ {keys[name]} {_(label).capitalize()} ◂" if name == current_view
+             else f"{keys[name]} {_(label)}" for name, label in FILTERS.items()]
+    return _("View:") + " " + "  ".join(parts) + "  " + _("(v next)")
 
 
 def doc_status(status: str) -> str:
@@ -299,8 +323,9 @@ def estimate(v: Visit, now: datetime, closes: datetime | None = None) -> str:
     return "—"
 
 
-def walkin_slip(v: Visit, now: datetime, closes: datetime | None) -> str:
-    """What reception tells a queued walk-in, from the same live estimate as the table."""
+def walkin_slip(v: Visit, now: datetime, closes: datetime | None, planned: str = "") -> str:
+    """What reception tells a queued walk-in, from the same live estimate as the table;
+    `planned`: the gap as planned at registration (the live events carry no gaps)."""
     if v.state != "waiting":
         return _("{state} now").format(state=state(v))
     when = estimate(v, now, closes)
@@ -308,8 +333,9 @@ def walkin_slip(v: Visit, now: datetime, closes: datetime | None) -> str:
             v.estimated_call_at >= closes:
         return _("expected to be called: not today (after closing at {time})").format(
             time=hhmm(closes))
-    if v.planned_gap is not None:
-        return _("expected to be called {when}, {gap}").format(when=when, gap=gap(v))
+    if v.planned_gap is not None or planned:
+        return _("expected to be called {when}, {gap}").format(
+            when=when, gap=gap(v) if v.planned_gap is not None else planned)
     if v.estimated_call_at is not None:
         return _("expected to be called {when}").format(when=when)
     return _("number {n} in the queue").format(n=v.queue_rank or "—")

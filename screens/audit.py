@@ -18,7 +18,7 @@ from .sub import TableScreen
 
 COLUMNS = (("at", N_("Time"), 17), ("actor", N_("User"), 16), ("role", N_("Role"), 11),
            ("action", N_("Action"), 18), ("ticket", N_("Ticket"), 7),
-           ("detail", N_("Details"), 40))
+           ("detail", N_("Details"), 38))
 
 
 class AuditScreen(TableScreen):

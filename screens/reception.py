@@ -75,12 +75,12 @@ class ReceptionScreen(MainScreen):
         slip = self.query_one("#slip", Line)
         if self.slip is None or not slip.has_class("-shown"):
             return
-        (kind, vid), text = self.slip
+        (kind, vid, gap), text = self.slip
         if kind == "walkin" and vid in self.app.model.visits:
             v = self.app.model.visits[vid]
             text = f"{text}: " + present.walkin_slip(
-                v, self.app.now(), present.closing(self.app.model.opening))
-        slip.update(f"🎫 {text}   " + _("(t hides this)"))
+                v, self.app.now(), present.closing(self.app.model.opening), gap)
+        slip.update(f"{text}   " + _("(t hides this)"))
 
     def action_slip(self) -> None:
         if self.slip is None:

@@ -68,7 +68,7 @@ async def book_at(app, errand: str, start: datetime, citizen: dict, note: str | 
                                {"errand": errand, "start": start.isoformat(), **citizen,
                                 "note": note})
     if booked:
-        show_slip(app, ("booking", None), _(
+        show_slip(app, ("booking", None, ""), _(
             "Booked for {name}: {when}, {errand}, ticket {ticket}, booking reference {ref}"
         ).format(name=citizen["name"], when=present.day_time(start),
                  errand=app.errands.name(errand), ticket=booked["ticket"],
@@ -122,9 +122,8 @@ async def register_walkin(app) -> None:
     if not visit:
         return
     v = app_visit(visit)
-    if v.id not in app.model.visits:
-        app.model.add(v)
-    show_slip(app, ("walkin", v.id), _("Ticket {ticket} for {name}").format(
+    # the gap as the backend planned it now; the expected time follows the live plan
+    show_slip(app, ("walkin", v.id, present.gap(v)), _("Ticket {ticket} for {name}").format(
         ticket=v.ticket, name=citizen["name"]))
     closes = present.closing(app.model.opening)
     if v.estimated_call_at is not None and closes is not None and v.estimated_call_at >= closes:

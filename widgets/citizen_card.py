@@ -48,6 +48,9 @@ class CitizenCard(Static):
                              f" · {v.expected_minutes} min   ", present.state(v))
         if v.counter:
             head.append(f" · {present.counter(v)}")
+        if v.priority:
+            head.append(f" · {'↑' if v.priority > 0 else '↓'} {present.priority(v)}",
+                        style="bold")
         facts = Table.grid(padding=(0, 1))
         facts.add_column(style="dim", no_wrap=True)
         facts.add_column()

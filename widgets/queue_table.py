@@ -44,7 +44,7 @@ class VisitTable(RowTable):
     COLUMNS: tuple[tuple[str, str, int], ...] = ()
     FLEX: tuple[str, ...] = ()
     OPTIONAL: tuple[str, ...] = ()
-    MIN_FLEX = 10
+    MIN_FLEX = 16
     DEFAULT_CSS = """
     VisitTable { height: 1fr; }
     """
@@ -79,17 +79,20 @@ class VisitTable(RowTable):
         cols = list(self.COLUMNS)
         flex = [c for c in cols if c[0] in self.FLEX]
         for key in self.OPTIONAL:
-            shrunk = need(cols) - sum(w - self.MIN_FLEX for _k, _l, w in flex)
+            shrunk = need(cols) - sum(max(0, w - self.MIN_FLEX) for _k, _l, w in flex)
             if shrunk <= width:
                 break
             cols = [c for c in cols if c[0] != key]
+        widths = {k: w for k, _l, w in flex}
         spare = width - need(cols)
-        if flex and spare:
-            share, extra = divmod(spare, len(flex))
-            grown = {k: max(self.MIN_FLEX, w + share + (1 if i < extra else 0))
-                     for i, (k, _l, w) in enumerate(flex)}
-            cols = [(k, label, grown.get(k, w)) for k, label, w in cols]
-        return tuple(cols)
+        while widths and spare:  # one cell at a time, never below MIN_FLEX
+            movable = [k for k in widths if spare > 0 or widths[k] > self.MIN_FLEX]
+            if not movable:
+                break
+            for k in movable[:abs(spare)]:
+                widths[k] += 1 if spare > 0 else -1
+            spare += (-1 if spare > 0 else 1) * min(len(movable), abs(spare))
+        return tuple((k, label, widths.get(k, w)) for k, label, w in cols)
 
     def fit(self, width: int) -> None:
         layout = self.layout_for(width)

@@ -278,11 +278,16 @@ class SkrankeApp(App):
 
     def action_command_palette(self) -> None:
         """Textual's palette, with its prompt in the console's language."""
+        from textual.binding import Binding
         from textual.command import CommandPalette
 
         if self.use_command_palette and not CommandPalette.is_open(self):
-            self.push_screen(CommandPalette(id="--command-palette",
-                                            placeholder=_("Search for commands…")))
+            # its one shown key (escape) in the console's language too
+            palette = type("CommandPalette", (CommandPalette,), {"BINDINGS": [
+                b if b.key != "escape" else Binding("escape", "escape", _("Close"))
+                for b in CommandPalette.BINDINGS]})
+            self.push_screen(palette(id="--command-palette",
+                                     placeholder=_("Search for commands…")))
 
     @work(group="dialog", exit_on_error=False)
     async def show_outbox(self) -> None:

@@ -47,7 +47,8 @@ OUTCOMES = {
 COUNTER_STATES = {"open": N_("open"), "paused": N_("paused"), "closed": N_("closed")}
 ROLES = {"caseworker": N_("caseworker"), "reception": N_("reception"),
          "supervisor": N_("supervisor"), "admin": N_("administrator"), "kiosk": N_("kiosk"),
-         "display": N_("call display"), "system": N_("system")}
+         "display": N_("call display"), "booking": N_("booking site"),
+         "system": N_("system")}
 PRECALL_RESULTS = {"needs_visit": N_("Needs the visit"),
                    "solved_by_phone": N_("Solved by phone"),
                    "self_service": N_("Sent to self-service"),
@@ -78,7 +79,7 @@ AUDIT_KEYS = {
     "by": N_("searched by"), "hits": N_("hits"), "staffed_by": N_("staffed by"),
     "to_pool": N_("to the pool"), "errands": N_("errands"), "visits": N_("visits"),
     "before": N_("before"), "passed_over_minutes": N_("passed-over limit (min)"),
-    "duration_quantile": N_("duration quantile"),
+    "duration_quantile": N_("duration quantile"), "automatic": N_("by the clock"),
 }
 REASONS = {
     "booked_due": N_("booked, due"), "assigned": N_("assigned to the counter"),

@@ -63,6 +63,10 @@ class FloorScreen(MainScreen):
         yield DayTimeline()
         yield Footer()
 
+    def on_resize(self, event) -> None:
+        """Under 32 rows the lists need the room: the timeline steps aside."""
+        self.query_one(DayTimeline).display = event.size.height >= 32
+
     def place(self) -> tuple[str, str]:
         return _("Floor"), self.app.config.server.site
 

@@ -26,7 +26,7 @@ class ReceptionScreen(MainScreen):
     ReceptionScreen #lists { height: 1fr; }
     ReceptionScreen #lists > Vertical { width: 1fr; }
     ReceptionScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
-    ReceptionScreen #slip { height: auto; padding: 0 1; border: round $accent;
+    ReceptionScreen #slip { height: auto; width: 100%; padding: 0 1; border: round $accent;
                             display: none; }
     ReceptionScreen #slip.-shown { display: block; }
     """
@@ -49,6 +49,10 @@ class ReceptionScreen(MainScreen):
         yield Line(id="slip")
         yield DayTimeline()
         yield Footer()
+
+    def on_resize(self, event) -> None:
+        """Under 32 rows the lists need the room: the timeline steps aside."""
+        self.query_one(DayTimeline).display = event.size.height >= 32
 
     def place(self) -> tuple[str, str]:
         return _("Reception"), self.app.config.server.site

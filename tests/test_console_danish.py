@@ -62,7 +62,7 @@ def day(rec):
 
 def test_the_vocabulary_is_the_uis_own():
     assert {"call", "next", "waiting", "open", "paused", "finish", "quit"} <= VOCABULARY
-    assert not english_in("Kald næste · venter · åben · pause · Afslut · Luk Skranke")
+    assert not english_in("Kald næste · venter · åben · pause · Afslut · Luk programmet")
 
 
 def test_every_screen_and_dialog_of_the_counter_in_danish(server, ctx, tmp_path, rec, day):

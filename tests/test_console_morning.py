@@ -67,7 +67,7 @@ def test_transfer_palette_footer_and_quit_speak_danish(server, ctx, tmp_path, re
         await wait(pilot, lambda: app.screen is screen)
         labels = footer_labels(screen)
         assert "Kommandoer" in labels and "palette" not in labels
-        assert labels.count("Afslut") == 1 and "Luk Skranke" in [
+        assert labels.count("Afslut") == 1 and "Luk programmet" in [
             b.description for _k, b, _e, _t in screen.active_bindings.values()]
         await pilot.press("ctrl+p")
         await wait(pilot, lambda: app.screen.id == "--command-palette")

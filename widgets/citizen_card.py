@@ -68,7 +68,7 @@ class CitizenCard(Static):
         if v.precall:
             result = v.precall.get("result", "")
             facts.add_row(_("Pre-call"), " · ".join(filter(None, [
-                str(v.precall.get("at", ""))[:10], v.precall.get("by"),
+                precall_day(v.precall.get("at")), v.precall.get("by"),
                 _(PRECALL.get(result, result)), v.precall.get("note")])))
         hint = self.errands.hint(v.errand)
         if hint:
@@ -99,3 +99,13 @@ class CitizenCard(Static):
         body.add_column(ratio=1)
         body.add_row(facts, Group(*side))
         return Group(head, body)
+
+
+def precall_day(at) -> str:
+    """The pre-call's day in the console's language ('5. dec. 2026')."""
+    if not at:
+        return ""
+    try:
+        return present.long_date(datetime.fromisoformat(str(at)).date())
+    except ValueError:
+        return str(at)[:10]

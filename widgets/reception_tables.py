@@ -15,6 +15,7 @@ class ArrivalsTable(VisitTable):
     COLUMNS = (("ticket", N_("Ticket"), 6), ("time", N_("Time"), 5),
                ("citizen", N_("Citizen"), 20), ("errand", N_("Errand"), 18))
     FLEX = ("citizen", "errand")
+    MIN_FLEX = 7  # half the screen: at 80 columns each list has 40
 
     def cells(self, v: Visit, mine: int) -> tuple:
         return (v.ticket, cut(present.hhmm(v.slot_start)),
@@ -29,6 +30,7 @@ class WalkinsTable(VisitTable):
                ("estimate", N_("Expected"), 10))
     FLEX = ("citizen", "errand")
     OPTIONAL = ("waited",)
+    MIN_FLEX = 7
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())

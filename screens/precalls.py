@@ -15,7 +15,7 @@ from .sub import TableScreen
 
 COLUMNS = (("when", N_("Time"), 15), ("ticket", N_("Ticket"), 6),
            ("citizen", N_("Citizen"), 20), ("phone", N_("Phone"), 16),
-           ("errand", N_("Errand"), 20), ("note", N_("Citizen's note"), 22),
+           ("errand", N_("Errand"), 20), ("note", N_("Citizen's note"), 20),
            ("tries", N_("Tries"), 7))
 
 

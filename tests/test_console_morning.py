@@ -379,3 +379,49 @@ def test_the_queue_takes_the_width_and_cuts_with_an_ellipsis(server, ctx, tmp_pa
             footer = app.screen.query_one("Footer")
             assert footer.region.bottom == size[1]
     run(app, steps, size=size)
+
+
+def test_a_citizen_transferred_to_a_busy_counter_is_called_there_next(server, ctx, tmp_path,
+                                                                      rec, as_role):
+    """The morning's mystery: a walk-in transferred to open Skranke 2 waited while Skranke 2
+    served booked citizens (a slot-less walk-in sorted after every due booking)."""
+    anne = as_role("caseworker", "anne")
+    anne.ok("post", "/sites/test/counters/1/open")
+    w = rec.ok("post", "/sites/test/walk-ins", {"errand": "health_card", "name": "Ole"},
+               status=201)
+    v = anne.ok("post", "/sites/test/counters/1/call-next")["visit"]
+    anne.ok("post", f"/visits/{v['id']}/start")
+    for minutes in (0, 10, 20):  # booked citizens due at the same time
+        b = rec.ok("post", "/sites/test/bookings", {
+            "errand": "passport_adult", "start": (T0 + timedelta(minutes=minutes)).isoformat(),
+            "name": f"Booked {minutes}", "cpr": None}, status=201)
+        rec.ok("post", f"/visits/{b['id']}/check-in")
+    anne.ok("post", f"/visits/{w['id']}/transfer", {"counter": 2, "errand": None})
+    app = console(server, ctx, tmp_path, person="bo", counter=2)
+
+    async def steps(pilot):
+        await ready(pilot)
+        screen = counter_screen(app)
+        await pilot.press("o", "n")
+        await wait(pilot, lambda: screen.mine is not None)
+        assert screen.mine.id == w["id"]
+        assert f"{w['ticket']} kaldt til Skranke 2" in told(app)
+    run(app, steps)
+
+
+def test_the_precall_table_shows_every_heading_whole(server, ctx, tmp_path, rec, day):
+    from textual.widgets import DataTable
+
+    from screens.precalls import PrecallScreen
+
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        await wait(pilot, lambda: app.connection == "online" and hasattr(app.screen, "apply"))
+        await pilot.press("r")
+        await wait(pilot, lambda: isinstance(app.screen, PrecallScreen))
+        table = app.screen.query_one(DataTable)
+        for column in table.columns.values():
+            assert column.width >= len(str(column.label)), str(column.label)
+        assert sum(c.get_render_width(table) for c in table.columns.values()) <= 118
+    run(app, steps)

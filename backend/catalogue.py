@@ -17,6 +17,9 @@ class Document(BaseModel):
     code: Code
     name_da: str
     name_en: str
+    #: Borgerservice can provide it at the counter (e.g. takes the photo): a walk-in
+    #: without it may still be queued
+    at_counter: bool = False
 
 
 class Errand(BaseModel):

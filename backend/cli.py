@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from .catalogue import CatalogueError, load_catalogue
@@ -125,6 +125,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RuntimeError("--workers needs the real clock: run the demo at --speed 1")
     if args.demo:
         start_life(ctx, port, seed=args.seed, speed=args.speed)
+    from sqlalchemy.engine import make_url
+
+    print("skranke-server: database "
+          f"{make_url(ctx.settings.database_url).render_as_string(hide_password=True)}",
+          file=sys.stderr, flush=True)
     _serve(ctx, host, port, ctx.settings, workers, args)
     return 0
 
@@ -181,9 +186,27 @@ def cmd_token(args: argparse.Namespace) -> int:
         elif args.action == "revoke":
             row = tokens.revoke(s, args.id, now)
             print(f"token {row.id} revoked")
-        else:
+        elif args.json:
             print(json.dumps(tokens.listing(s), indent=2))
+        else:
+            print(token_table(tokens.listing(s), now))
     return 0
+
+
+def token_table(rows: list[dict], now) -> str:
+    """The tokens as a plain table: id, role, person, label, expiry, state."""
+    head = ("ID", "ROLE", "PERSON", "LABEL", "EXPIRES", "STATE")
+    lines = [head]
+    for r in rows:
+        expires = datetime.fromisoformat(r["expires_at"])
+        state = "revoked" if r["revoked"] else ("expired" if expires <= now else "active")
+        lines.append((r["id"], r["role"], r["person"], r["label"] or "",
+                      f"{expires:%Y-%m-%d}", state))
+    if len(lines) == 1:
+        return "No tokens yet: skranke-server token create --role … --person …"
+    widths = [max(len(str(line[i])) for line in lines) for i in range(len(head))]
+    return "\n".join("  ".join(str(v).ljust(w) for v, w in zip(line, widths, strict=True))
+                     .rstrip() for line in lines)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
@@ -296,7 +319,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--database-url", help="SQLAlchemy URL, overrides the settings")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="run the HTTP API (migrations are applied first)")
+    s = sub.add_parser(
+        "serve", help="run the HTTP API (migrations are applied first)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="The database, first found: --database-url URL (given before the command: "
+               "skranke-server\n--database-url URL serve), SKRANKE_DATABASE_URL, "
+               "database_url in the settings file\n(--config, SKRANKE_SERVER_CONFIG), else "
+               "sqlite:///skranke.db in the current folder.\nPostgreSQL: "
+               "postgresql+psycopg://user@host/skranke. The address it uses is printed\n"
+               "at start.")
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--demo", action="store_true",
@@ -319,7 +350,8 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--label", help="free text, e.g. 'kiosk at the entrance'")
     tr = tsub.add_parser("revoke", help="revoke a token by its id")
     tr.add_argument("id")
-    tsub.add_parser("list", help="list tokens (never their secrets)")
+    tl = tsub.add_parser("list", help="list tokens as a table (never their secrets)")
+    tl.add_argument("--json", action="store_true", help="as JSON, for scripts")
     t.set_defaults(func=cmd_token)
 
     b = sub.add_parser("backup", help="consistent online copy of the SQLite database")

@@ -78,7 +78,9 @@ class SkrankeApp(App):
     def on_mount(self) -> None:
         self.set_keymap({k: v for k, v in self.config.keymap.items()})
         if self.first_run:
-            self.open_setup(self.token_note)
+            self.open_setup(_("No secure keyring on this machine: write the token below (kept "
+                              "in memory only), or start with SKRANKE_TOKEN=<token> skranke.")
+                            if self.token_note else None)
         else:
             self.start(self.token)
 
@@ -115,7 +117,8 @@ class SkrankeApp(App):
             self.open_setup(_("The backend did not accept the token: log in again."))
             return
         except errors.ApiError as exc:
-            self.open_setup(_("The backend could not be asked: {why}").format(why=exc.message))
+            self.open_setup(_("The backend could not be asked: {why}").format(
+                why=errors.said(exc)))
             return
         self.run_worker(self.live.run(snapshot=False), group="live", exclusive=True,
                         exit_on_error=False)
@@ -259,9 +262,9 @@ class SkrankeApp(App):
         elif isinstance(exc, errors.Unauthorised):
             text = _("The backend no longer accepts the token: log in again.")
         elif isinstance(exc, errors.Forbidden):
-            text = _("Not allowed: {why}").format(why=exc.message)
+            text = _("Not allowed: {why}").format(why=errors.said(exc))
         else:
-            text = exc.message
+            text = errors.said(exc)
         self.notify(f"{label}: {text}", severity="error", timeout=10)
         if path.startswith("/visits/") and self.client is not None:
             self.reload_visit(int(path.split("/")[2]))
@@ -303,11 +306,27 @@ class SkrankeApp(App):
         for scope in (*getattr(screen, "SCOPES", ()), "app"):
             target = self if scope == "app" else screen
             for c in commands.for_scope(scope, role):
+                if c.id == "palette":
+                    continue
                 name, _sep, _rest = c.action.partition("(")
                 if target.check_action(name, ()) is False:
                     continue
-                yield SystemCommand(f"{_(c.label)} ({self.keys[c.id]})", _(c.help),
+                yield SystemCommand(f"{_(c.label)} ({commands.key_label(self.keys[c.id])})",
+                                    _(c.help),
                                     lambda t=target, a=c.action: t.run_action(a))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the console's language."""
+        from textual.binding import Binding
+        from textual.command import CommandPalette
+
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            # its one shown key (escape) in the console's language too
+            palette = type("CommandPalette", (CommandPalette,), {"BINDINGS": [
+                b if b.key != "escape" else Binding("escape", "escape", _("Close"))
+                for b in CommandPalette.BINDINGS]})
+            self.push_screen(palette(id="--command-palette",
+                                     placeholder=_("Search for commands…")))
 
     @work(group="dialog", exit_on_error=False)
     async def show_outbox(self) -> None:

@@ -70,6 +70,8 @@ COMMANDS: tuple[Command, ...] = (
             N_("Show all of today's citizens"), footer=False),
     Command("filter_done", "4", "filter('done')", N_("Done"),
             N_("Show the finished visits"), footer=False),
+    Command("undo", "z", "undo", N_("Undo"),
+            N_("Undo this counter's last no-show or finish (within a few minutes)")),
     Command("outbox", "u", "outbox", N_("Outbox"),
             N_("Actions waiting to be sent, and replays the backend refused"),
             footer=False),
@@ -86,6 +88,9 @@ COMMANDS: tuple[Command, ...] = (
             N_("The highlighted walk-in has left without being served"), scope="reception",
             roles=DESK),
     Command("book", "b", "book", N_("Book"), N_("Book a free time for a citizen at the desk"),
+            scope="reception", roles=DESK),
+    Command("reception_slip", "t", "slip", N_("Ticket"),
+            N_("Show or hide the last ticket or booking given at the desk"),
             scope="reception", roles=DESK),
     Command("reception_precalls", "r", "precalls", N_("Pre-calls"),
             N_("The booked citizens to call ahead, today and the next working days"),
@@ -166,7 +171,10 @@ COMMANDS: tuple[Command, ...] = (
             scope="dialog", roles=ANYONE),
     Command("help", "question_mark", "help", N_("Help"),
             N_("All keys and what they do"), scope="app", roles=ANYONE),
-    Command("quit", "ctrl+q", "quit", N_("Quit"), N_("Leave Skranke"), scope="app",
+    Command("palette", "ctrl+p", "command_palette", N_("Commands"),
+            N_("Search all commands of this screen by name"), scope="app", roles=ANYONE,
+            footer=False),
+    Command("quit", "ctrl+q", "quit", N_("Quit Skranke"), N_("Leave Skranke"), scope="app",
             roles=ANYONE),
 )
 
@@ -175,6 +183,15 @@ BY_ID = {c.id: c for c in COMMANDS}
 
 def for_scope(scope: str, role: str | None = None) -> list[Command]:
     return [c for c in COMMANDS if c.scope == scope and (role is None or role in c.roles)]
+
+
+KEY_NAMES = {"question_mark": "?", "escape": "Esc", "enter": "Enter", "ctrl+p": "Ctrl+P",
+             "ctrl+q": "Ctrl+Q", "plus": "+", "minus": "−", "left": "←", "right": "→"}
+
+
+def key_label(keys: str) -> str:
+    """A binding's keys as a person reads them: '?' for question_mark, 'Esc' for escape."""
+    return ", ".join(KEY_NAMES.get(k.strip(), k.strip()) for k in keys.split(","))
 
 
 def keys(keymap: dict[str, str]) -> dict[str, str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import i18n
+from .i18n import N_, _
+
 
 class ApiError(Exception):
     """The backend said no (or could not be asked). `code` is the backend's stable code."""
@@ -112,3 +115,47 @@ def from_response(status: int, body: dict[str, Any]) -> ApiError:
     else:
         kind = InvalidRequest
     return kind(message, code=code, status=status, body=body)
+
+
+#: The backend's stable codes in the console's language (its messages are English).
+CODES = {
+    "unknown_visit": N_("the visit does not exist"),
+    "unknown_booking": N_("no booking has that reference"),
+    "unknown_site": N_("the backend has no such site"),
+    "unknown_counter": N_("the site has no such counter"),
+    "unknown_errand": N_("the errand is not in the catalogue"),
+    "site_closed": N_("the site is closed then"),
+    "invalid_cpr": N_("the CPR number is not valid"),
+    "counter_not_open": N_("the counter is not open; open it first"),
+    "counter_busy": N_("the counter already has a citizen: finish or requeue first"),
+    "counter_staffed": N_("someone else staffs that counter"),
+    "already_staffing": N_("you already staff another counter"),
+    "already_called": N_("already called by another counter"),
+    "max_calls_reached": N_("called the most times allowed: mark no-show or requeue"),
+    "illegal_transition": N_("not possible in the visit's state now"),
+    "not_your_visit": N_("the visit is not at your counter"),
+    "not_your_counter": N_("that is not your counter"),
+    "slot_unavailable": N_("that time is no longer free"),
+    "time_passed": N_("that time has passed"),
+    "not_today": N_("only for today's visits"),
+    "referral_needs_authority": N_("name the authority"),
+    "outcome_needs_note": N_("write a note"),
+    "undo_too_late": N_("too late to undo"),
+    "token_expired": N_("the token has expired"),
+    "token_revoked": N_("the token has been revoked"),
+    "unknown_token": N_("the backend does not know the token"),
+    "unauthorized": N_("the backend did not accept the token"),
+}
+
+
+def said(exc: ApiError) -> str:
+    """What went wrong, in the console's language only (never the backend's English)."""
+    if isinstance(exc, Offline):
+        return _("the backend cannot be reached; check the address and the network")
+    if exc.code in CODES:
+        return _(CODES[exc.code])
+    if isinstance(exc, ServerError):
+        return _("the backend failed (HTTP {status}); try again").format(status=exc.status)
+    if i18n.current() == "en":
+        return exc.message
+    return _("the backend refused (code {code})").format(code=exc.code)

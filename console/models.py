@@ -100,6 +100,8 @@ class CallNext(_Model):
     reason: str
     next_booking_at: datetime | None = None
     walkins_waiting: int | None = None
+    #: nobody called though walk-ins wait: the first of them ({"id", "ticket"})
+    held: dict[str, Any] | None = None
 
 
 class FreeTimes(_Model):

@@ -127,8 +127,8 @@ class Outbox:
             except (errors.Offline, errors.Unknown):
                 break  # tried again later with the same key
             except errors.ApiError as exc:
-                await asyncio.to_thread(self._mark, action.id, "rejected", exc.message,
-                                        exc.code)
+                await asyncio.to_thread(self._mark, action.id, "rejected",
+                                        errors.said(exc), exc.code)
                 rejected += 1
                 continue
             await asyncio.to_thread(self._mark, action.id, "done")

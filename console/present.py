@@ -13,6 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
 from .i18n import N_, _, current
 from .models import Visit
 
@@ -42,6 +45,53 @@ OUTCOMES = {
     "self_service": N_("Self-service"),
     "other": N_("Other (with a note)"),
 }
+COUNTER_STATES = {"open": N_("open"), "paused": N_("paused"), "closed": N_("closed")}
+ROLES = {"caseworker": N_("caseworker"), "reception": N_("reception"),
+         "supervisor": N_("supervisor"), "admin": N_("administrator"), "kiosk": N_("kiosk"),
+         "display": N_("call display"), "booking": N_("booking site"),
+         "system": N_("system")}
+PRECALL_RESULTS = {"needs_visit": N_("Needs the visit"),
+                   "solved_by_phone": N_("Solved by phone"),
+                   "self_service": N_("Sent to self-service"),
+                   "not_reached": N_("Not reached")}
+#: Every action the backend writes to the audit log, as the audit view names it.
+AUDIT_ACTIONS = {
+    "call_next": N_("called next"), "call": N_("called to a counter"),
+    "recall": N_("called again"), "start": N_("started serving"), "park": N_("parked"),
+    "resume": N_("resumed"), "requeue": N_("put back in the queue"),
+    "no_show": N_("marked no-show"), "undo_no_show": N_("no-show undone"),
+    "undo_finish": N_("finish undone"), "walk_out": N_("left"), "finish": N_("finished"),
+    "cancel": N_("cancelled"), "check_in": N_("checked in"), "transfer": N_("transferred"),
+    "move": N_("moved"), "priority": N_("priority changed"), "document": N_("document ticked"),
+    "note": N_("note added"), "reveal_cpr": N_("CPR shown"),
+    "register_walkin": N_("walk-in registered"), "book": N_("booked"),
+    "reschedule": N_("booking moved"), "precall": N_("pre-call recorded"),
+    "counter_open": N_("counter opened"), "counter_pause": N_("counter paused"),
+    "counter_close": N_("counter closed"), "counter_errands": N_("counter's errands set"),
+    "planner_settings": N_("planner settings changed"),
+    "audit_search": N_("audit log searched"),
+    "purge_personal_data": N_("personal data erased"),
+}
+#: The keys of an audit entry's details, and the reasons and values they carry.
+AUDIT_KEYS = {
+    "outcome": N_("outcome"), "reason": N_("reason"), "counter": N_("counter"),
+    "errand": N_("errand"), "document": N_("document"), "status": N_("status"),
+    "priority": N_("priority"), "result": N_("result"), "attempts": N_("attempts"),
+    "by": N_("searched by"), "hits": N_("hits"), "staffed_by": N_("staffed by"),
+    "to_pool": N_("to the pool"), "errands": N_("errands"), "visits": N_("visits"),
+    "before": N_("before"), "passed_over_minutes": N_("passed-over limit (min)"),
+    "duration_quantile": N_("duration quantile"), "automatic": N_("by the clock"),
+}
+REASONS = {
+    "booked_due": N_("booked, due"), "assigned": N_("assigned to the counter"),
+    "walkin_fits": N_("walk-in fits the gap"), "booked_early": N_("booked, early"),
+    "nobody": N_("nobody"), "manual": N_("by hand"), "not_arrived": N_("did not arrive"),
+    "max_calls": N_("called too many times"), "day_closed": N_("the day closed"),
+    "left": N_("left"), "cancelled": N_("cancelled"),
+    "booked_instead": N_("booked a time instead"), "cpr": N_("CPR number"),
+    "name": N_("name"), "user": N_("user"),
+}
+
 #: The filters of the queue, in the order the View key cycles through them.
 FILTERS = {"mine": N_("mine"), "waiting": N_("waiting"), "all": N_("all"),
            "done": N_("done")}
@@ -49,9 +99,87 @@ OPEN_STATES = frozenset({"booked", "waiting", "called", "serving", "parked"})
 CLOSED_STATES = frozenset({"done", "cancelled", "no_show", "left"})
 
 
+def decimal(x: float | int | None, digits: int = 1) -> str:
+    """A number in the console's language: '6,7' in Danish, '6.7' in English."""
+    if x is None:
+        return "—"
+    return format_decimal(x, format="#,##0." + "#" * digits, locale=current())
+
+
+def percent(x: float | int | None) -> str:
+    return "—" if x is None else f"{decimal(x)} %"
+
+
+def long_date(d) -> str:
+    """'3. dec. 2026' / '3 Dec 2026': a date in the console's language."""
+    return format_date(d, format="medium", locale=current())
+
+
+def counter_state(state_: str) -> str:
+    return _(COUNTER_STATES[state_]) if state_ in COUNTER_STATES else state_
+
+
+def audit_action(action: str) -> str:
+    return _(AUDIT_ACTIONS[action]) if action in AUDIT_ACTIONS else action.replace("_", " ")
+
+
+def audit_value(key: str, value: Any, errands: Errands | None = None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, (int, float)):
+        return decimal(value, 2)
+    if isinstance(value, list):
+        return ", ".join(audit_value(key, v, errands) for v in value) or "—"
+    text = str(value)
+    if key == "outcome" and text in OUTCOMES:
+        return _(OUTCOMES[text])
+    if key == "status" and text in DOCS:
+        return _(DOCS[text][1])
+    if key == "result" and text in PRECALL_RESULTS:
+        return _(PRECALL_RESULTS[text])
+    if key in ("errand", "errands") and errands is not None:
+        return errands.name(text)
+    if text in REASONS:
+        return _(REASONS[text])
+    return text
+
+
+def audit_detail(detail: dict[str, Any] | None, errands: Errands | None = None) -> str:
+    """'udfald: Betjent, ærinde: Pas' — keys and values in words; empty values left out."""
+    return ", ".join(
+        f"{_(AUDIT_KEYS[k]) if k in AUDIT_KEYS else k}: {audit_value(k, v, errands)}"
+        for k, v in (detail or {}).items() if v is not None)
+
+
 def state(v: Visit) -> str:
+    """'● waiting'; a finished visit by its outcome ('✔ Served', '✔ Missing documents')."""
     symbol, word = STATES.get(v.state, ("·", v.state))
+    if v.state == "done" and v.outcome in OUTCOMES:
+        return f"{symbol} {_(OUTCOMES[v.outcome])}"
     return f"{symbol} {_(word)}"
+
+
+def ticket(v: Visit) -> str:
+    """The ticket with its priority when raised or lowered: 'C025 ↑', 'B003 ↓'."""
+    if v.priority > 0:
+        return f"{v.ticket} ↑{v.priority if v.priority > 1 else ''}"
+    if v.priority < 0:
+        return f"{v.ticket} ↓"
+    return v.ticket
+
+
+def priority(v: Visit) -> str:
+    return _("priority {n:+d}").format(n=v.priority) if v.priority else ""
+
+
+def view_marker(current_view: str) -> str:
+    """'View: ▸ 2 Waiting ◂  1 Mine  3 All  4 Done  (v next)': which view is on."""
+    keys = {"mine": "1", "waiting": "2", "all": "3", "done": "4"}
+    parts = [f"▸ {keys[name]} {_(label).capitalize()} ◂" if name == current_view
+             else f"{keys[name]} {_(label)}" for name, label in FILTERS.items()]
+    return _("View:") + " " + "  ".join(parts) + "  " + _("(v next)")
 
 
 def doc_status(status: str) -> str:
@@ -180,13 +308,39 @@ def is_mine(v: Visit, my_counter: int) -> bool:
     return v.counter == my_counter and v.state in ("called", "serving")
 
 
-def estimate(v: Visit, now: datetime) -> str:
-    """A walk-in's expected call time ('ca. 10:45'), or its place in the queue."""
+def closing(opening) -> datetime | None:
+    """When the day's last opening hours end (the day snapshot's `opening`)."""
+    return max((end for _start, end in opening), default=None)
+
+
+def estimate(v: Visit, now: datetime, closes: datetime | None = None) -> str:
+    """A walk-in's expected call time ('ca. 10:45'), 'not today' when that falls after
+    closing, or its place in the queue."""
     if v.estimated_call_at is not None:
+        if closes is not None and v.estimated_call_at >= closes:
+            return _("not today")
         return _("ca. {time}").format(time=hhmm(max(v.estimated_call_at, now)))
     if v.queue_rank is not None:
         return _("no. {n}").format(n=v.queue_rank)
     return "—"
+
+
+def walkin_slip(v: Visit, now: datetime, closes: datetime | None, planned: str = "") -> str:
+    """What reception tells a queued walk-in, from the same live estimate as the table;
+    `planned`: the gap as planned at registration (the live events carry no gaps)."""
+    if v.state != "waiting":
+        return _("{state} now").format(state=state(v))
+    when = estimate(v, now, closes)
+    if v.estimated_call_at is not None and closes is not None and \
+            v.estimated_call_at >= closes:
+        return _("expected to be called: not today (after closing at {time})").format(
+            time=hhmm(closes))
+    if v.planned_gap is not None or planned:
+        return _("expected to be called {when}, {gap}").format(
+            when=when, gap=gap(v) if v.planned_gap is not None else planned)
+    if v.estimated_call_at is not None:
+        return _("expected to be called {when}").format(when=when)
+    return _("number {n} in the queue").format(n=v.queue_rank or "—")
 
 
 def gap(v: Visit) -> str:

@@ -18,7 +18,7 @@ from .sub import TableScreen
 
 COLUMNS = (("at", N_("Time"), 17), ("actor", N_("User"), 16), ("role", N_("Role"), 11),
            ("action", N_("Action"), 18), ("ticket", N_("Ticket"), 7),
-           ("detail", N_("Details"), 40))
+           ("detail", N_("Details"), 38))
 
 
 class AuditScreen(TableScreen):
@@ -51,6 +51,8 @@ class AuditScreen(TableScreen):
         table.clear()
         for e in answer["entries"]:
             at = datetime.fromisoformat(e["at"])
-            detail = ", ".join(f"{k}={v}" for k, v in (e["detail"] or {}).items())
-            table.add_row(Text(present.day_time(at)), Text(e["actor"]), Text(e["role"]),
-                          Text(e["action"]), Text(e["ticket"] or ""), Text(detail[:80]))
+            detail = present.audit_detail(e["detail"], self.app.errands)
+            table.add_row(Text(present.day_time(at)), Text(e["actor"]),
+                          Text(_(present.ROLES.get(e["role"], e["role"]))),
+                          Text(present.audit_action(e["action"])), Text(e["ticket"] or ""),
+                          Text(detail, overflow="ellipsis", no_wrap=True))

@@ -20,7 +20,8 @@ _cache: dict[tuple[type, str], type] = {}
 
 
 def bindings(*scopes: str) -> list[Binding]:
-    return [Binding(c.key, c.action, _(c.label), show=c.footer, id=c.id, tooltip=_(c.help))
+    return [Binding(c.key, c.action, _(c.label), show=c.footer, id=c.id, tooltip=_(c.help),
+                    priority=c.id == "palette")
             for scope in scopes for c in commands.for_scope(scope)]
 
 

@@ -9,7 +9,7 @@ visit is fetched again so the screen shows the backend's state.
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,6 +27,7 @@ from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
 
 from . import finish
+from .base import Line
 from .dialogs import choose, confirm, prompt
 from .documents import documents
 from .main import MainScreen
@@ -34,6 +35,9 @@ from .main import MainScreen
 CALLED = {"recall", "start", "no_show", "requeue"}
 SERVING = {"park", "finish"}
 ON_VISIT = {"documents", "note", "reveal_cpr"}
+#: how long the console offers to undo a no-show or a finish (the backend allows 5 minutes
+#: for a finish)
+UNDO_WITHIN = timedelta(minutes=5)
 
 
 class CounterScreen(MainScreen):
@@ -42,6 +46,7 @@ class CounterScreen(MainScreen):
     CounterScreen QueueTable { height: 1fr; }
     CounterScreen CitizenCard { height: 45%; min-height: 12; }
     CounterScreen DayTimeline { display: none; }
+    CounterScreen .heading { padding: 0 1; background: $boost; height: 1; }
     """
 
     def __init__(self) -> None:
@@ -54,11 +59,14 @@ class CounterScreen(MainScreen):
         self._counter: Counter | None = None
         self._allowed: tuple = ()
         self._card_timer: Timer | None = None
+        #: the last no-show or finish here: (kind, visit id, ticket, when)
+        self.undoable: tuple[str, int, str, datetime] | None = None
 
     # --- layout and painting -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield OfflineBanner()
+        yield Line(id="view", classes="heading")
         yield QueueTable(self.app.errands, self.app.now)
         yield CitizenCard(self.app.errands)
         yield DayTimeline()
@@ -120,7 +128,7 @@ class CounterScreen(MainScreen):
         table.sync(ordered, lambda v: present.in_filter(v, view, number), number, changed,
                    reorder=reorder or changed is None or top != self._top)
         self._top = top
-        table.border_title = _("Queue: {view}").format(view=_(present.FILTERS[self.filter]))
+        self.query_one("#view", Line).update(present.view_marker(self.filter))
         self.paint_card()
         self.paint_timeline()
         counter = self.counter
@@ -170,6 +178,11 @@ class CounterScreen(MainScreen):
         role = self.app.me.role if self.app.me else ""
         if action in ("cycle_filter", "filter", "outbox", "timeline"):
             return True
+        if action == "undo":
+            u = self.undoable
+            return u is not None and self.app.now() - u[3] <= UNDO_WITHIN and (
+                u[0] == "no_show" or self.mine is None) and role in ("caseworker",
+                                                                      "supervisor")
         if role not in ("caseworker", "supervisor"):
             return False
         counter, mine = self.counter, self.mine
@@ -247,12 +260,28 @@ class CounterScreen(MainScreen):
             self.notify(_("{ticket} called to {counter}").format(
                 ticket=visit["ticket"], counter=visit.get("counter_name") or self.number))
             self.focus_visit(visit["id"])
+        elif answer.get("held"):
+            self.notify(self.held_text(answer), timeout=15)
         elif answer.get("next_booking_at"):
             at = datetime.fromisoformat(answer["next_booking_at"])
             self.notify(_("No one is due. Next booking: {when}").format(
                 when=present.until(at, self.app.now())), timeout=8)
         else:
             self.notify(_("No one is waiting for this counter."), timeout=8)
+
+    def held_text(self, answer: dict) -> str:
+        """Who waits though nobody was called, and why (the planner holds them back)."""
+        held = answer["held"]
+        v = self.app.model.visits.get(held["id"])
+        at = answer.get("next_booking_at")
+        text = _("{ticket} is waiting: held back for the {time} booking (a walk-in never "
+                 "delays a booked citizen).").format(
+            ticket=held["ticket"], time=present.hhmm(datetime.fromisoformat(at)) if at else "—")
+        if v is not None and v.estimated_call_at is not None:
+            text += " " + _("Expected to be called {when}.").format(
+                when=present.estimate(v, self.app.now(), present.closing(
+                    self.app.model.opening)))
+        return text
 
     def focus_visit(self, visit_id: int) -> None:
         table = self.query_one(QueueTable)
@@ -275,8 +304,35 @@ class CounterScreen(MainScreen):
     def action_start(self) -> None:
         self._visit_action("start", _("Arrived"), "start")
 
-    def action_no_show(self) -> None:
-        self._visit_action("no_show", _("No-show"), "no-show")
+    @work(group="action", exit_on_error=False)
+    async def action_no_show(self) -> None:
+        v = self.mine
+        if v is None or v.state != "called":
+            return
+        answer = await self.app.act_now("no_show", _("No-show"), "POST",
+                                        f"/visits/{v.id}/no-show")
+        if answer and not answer.get("queued"):
+            self.remember_undo("no_show", v)
+
+    def remember_undo(self, kind: str, v: Visit) -> None:
+        """A no-show or finish done here: z undoes it for a few minutes."""
+        self.undoable = (kind, v.id, v.ticket, self.app.now())
+        what = _("no-show") if kind == "no_show" else _("finished")
+        self.notify(_("{ticket}: {what}. Press z within {n} minutes to undo.").format(
+            ticket=v.ticket, what=what, n=int(UNDO_WITHIN.total_seconds() // 60)), timeout=10)
+        self.refresh_allowed()
+
+    @work(group="action", exit_on_error=False)
+    async def action_undo(self) -> None:
+        if not self.check_action("undo", ()):
+            return
+        kind, vid, ticket, _at = self.undoable
+        tail = "undo-no-show" if kind == "no_show" else "undo-finish"
+        answer = await self.app.act_now("undo", _("Undo"), "POST", f"/visits/{vid}/{tail}")
+        if answer is not None and not answer.get("queued"):
+            self.undoable = None
+            self.notify(_("{ticket}: undone.").format(ticket=ticket))
+            self.repaint(None)
 
     def action_requeue(self) -> None:
         self._visit_action("requeue", _("Requeue"), "requeue")
@@ -295,7 +351,8 @@ class CounterScreen(MainScreen):
         counters = sorted((c for c in self.app.model.counters.values()
                            if c.number != self.number and c.state != "closed"),
                           key=lambda c: c.number)
-        choices = [(f"counter:{c.number}", f"{c.name} ({c.state})") for c in counters]
+        choices = [(f"counter:{c.number}", f"{c.name} ({present.counter_state(c.state)})")
+                   for c in counters]
         choices += [(f"errand:{code}", _("Errand: {name}").format(name=self.app.errands.name(
             code))) for code in self.app.errands.by_code if code != v.errand]
         picked = await self.app.push_screen_wait(choose(

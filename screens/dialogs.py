@@ -38,7 +38,7 @@ class Dialog(ModalScreen[V], Generic[V]):
 
 
 class Confirm(Dialog[bool]):
-    """y / j (ja) confirms, n or Escape declines."""
+    """y / j (ja) or 1 confirms, n or 2 or Escape declines (digits pick, as in every list)."""
 
     def __init__(self, question: str) -> None:
         super().__init__()
@@ -47,13 +47,22 @@ class Confirm(Dialog[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Line(self.question, classes="title")
-            yield OptionList(Option(_("Yes"), id="yes"), Option(_("No"), id="no"))
-            yield Line(_("Enter chooses, Escape cancels."), classes="hint")
+            yield OptionList(Option("1  " + _("Yes"), id="yes"), Option("2  " + _("No"), id="no"))
+            yield Line(_("Enter chooses, or the digit (or j / n); Escape cancels."),
+                       classes="hint")
         yield Footer()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id == "yes")
+
+    def on_key(self, event) -> None:
+        if event.character in ("y", "j", "1"):
+            event.stop()
+            self.dismiss(True)
+        elif event.character in ("n", "2"):
+            event.stop()
+            self.dismiss(False)
 
     def action_close(self) -> None:
         self.dismiss(False)

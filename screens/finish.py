@@ -22,7 +22,7 @@ from console.i18n import N_, _
 from console.models import Visit
 
 from .base import Line, localized
-from .dialogs import Dialog, choose, prompt
+from .dialogs import Dialog, choose, confirm, prompt
 
 AUTHORITIES = (N_("Udbetaling Danmark"), N_("Skattestyrelsen"), N_("Politiet"),
                N_("Familieretshuset"), N_("SIRI (residence and work permits)"),
@@ -64,6 +64,17 @@ class MissingDocuments(Dialog[str | None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
+    def on_key(self, event) -> None:
+        """Digits pick at once, as in every list (0: no new time)."""
+        if event.character and event.character.isdigit():
+            index = int(event.character)
+            if index == 0:
+                event.stop()
+                self.dismiss("none")
+            elif index <= len(self.times):
+                event.stop()
+                self.dismiss(self.times[index - 1].isoformat())
+
 
 def missing_documents(title: str, missing: list[str], times: list[datetime]
                       ) -> MissingDocuments:
@@ -88,6 +99,13 @@ async def run(screen, v: Visit) -> None:
         [(code, _(label)) for code, label in present.OUTCOMES.items()]))
     if not outcome:
         return
+    if outcome == "served" and v.documents and all(d.status == "unknown"
+                                                   for d in v.documents):
+        sure = await app.push_screen_wait(confirm(_(
+            "No document of {ticket} has been ticked present or missing (d). Finish as "
+            "served anyway?").format(ticket=v.ticket)))
+        if not sure:
+            return
     body: dict[str, Any] = {"outcome": outcome, "note": None, "referred_to": None}
     rebook: datetime | None = None
     if outcome == "missing_documents":
@@ -121,6 +139,8 @@ async def run(screen, v: Visit) -> None:
     done = await app.act_now("finish", _("Finish"), "POST", f"/visits/{v.id}/finish", body)
     if done is None:
         return
+    if not done.get("queued") and hasattr(screen, "remember_undo"):
+        screen.remember_undo("finish", v)
     if rebook is not None and v.citizen is not None:
         booked = await app.act_now("book", _("Book"), "POST",
                                    f"/sites/{app.config.server.site}/bookings", {

@@ -18,7 +18,7 @@ from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
 
 from .base import Line, localized
-from .dialogs import Dialog, choose, prompt
+from .dialogs import Dialog, choose, confirm, prompt
 from .main import MainScreen
 
 
@@ -63,6 +63,10 @@ class FloorScreen(MainScreen):
         yield DayTimeline()
         yield Footer()
 
+    def on_resize(self, event) -> None:
+        """Under 32 rows the lists need the room: the timeline steps aside."""
+        self.query_one(DayTimeline).display = event.size.height >= 32
+
     def place(self) -> tuple[str, str]:
         return _("Floor"), self.app.config.server.site
 
@@ -88,7 +92,7 @@ class FloorScreen(MainScreen):
         return self.app.model.counters.get(cid) if cid is not None else None
 
     def _counters(self, *, open_only: bool) -> list[tuple[str, str]]:
-        return [(str(c.number), f"{c.name} ({_(c.state)})")
+        return [(str(c.number), f"{c.name} ({present.counter_state(c.state)})")
                 for c in sorted(self.app.model.counters.values(), key=lambda c: c.number)
                 if not open_only or c.state == "open"]
 
@@ -122,11 +126,23 @@ class FloorScreen(MainScreen):
             self.app.act("priority", _("Priority"), "POST", f"/visits/{v.id}/priority",
                          {"priority": max(-9, min(9, v.priority + step))})
 
-    def action_counter(self, what: str) -> None:
+    @work(group="dialog", exclusive=True, exit_on_error=False)
+    async def action_counter(self, what: str) -> None:
         c = self.counter()
-        if c is not None:
-            self.app.act(what, _("Counter"), "POST",
-                         f"/sites/{self.app.config.server.site}/counters/{c.number}/{what}")
+        if c is None:
+            return
+        if what == "pause":
+            waiting = sum(v.counter_id == c.id and v.state == "waiting"
+                          for v in self.app.model.visits.values())
+            sure = await self.app.push_screen_wait(confirm(
+                _("Pause {counter}{staff}? No one is called to it until it is reopened; "
+                  "{n} citizen(s) waiting for it stay in its queue.").format(
+                    counter=c.name, n=waiting,
+                    staff=f" ({c.staffed_by})" if c.staffed_by else "")))
+            if not sure:
+                return
+        await self.app.act_now(what, _("Counter"), "POST",
+                               f"/sites/{self.app.config.server.site}/counters/{c.number}/{what}")
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_close_counter(self) -> None:

@@ -14,11 +14,6 @@ from .base import Line, localized
 from .dialogs import Dialog
 
 
-def key_label(keys: str) -> str:
-    names = {"question_mark": "?", "escape": "Esc", "enter": "Enter"}
-    return ", ".join(names.get(k.strip(), k.strip()) for k in keys.split(","))
-
-
 class Help(Dialog[None]):
     DEFAULT_CSS = """
     Help > Vertical { width: 100; }
@@ -36,7 +31,7 @@ class Help(Dialog[None]):
         table.add_column()
         for scope in (*self.scopes, "app"):
             for c in commands.for_scope(scope, self.role):
-                table.add_row(key_label(self.keys[c.id]), _(c.label), _(c.help))
+                table.add_row(commands.key_label(self.keys[c.id]), _(c.label), _(c.help))
         with Vertical():
             yield Line(_("Keys"), classes="title")
             with VerticalScroll():

@@ -15,8 +15,8 @@ from .sub import TableScreen
 
 COLUMNS = (("when", N_("Time"), 15), ("ticket", N_("Ticket"), 6),
            ("citizen", N_("Citizen"), 20), ("phone", N_("Phone"), 16),
-           ("errand", N_("Errand"), 20), ("note", N_("Citizen's note"), 24),
-           ("tries", N_("Tries"), 5))
+           ("errand", N_("Errand"), 20), ("note", N_("Citizen's note"), 20),
+           ("tries", N_("Tries"), 7))
 
 
 class PrecallScreen(TableScreen):
@@ -37,7 +37,7 @@ class PrecallScreen(TableScreen):
             answer = await self.app.client.request(
                 "GET", f"/sites/{self.app.config.server.site}/precalls")
         except errors.ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(errors.said(exc), severity="error")
             return
         self.show(answer)
 

@@ -8,6 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
+from console import present
 from console.i18n import _
 from widgets.reception_tables import ArrivalsTable, WalkinsTable
 from widgets.status_bar import OfflineBanner, StatusBar
@@ -25,7 +26,15 @@ class ReceptionScreen(MainScreen):
     ReceptionScreen #lists { height: 1fr; }
     ReceptionScreen #lists > Vertical { width: 1fr; }
     ReceptionScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
+    ReceptionScreen #slip { height: auto; width: 100%; padding: 0 1; border: round $accent;
+                            display: none; }
+    ReceptionScreen #slip.-shown { display: block; }
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        #: the last ticket or booking given: (kind, visit id), its first words
+        self.slip: tuple[tuple, str] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
@@ -37,8 +46,13 @@ class ReceptionScreen(MainScreen):
             with Vertical():
                 yield Line(_("Walk-ins waiting"), classes="heading")
                 yield WalkinsTable(self.app.errands, self.app.now)
+        yield Line(id="slip")
         yield DayTimeline()
         yield Footer()
+
+    def on_resize(self, event) -> None:
+        """Under 32 rows the lists need the room: the timeline steps aside."""
+        self.query_one(DayTimeline).display = event.size.height >= 32
 
     def place(self) -> tuple[str, str]:
         return _("Reception"), self.app.config.server.site
@@ -53,6 +67,32 @@ class ReceptionScreen(MainScreen):
         self.query_one(WalkinsTable).sync(
             visits, lambda v: v.kind == "walkin" and v.state == "waiting", 0, changed)
         self.query_one(DayTimeline).show(self.app.model, self.app.now(), self.size.width)
+        self.paint_slip()
+
+    # --- the last ticket or booking, on screen until dismissed -------------------------------
+    def show_slip(self, what: tuple, text: str) -> None:
+        self.slip = (what, text)
+        self.query_one("#slip", Line).set_class(True, "-shown")
+        self.paint_slip()
+
+    def paint_slip(self) -> None:
+        slip = self.query_one("#slip", Line)
+        if self.slip is None or not slip.has_class("-shown"):
+            return
+        (kind, vid, gap), text = self.slip
+        if kind == "walkin" and vid in self.app.model.visits:
+            v = self.app.model.visits[vid]
+            text = f"{text}: " + present.walkin_slip(
+                v, self.app.now(), present.closing(self.app.model.opening), gap)
+        slip.update(f"{text}   " + _("(t hides this)"))
+
+    def action_slip(self) -> None:
+        if self.slip is None:
+            self.notify(_("No ticket or booking given yet."))
+            return
+        slip = self.query_one("#slip", Line)
+        slip.set_class(not slip.has_class("-shown"), "-shown")
+        self.paint_slip()
 
     # --- actions --------------------------------------------------------------------------------
     @work(group="dialog", exclusive=True, exit_on_error=False)

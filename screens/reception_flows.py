@@ -46,25 +46,34 @@ async def ask_citizen(app) -> dict | None:
 
 
 async def offer_times(app, errand: str, citizen: dict, title: str, missing: list[str],
-                      note: str | None) -> None:
+                      note: str | None, walkin: int | None = None) -> None:
+    """Free times to book; `walkin`: the queued walk-in a booking replaces (it leaves the
+    queue once the time is booked)."""
     try:
         times = await free_times(app, errand, app.now().date(), after=timedelta(0))
     except errors.ApiError:
         times = []
     picked = await app.push_screen_wait(missing_documents(title, missing, times))
     if picked and picked not in ("none", "none-free"):
-        await book_at(app, errand, datetime.fromisoformat(picked), citizen, note)
+        booked = await book_at(app, errand, datetime.fromisoformat(picked), citizen, note)
+        if booked and walkin is not None:
+            await app.act_now("walk_out", _("Left"), "POST", f"/visits/{walkin}/walk-out",
+                              {"reason": "booked_instead"})
 
 
-async def book_at(app, errand: str, start: datetime, citizen: dict, note: str | None) -> None:
+async def book_at(app, errand: str, start: datetime, citizen: dict, note: str | None
+                  ) -> dict | None:
     booked = await app.act_now("book", _("Book"), "POST",
                                f"/sites/{app.config.server.site}/bookings",
                                {"errand": errand, "start": start.isoformat(), **citizen,
                                 "note": note})
     if booked:
-        app.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
-            when=present.day_time(start), ticket=booked["ticket"],
-            ref=booked.get("booking_ref") or "—"), timeout=15)
+        show_slip(app, ("booking", None, ""), _(
+            "Booked for {name}: {when}, {errand}, ticket {ticket}, booking reference {ref}"
+        ).format(name=citizen["name"], when=present.day_time(start),
+                 errand=app.errands.name(errand), ticket=booked["ticket"],
+                 ref=booked.get("booking_ref") or "—"))
+    return booked
 
 
 async def register_walkin(app) -> None:
@@ -93,8 +102,16 @@ async def register_walkin(app) -> None:
         statuses = await app.push_screen_wait(document_check(name, documents))
         if statuses is None:
             return
-    missing = [present.doc_name(d) for d in documents if statuses.get(d["code"]) == "missing"]
-    if missing:
+    lacking = [d for d in documents if statuses.get(d["code"]) == "missing"]
+    missing = [present.doc_name(d) for d in lacking]
+    if lacking and all(d.get("at_counter") for d in lacking):
+        queue = await app.push_screen_wait(confirm(
+            _("Only {docs} is missing, and Borgerservice can provide it at the counter. "
+              "Queue the citizen anyway?").format(docs="; ".join(missing))))
+        if queue is None:
+            return
+        lacking = [] if queue else lacking
+    if lacking:
         await offer_times(app, errand, citizen,
                           _("Not queued: {name} lacks documents").format(name=citizen["name"]),
                           missing, _("To bring: {docs}").format(docs="; ".join(missing)))
@@ -102,18 +119,27 @@ async def register_walkin(app) -> None:
     visit = await app.act_now("walkin", _("Walk-in"), "POST",
                               f"/sites/{app.config.server.site}/walk-ins",
                               {"errand": errand, **citizen, "documents": statuses})
-    if visit:
-        v = app_visit(visit)
-        if v.planned_gap is not None:
-            text = _("Ticket {ticket} for {name}: expected to be called {when}, {gap}.").format(
-                ticket=v.ticket, name=citizen["name"], when=present.estimate(v, app.now()),
-                gap=present.gap(v))
-        elif v.estimated_call_at is not None:
-            text = _("Ticket {ticket} for {name}: expected to be called {when}.").format(
-                ticket=v.ticket, name=citizen["name"], when=present.estimate(v, app.now()))
-        else:
-            text = _("Ticket {ticket} for {name}: number {n} in the queue.").format(
-                ticket=v.ticket, name=citizen["name"], n=v.queue_rank or "—")
+    if not visit:
+        return
+    v = app_visit(visit)
+    # the gap as the backend planned it now; the expected time follows the live plan
+    show_slip(app, ("walkin", v.id, present.gap(v)), _("Ticket {ticket} for {name}").format(
+        ticket=v.ticket, name=citizen["name"]))
+    closes = present.closing(app.model.opening)
+    if v.estimated_call_at is not None and closes is not None and v.estimated_call_at >= closes:
+        await offer_times(app, errand, citizen, _(
+            "{ticket} can hardly be called today (expected after closing at {time}): book a "
+            "time instead?").format(ticket=v.ticket, time=present.hhmm(closes)), [], None,
+            walkin=v.id)
+
+
+def show_slip(app, what: tuple, text: str) -> None:
+    """The ticket or booking on reception's screen until dismissed (t shows it again);
+    elsewhere a notice."""
+    screen = app._main_screen()
+    if screen is not None and hasattr(screen, "show_slip"):
+        screen.show_slip(what, text)
+    else:
         app.notify(text, timeout=20)
 
 
@@ -171,7 +197,7 @@ async def book_for_citizen(app) -> None:
     try:
         times = await free_times(app, errand, app.now().date(), after=timedelta(0))
     except errors.ApiError as exc:
-        app.notify(exc.message, severity="error")
+        app.notify(errors.said(exc), severity="error")
         return
     choices = [(t.isoformat(), present.day_time(t)) for t in times]
     if not choices:

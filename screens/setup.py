@@ -11,7 +11,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
 
-from console import credentials, errors
+from console import credentials, errors, present
 from console.config import Config, ConfigError, save_settings
 from console.i18n import _
 from screens.base import Line
@@ -25,7 +25,8 @@ class SetupScreen(Screen):
                              padding: 0 2; background: $surface; }
     SetupScreen .title { text-style: bold; margin-bottom: 1; }
     SetupScreen Label.field { margin-top: 1; }
-    SetupScreen #message { color: $error; margin-top: 1; }
+    SetupScreen #message { color: $error; margin-top: 1; width: 100%; }
+    SetupScreen .hint { width: 100%; }
     SetupScreen .hint { color: $text-muted; margin-top: 1; }
     """
 
@@ -44,7 +45,7 @@ class SetupScreen(Screen):
             yield Line(_("Counter number"), classes="field")
             yield Input(str(s.counter), id="counter", type="integer")
             yield Line(_("Token (from skranke-server token create)"), classes="field")
-            yield Input(password=True, id="token")
+            yield Input(self.app.token or "", password=True, id="token")
             yield Line(self.message or "", id="message")
             yield Line(_("Enter moves on and, in the last field, checks with the backend "
                           "before anything is saved."), classes="hint")
@@ -57,10 +58,14 @@ class SetupScreen(Screen):
 
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
+        """Enter moves to the next empty field; with every field filled it checks (so a
+        corrected URL is tried again at once)."""
         order = ["url", "site", "counter", "token"]
         here = order.index(event.input.id)
-        if here < len(order) - 1:
-            self.query_one(f"#{order[here + 1]}", Input).focus()
+        empty = [f for f in order[here + 1:] + order[:here]
+                 if not self.query_one(f"#{f}", Input).value.strip()]
+        if empty:
+            self.query_one(f"#{empty[0]}", Input).focus()
         else:
             self.check()
 
@@ -99,7 +104,7 @@ class SetupScreen(Screen):
             self.say(_("The backend has no site {site}.").format(site=cfg.server.site))
             return
         except errors.ApiError as exc:
-            self.say(_("The backend could not be asked: {why}").format(why=exc.message))
+            self.say(_("The backend could not be asked: {why}").format(why=errors.said(exc)))
             return
         finally:
             await client.aclose()
@@ -113,9 +118,16 @@ class SetupScreen(Screen):
             await asyncio.to_thread(credentials.store, cfg.server.url, values["token"])
             kept = _("The token is kept in the OS keyring.")
         except RuntimeError:
-            kept = _("No secure keyring here: the token is kept in memory only.")
+            kept = no_keyring()
         self.app.config = cfg
         self.notify(_("Welcome, {person} ({role}). {kept}").format(
-            person=me.person, role=me.role, kept=kept), timeout=8)
+            person=me.person, role=_(present.ROLES.get(me.role, me.role)), kept=kept),
+            timeout=20)
         self.app.pop_screen()
         self.app.start(values["token"])
+
+
+def no_keyring() -> str:
+    return _("No secure keyring on this machine: the URL, site and counter are saved, the "
+             "token is kept in memory only. Next time, start with SKRANKE_TOKEN=<token> "
+             "skranke.")

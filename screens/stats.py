@@ -33,7 +33,7 @@ def bar(value: int, top: int, width: int = 30) -> str:
 
 
 def number(x) -> str:
-    return "—" if x is None else f"{x:g}"
+    return present.decimal(x)
 
 
 class StatsScreen(SubScreen):
@@ -63,10 +63,10 @@ class StatsScreen(SubScreen):
         try:
             self.figures = await self.app.client.stats(self.start, self.end)
         except errors.ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(errors.said(exc), severity="error")
             return
-        self.say(_("Statistics {start} – {end}").format(start=self.start.isoformat(),
-                                                         end=self.end.isoformat()))
+        self.say(_("Statistics {start} – {end}").format(start=present.long_date(self.start),
+                                                         end=present.long_date(self.end)))
         self.query_one("#figures", Static).update(self.render_figures(self.figures))
 
     def render_figures(self, f: dict) -> Group:
@@ -78,10 +78,10 @@ class StatsScreen(SubScreen):
             (_("Visits"), f["visits"]), (_("Booked"), f["booked"]),
             (_("Walk-ins"), f["walkins"]), (_("Cancelled"), f["cancelled"]),
             (_("Booked share (goal {goal} %)").format(goal=number(f["booked_share_target"])),
-             f"{number(f['booked_share'])} %"),
-            (_("No-show rate"), f"{number(f['no_show_rate'])} %"),
-            (_("Missing documents"), f"{number(f['missing_documents_rate'])} %"),
-            (_("Referred"), f"{number(f['referred_rate'])} %"),
+             present.percent(f['booked_share'])),
+            (_("No-show rate"), present.percent(f['no_show_rate'])),
+            (_("Missing documents"), present.percent(f['missing_documents_rate'])),
+            (_("Referred"), present.percent(f['referred_rate'])),
             (_("Waiting, booked: mean / p90"), _("{mean} / {p90} min").format(
                 mean=number(f["waiting_booked"]["mean"]), p90=number(f["waiting_booked"]["p90"]))),
             (_("Waiting, walk-ins: mean / p90"), _("{mean} / {p90} min").format(
@@ -89,7 +89,7 @@ class StatsScreen(SubScreen):
                 p90=number(f["waiting_walkin"]["p90"]))),
         ]
         for label, value in rows:
-            totals.add_row(label, str(value))
+            totals.add_row(label, value if isinstance(value, str) else number(value))
         service = Table(title=_("Service minutes per errand"), title_justify="left",
                         expand=False)
         for heading in (_("Errand"), _("Visits"), _("Mean"), _("Expected")):
@@ -103,7 +103,7 @@ class StatsScreen(SubScreen):
             counters.add_column(heading)
         for u in f["utilisation"]:
             counters.add_row(u["counter"], number(u["busy"]),
-                             f"{number(u['utilisation'])} %", number(u["idle"]))
+                             present.percent(u['utilisation']), number(u["idle"]))
         hours = Table(title=_("By hour: arrived ▇ and called ▒"), title_justify="left",
                       show_header=False, box=None)
         top = max([max(h["arrived"], h["called"]) for h in f["by_hour"]] or [0])
@@ -113,7 +113,8 @@ class StatsScreen(SubScreen):
             hours.add_row("", Text(bar(h["called"], top).replace("█", "▒")), str(h["called"]))
         outcomes = ", ".join(f"{_(present.OUTCOMES.get(k, k))}: {v}"
                              for k, v in f["by_outcome"].items() if k)
-        precalls = ", ".join(f"{k}: {v}" for k, v in f["precalls"].items()) or "—"
+        precalls = ", ".join(f"{_(present.PRECALL_RESULTS.get(k, k))}: {v}"
+                             for k, v in f["precalls"].items()) or "—"
         return Group(totals, Text(""), Text(_("Outcomes: {list}").format(list=outcomes or "—")),
                      Text(_("Pre-calls: {list}").format(list=precalls)), Text(""), service,
                      counters, hours)
@@ -132,7 +133,7 @@ class StatsScreen(SubScreen):
         try:
             text = await self.app.client.stats_csv(self.start, self.end)
         except errors.ApiError as exc:
-            self.notify(exc.message, severity="error")
+            self.notify(errors.said(exc), severity="error")
             return
         path = export_path(self.start, self.end)
         await asyncio.to_thread(_write, path, text)

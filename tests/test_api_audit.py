@@ -53,6 +53,6 @@ def test_the_audit_screen_from_the_floor(server, ctx, tmp_path, rec, sup):
             table = app.screen.query_one("DataTable")
             return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
     actions = asyncio.run(go())
-    assert "check_in" in actions and len(actions) >= 2
+    assert "tjekket ind" in actions and len(actions) >= 2  # in words (issue 22)
     searches = sup.ok("post", "/audit/search", {"user": "sven"})["entries"]
     assert any(e["action"] == "audit_search" and e["detail"]["by"] == "cpr" for e in searches)

@@ -148,9 +148,9 @@ def test_the_statistics_screen_shows_the_figures_and_its_csv_equals_them(
             await wait(pilot, lambda: getattr(app.screen, "exported", None) is not None)
             return text, app.screen.figures, app.screen.exported
     text, figures, path = asyncio.run(go())
-    assert "Andel bookede (mål 70 %)" in text and "66.7 %" in text
+    assert "Andel bookede (mål 70 %)" in text and "66,7 %" in text  # Danish decimals
     assert "Ventetid, uden tid: gns. / p90" in text and "18 / 30 min" in text
-    assert "Skranke 1" in text and "7.5 %" in text
+    assert "Skranke 1" in text and "7,5 %" in text
     rows = {(r["section"], r["key"]): r["value"]
             for r in csv.DictReader(path.open(encoding="utf-8"))}
     assert rows[("total", "booked_share")] == str(figures["booked_share"])

@@ -30,10 +30,21 @@ def test_token_create_list_revoke(tmp_path):
             "--days", "7")
     secret = p.stdout.strip()
     assert secret.startswith("skr_") and "Shown once" in p.stderr
-    listed = json.loads(run(tmp_path, "token", "list").stdout)
+    listed = json.loads(run(tmp_path, "token", "list", "--json").stdout)
     assert listed[0]["person"] == "anne" and secret not in json.dumps(listed)
+    table = run(tmp_path, "token", "list").stdout.splitlines()  # a table for people
+    assert table[0].split() == ["ID", "ROLE", "PERSON", "LABEL", "EXPIRES", "STATE"]
+    assert table[1].split()[:3] == [listed[0]["id"], "caseworker", "anne"]
+    assert table[1].split()[-1] == "active" and secret not in "\n".join(table)
     run(tmp_path, "token", "revoke", listed[0]["id"])
-    assert json.loads(run(tmp_path, "token", "list").stdout)[0]["revoked"] is True
+    assert json.loads(run(tmp_path, "token", "list", "--json").stdout)[0]["revoked"] is True
+    assert run(tmp_path, "token", "list").stdout.splitlines()[1].split()[-1] == "revoked"
+
+
+def test_serve_help_says_where_the_database_is(tmp_path):
+    text = run(tmp_path, "serve", "--help").stdout
+    assert "--database-url" in text and "SKRANKE_DATABASE_URL" in text
+    assert "sqlite:///skranke.db" in text
     bad = run(tmp_path, "token", "create", "--role", "king", "--person", "x", check=False)
     assert bad.returncode == 2
 

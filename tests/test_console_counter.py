@@ -60,7 +60,7 @@ def test_a_morning_at_the_counter_in_danish(server, ctx, tmp_path, rec, day):
             await pilot.press("s")
             await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
             assert "▶ betjenes" in screen_text(app)
-            await pilot.press("f", "1")
+            await pilot.press("f", "1", "j")  # no document ticked: asked first
             await wait(pilot, lambda: screen.mine is None)
             assert state(server, rec, called.id) == "done"
             assert rec.get(f"/visits/{called.id}").json()["outcome"] == "served"

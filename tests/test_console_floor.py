@@ -93,7 +93,10 @@ def test_pause_reopen_and_close_a_counter_with_citizens_waiting_for_it(server, c
         board.focus()
         c2 = next(c.id for c in app.model.counters.values() if c.number == 2)
         select_row(board, str(c2))
-        await pilot.press("b")
+        await pilot.press("b")  # asks first (issue 22)
+        await wait(pilot, lambda: "Sæt Skranke 2 (bo) på pause?" in screen_text(app))
+        assert seen.counters[c2].state == "open"
+        await pilot.press("j")
         await wait(pilot, lambda: seen.counters[c2].state == "paused")
         await pilot.press("o")
         await wait(pilot, lambda: seen.counters[c2].state == "open")

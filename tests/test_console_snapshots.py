@@ -175,3 +175,40 @@ def test_statistics_screen(snap_compare, server, ctx, tmp_path, size):
         await quiet(pilot)
     assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
                         run_before=before, terminal_size=size)
+
+
+# --- issue 22: the three screens at the smallest and a large terminal ---------------------------
+SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+
+
+@SIZES
+def test_counter_screen_at(snap_compare, server, ctx, tmp_path, day, size):
+    async def before(pilot):
+        await serving(pilot)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=size)
+
+
+@SIZES
+def test_reception_screen_at(snap_compare, server, ctx, tmp_path, day, size):
+    from screens.reception import ReceptionScreen
+
+    async def before(pilot):
+        await wait(pilot, lambda: isinstance(pilot.app.screen, ReceptionScreen)
+                   and pilot.app.connection == "online"
+                   and "Carl" in str(pilot.app.model.visits))
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, role="reception", person="rita"),
+                        run_before=before, terminal_size=size)
+
+
+@SIZES
+def test_floor_screen_at(snap_compare, server, ctx, tmp_path, day, size):
+    from screens.floor import FloorScreen
+
+    async def before(pilot):
+        await wait(pilot, lambda: isinstance(pilot.app.screen, FloorScreen)
+                   and pilot.app.connection == "online" and pilot.app.model.visits)
+        await quiet(pilot)
+    assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
+                        run_before=before, terminal_size=size)

@@ -39,6 +39,9 @@ ACTIONS = {
     "priority": lambda v: lc.set_priority(v, 2),
     "no_show": lambda v: lc.no_show(v, T0),
     "undo_no_show": lambda v: lc.undo_no_show(v, T0),
+    # finished two minutes before: within the undo window
+    "undo_finish": lambda v: lc.undo_finish(replace(v, finished_at=T0 - timedelta(minutes=2)),
+                                            T0),
     "walk_out": lambda v: lc.walk_out(v, T0),
     "finish": lambda v: lc.finish(v, T0, Outcome.SERVED),
     "cancel": lambda v: lc.cancel(v, T0),
@@ -52,7 +55,8 @@ EXPECTED = {
     "check_in": State.WAITING, "call": State.CALLED, "recall": State.CALLED,
     "start": State.SERVING, "park": State.PARKED, "resume": State.WAITING,
     "transfer": State.WAITING, "requeue": State.WAITING, "no_show": State.NO_SHOW,
-    "undo_no_show": State.WAITING, "walk_out": State.LEFT, "finish": State.DONE,
+    "undo_no_show": State.WAITING, "undo_finish": State.SERVING, "walk_out": State.LEFT,
+    "finish": State.DONE,
     "cancel": State.CANCELLED,
 }
 
@@ -140,3 +144,12 @@ def test_undo_no_show_clears_the_calls():
     v = lc.undo_no_show(v, T0)
     assert (v.state, v.counter_id, v.call_count, v.left_reason) == (
         State.WAITING, None, 0, None)
+
+
+def test_undo_finish_only_within_five_minutes():
+    done = lc.finish(visit(State.SERVING), T0, Outcome.SERVED)
+    back = lc.undo_finish(done, T0 + timedelta(minutes=5))
+    assert back.state is State.SERVING and back.outcome is None and back.finished_at is None
+    with pytest.raises(IllegalTransition) as exc:
+        lc.undo_finish(done, T0 + timedelta(minutes=5, seconds=1))
+    assert exc.value.code == "undo_too_late"

@@ -60,6 +60,7 @@ def test_walkin_fits_only_when_next_booking_is_far_enough():
     assert choice.visit is None and choice.reason == "nobody"
     assert choice.next_booking_at == T0 + timedelta(minutes=15)
     assert choice.walkins_waiting == 1
+    assert choice.held is not None and choice.held.id == 1  # said on screen: who waits
 
 
 def test_walkin_fits_when_another_counter_is_idle():

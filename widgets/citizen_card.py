@@ -10,11 +10,10 @@ from rich.text import Text
 from textual.widgets import Static
 
 from console import present
-from console.i18n import N_, _
+from console.i18n import _
 from console.models import Visit
 
-PRECALL = {"needs_visit": N_("Needs the visit"), "solved_by_phone": N_("Solved by phone"),
-           "self_service": N_("Sent to self-service"), "not_reached": N_("Not reached")}
+PRECALL = present.PRECALL_RESULTS
 
 
 class CitizenCard(Static):
@@ -49,6 +48,9 @@ class CitizenCard(Static):
                              f" · {v.expected_minutes} min   ", present.state(v))
         if v.counter:
             head.append(f" · {present.counter(v)}")
+        if v.priority:
+            head.append(f" · {'↑' if v.priority > 0 else '↓'} {present.priority(v)}",
+                        style="bold")
         facts = Table.grid(padding=(0, 1))
         facts.add_column(style="dim", no_wrap=True)
         facts.add_column()
@@ -66,7 +68,7 @@ class CitizenCard(Static):
         if v.precall:
             result = v.precall.get("result", "")
             facts.add_row(_("Pre-call"), " · ".join(filter(None, [
-                str(v.precall.get("at", ""))[:10], v.precall.get("by"),
+                precall_day(v.precall.get("at")), v.precall.get("by"),
                 _(PRECALL.get(result, result)), v.precall.get("note")])))
         hint = self.errands.hint(v.errand)
         if hint:
@@ -97,3 +99,13 @@ class CitizenCard(Static):
         body.add_column(ratio=1)
         body.add_row(facts, Group(*side))
         return Group(head, body)
+
+
+def precall_day(at) -> str:
+    """The pre-call's day in the console's language ('5. dec. 2026')."""
+    if not at:
+        return ""
+    try:
+        return present.long_date(datetime.fromisoformat(str(at)).date())
+    except ValueError:
+        return str(at)[:10]

@@ -12,9 +12,14 @@ from console import present
 from console.i18n import N_, _
 from console.models import Counter, Visit
 
+from .queue_table import cut
+
 COLUMNS = (("counter", N_("Counter"), 11), ("state", N_("Status"), 9),
            ("staff", N_("Staffed by"), 16), ("citizen", N_("Citizen"), 26),
            ("minutes", N_("Minutes"), 22), ("errands", N_("Errands"), 16))
+#: under 120 columns: narrower fixed columns, the citizen's takes the rest (never a
+#: sideways scroll at 80)
+NARROW = {"staff": 10, "minutes": 12, "errands": 10}
 STATES = {"open": ("●", N_("open")), "paused": ("‖", N_("paused")),
           "closed": ("✕", N_("closed"))}
 
@@ -28,10 +33,30 @@ class CounterBoard(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kw)
         self.errands, self.now = errands, now
         self._shown: dict[int, tuple] = {}
+        self._widths: tuple[int, ...] = ()
+        self._last: tuple | None = None
 
     def on_mount(self) -> None:
-        for key, label, width in COLUMNS:
-            self.add_column(_(label), key=key, width=width)
+        self.fit(self.size.width)
+
+    def on_resize(self, event) -> None:
+        self.fit(event.size.width)
+
+    def fit(self, width: int) -> None:
+        widths = [w for _k, _l, w in COLUMNS]
+        if 0 < width < 120:
+            widths = [NARROW.get(k, w) for k, _l, w in COLUMNS]
+            rest = width - 2 - sum(w + 2 for w in widths) + widths[3]
+            widths[3] = max(10, rest)
+        if tuple(widths) == self._widths:
+            return
+        self._widths = tuple(widths)
+        self.clear(columns=True)  # a new layout: the few counters' rows are made again
+        self._shown.clear()
+        for (key, label, _w), w in zip(COLUMNS, widths, strict=True):
+            self.add_column(_(label), key=key, width=w)
+        if self._last is not None:
+            self.sync(*self._last)
 
     @property
     def counter_id(self) -> int | None:
@@ -54,10 +79,12 @@ class CounterBoard(DataTable):
             if at else ""
         errands = _("all") if c.errands is None else ", ".join(
             self.errands.name(e)[:12] for e in c.errands)
-        return (c.name, Text(f"{symbol} {_(word)}"), Text(c.staffed_by or "—"),
-                Text(citizen), minutes, Text(errands))
+        minutes.overflow, minutes.no_wrap = "ellipsis", True
+        return (c.name, cut(f"{symbol} {_(word)}"), cut(c.staffed_by or "—"),
+                cut(citizen), minutes, cut(errands))
 
     def sync(self, counters: list[Counter], at: dict[int, Visit]) -> None:
+        self._last = (counters, at)
         with self.app.batch_update():
             for c in counters:
                 cells = self.cells(c, at.get(c.id))

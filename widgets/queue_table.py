@@ -20,7 +20,8 @@ from console.models import Visit
 
 from .row_table import RowTable
 
-#: key, heading, width: fixed widths, so rows never jump; 118 columns in all (fits 120).
+#: key, heading, width: the widths at 120 columns; citizen and errand take what the screen
+#: has beyond that (cut with "…"), and narrower screens drop the optional columns first.
 COLUMNS = (
     ("ticket", N_("Ticket"), 6), ("time", N_("Time"), 8), ("citizen", N_("Citizen"), 27),
     ("errand", N_("Errand"), 22), ("state", N_("Status"), 12), ("waited", N_("Waited"), 6),
@@ -28,10 +29,22 @@ COLUMNS = (
 )
 
 
+def cut(text: str, style: str = "") -> Text:
+    """A cell's text, cut with "…" when its column is narrower (never a sideways scroll)."""
+    return Text(text, style=style, overflow="ellipsis", no_wrap=True)
+
+
 class VisitTable(RowTable):
-    """A keyed row per visit; subclasses name their COLUMNS and say how a visit reads."""
+    """A keyed row per visit; subclasses name their COLUMNS and say how a visit reads.
+
+    The columns fit the table's width: FLEX columns share what is left beyond the others'
+    widths (or give it up, down to MIN_FLEX), and OPTIONAL columns are left out, in that
+    order, while the rest would not fit. Rows stay one line; text is cut with "…"."""
 
     COLUMNS: tuple[tuple[str, str, int], ...] = ()
+    FLEX: tuple[str, ...] = ()
+    OPTIONAL: tuple[str, ...] = ()
+    MIN_FLEX = 16
     DEFAULT_CSS = """
     VisitTable { height: 1fr; }
     """
@@ -46,10 +59,61 @@ class VisitTable(RowTable):
         self._made: dict[int, tuple[Visit, tuple, tuple]] = {}  # id -> (visit, marks, cells)
         #: visits with an action sent and not yet answered: their state cell says so
         self.unknown: set[int] = set()
+        self._layout: tuple[tuple[str, str, int], ...] = ()
+        self._index: tuple[int, ...] = ()  # the COLUMNS shown, by index
+        self._last: tuple | None = None  # the last sync's (ordered, show, mine)
 
     def on_mount(self) -> None:
-        for key, label, width in self.COLUMNS:
-            self.add_column(_(label), key=key, width=width)
+        self.fit(self.size.width)
+
+    def on_resize(self, event) -> None:
+        self.fit(event.size.width)
+
+    def layout_for(self, width: int) -> tuple[tuple[str, str, int], ...]:
+        """The columns and their widths for a table `width` cells wide."""
+        if width <= 0:
+            return self.COLUMNS
+        pad = 2 * self.cell_padding
+
+        def need(cols) -> int:
+            return sum(w + pad for _k, _l, w in cols) + 2  # 2: the vertical scrollbar
+
+        cols = list(self.COLUMNS)
+        flex = [c for c in cols if c[0] in self.FLEX]
+        for key in self.OPTIONAL:
+            shrunk = need(cols) - sum(max(0, w - self.MIN_FLEX) for _k, _l, w in flex)
+            if shrunk <= width:
+                break
+            cols = [c for c in cols if c[0] != key]
+        widths = {k: w for k, _l, w in flex}
+        spare = width - need(cols)
+        while widths and spare:  # one cell at a time, never below MIN_FLEX
+            movable = [k for k in widths if spare > 0 or widths[k] > self.MIN_FLEX]
+            if not movable:
+                break
+            for k in movable[:abs(spare)]:
+                widths[k] += 1 if spare > 0 else -1
+            spare += (-1 if spare > 0 else 1) * min(len(movable), abs(spare))
+        return tuple((k, label, widths.get(k, w)) for k, label, w in cols)
+
+    def fit(self, width: int) -> None:
+        layout = self.layout_for(width)
+        if layout == self._layout:
+            return
+        self._layout = layout
+        shown = {k for k, _l, _w in layout}
+        self._index = tuple(i for i, (k, _l, _w) in enumerate(self.COLUMNS) if k in shown)
+        # a new layout (a resize across widths), not a change of rows: built again once
+        RowTable.clear(self, columns=True)
+        self._shown.clear()
+        self._keys.clear()
+        for key, label, width_ in layout:
+            self.add_column(_(label), key=key, width=width_)
+        if self._last is not None:
+            self.sync(*self._last)
+
+    def _project(self, cells: tuple) -> tuple:
+        return tuple(cells[i] for i in self._index)
 
     def cells(self, v: Visit, mine: int) -> tuple:
         raise NotImplementedError
@@ -82,6 +146,7 @@ class VisitTable(RowTable):
         """Bring the rows in line with `ordered` (filtered by `show`); `changed` names the
         visits whose cells may differ (None: check all); `reorder` False when the backend's
         order cannot have changed (rows that enter still go to their place)."""
+        self._last = (ordered, show, mine)
         wanted = [v for v in ordered if show(v)]
         shown, keys = self._shown, self._keys
         under_cursor = self.visit_id
@@ -105,12 +170,12 @@ class VisitTable(RowTable):
                     continue
                 shown[v.id] = cells
                 if old is None:
-                    keys[v.id] = self.add_row(*cells, key=str(v.id))
+                    keys[v.id] = self.add_row(*self._project(cells), key=str(v.id))
                     added = True
                     continue
-                for (col, _label, _w), new, was in zip(self.COLUMNS, cells, old, strict=True):
-                    if new != was:
-                        self.update_cell(keys[v.id], col, new)
+                for i in self._index:
+                    if cells[i] != old[i]:
+                        self.update_cell(keys[v.id], self.COLUMNS[i][0], cells[i])
             if reorder or added:  # only the rows whose place changed are moved
                 self.move_rows([keys[v.id] for v in wanted])
             if under_cursor in shown:  # the cursor stays on its citizen
@@ -123,15 +188,17 @@ class QueueTable(VisitTable):
     """The counter screen's queue."""
 
     COLUMNS = COLUMNS
+    FLEX = ("citizen", "errand")
+    OPTIONAL = ("counter", "waited", "time")
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())
         if v.id in self.unknown:  # sent, no answer yet: neither done nor failed
-            state = Text("⧗ " + _("awaiting"), style="bold reverse")
+            state = cut("⧗ " + _("awaiting"), "bold reverse")
         else:
-            state = Text(present.state(v), style="bold" if present.is_mine(v, mine) else "")
+            state = cut(present.state(v), "bold" if present.is_mine(v, mine) else "")
         # Text cells, not str: DataTable would parse every str as console markup
-        return (v.ticket, Text(present.booked_time(v)), Text(present.citizen_short(v)),
-                Text(self.errands.name(v.errand)), state,
-                Text("" if waited is None else f"{waited} min"),
-                Text(present.documents_summary(v)), Text(present.counter(v)))
+        return (cut(present.ticket(v)), cut(present.booked_time(v)),
+                cut(present.citizen_short(v)), cut(self.errands.name(v.errand)), state,
+                cut("" if waited is None else f"{waited} min"),
+                cut(present.documents_summary(v)), cut(present.counter(v)))

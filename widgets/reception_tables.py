@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from rich.text import Text
-
 from console import present
 from console.i18n import N_
 from console.models import Visit
 
-from .queue_table import VisitTable
+from .queue_table import VisitTable, cut
 
 
 class ArrivalsTable(VisitTable):
@@ -16,10 +14,12 @@ class ArrivalsTable(VisitTable):
 
     COLUMNS = (("ticket", N_("Ticket"), 6), ("time", N_("Time"), 5),
                ("citizen", N_("Citizen"), 20), ("errand", N_("Errand"), 18))
+    FLEX = ("citizen", "errand")
+    MIN_FLEX = 7  # half the screen: at 80 columns each list has 40
 
     def cells(self, v: Visit, mine: int) -> tuple:
-        return (v.ticket, Text(present.hhmm(v.slot_start)),
-                Text(v.citizen.name if v.citizen else "—"), Text(self.errands.name(v.errand)))
+        return (v.ticket, cut(present.hhmm(v.slot_start)),
+                cut(v.citizen.name if v.citizen else "—"), cut(self.errands.name(v.errand)))
 
 
 class WalkinsTable(VisitTable):
@@ -27,11 +27,14 @@ class WalkinsTable(VisitTable):
 
     COLUMNS = (("ticket", N_("Ticket"), 6), ("citizen", N_("Citizen"), 15),
                ("errand", N_("Errand"), 13), ("waited", N_("Waited"), 6),
-               ("estimate", N_("Expected"), 9))
+               ("estimate", N_("Expected"), 10))
+    FLEX = ("citizen", "errand")
+    OPTIONAL = ("waited",)
+    MIN_FLEX = 7
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())
-        estimate = present.estimate(v, self.now())
-        return (v.ticket, Text(v.citizen.name if v.citizen else "—"),
-                Text(self.errands.name(v.errand)),
-                Text("" if waited is None else f"{waited} min"), Text(estimate))
+        estimate = present.estimate(v, self.now(), present.closing(self.app.model.opening))
+        return (v.ticket, cut(v.citizen.name if v.citizen else "—"),
+                cut(self.errands.name(v.errand)),
+                cut("" if waited is None else f"{waited} min"), cut(estimate))

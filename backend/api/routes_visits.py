@@ -124,6 +124,12 @@ async def finish(body: FinishBody, visit_id: int = VisitId, w: Writer = Depends(
                                           body.referred_to, w.if_match))
 
 
+@op(router, "POST", "/{visit_id}/undo-finish", COUNTER, response_model=VisitOut,
+    summary="Undo a finish within a few minutes: the citizen is served again")
+async def undo_finish(visit_id: int = VisitId, w: Writer = Depends(writer)):
+    return await w.run(lambda tx: visits.undo_finish(tx, visit_id, w.if_match))
+
+
 @op(router, "PUT", "/{visit_id}/documents/{code}", STAFF, response_model=VisitOut,
     summary="Mark a document present, missing or unknown")
 async def document(body: DocumentBody, visit_id: int = VisitId,

@@ -187,6 +187,9 @@ class CallNextOut(Out):
     reason: str
     next_booking_at: str | None
     walkins_waiting: int | None
+    #: nobody called though walk-ins wait: the first of them, held back because no gap
+    #: here fits them before the next booking ({"id", "ticket"}; no personal data)
+    held: dict[str, Any] | None = None
 
 
 class FreeTimesOut(Out):

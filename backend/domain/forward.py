@@ -53,10 +53,10 @@ def ranks(day: DayState, now: datetime, starts: dict[int, int]) -> dict[int, int
     due_by = now + day.rules.due_ahead
 
     def key(v: Visit) -> tuple:
-        if v.counter_id is not None or (
-            v.kind is Kind.BOOKED and v.slot_start is not None and v.slot_start <= due_by
-        ):
+        if v.counter_id is not None:  # sent to a counter: first there (queue.choose_next)
             return (0, 0, 0, *booked_key(v))
+        if v.kind is Kind.BOOKED and v.slot_start is not None and v.slot_start <= due_by:
+            return (0, 0, 1, *booked_key(v))
         at = starts.get(v.id, INF)
         if v.kind is Kind.WALKIN:
             return (1, at, 0, *walkin_key(v))

@@ -7,7 +7,7 @@ can answer 409 with a stable code. Counter-level rules (busy, open) live in coun
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from .errors import IllegalTransition, Invalid, TooSoon
 from .types import DocStatus, Outcome, Rules, State, Visit
@@ -26,6 +26,7 @@ ALLOWED: dict[str, frozenset[State]] = {
     "priority": frozenset({State.BOOKED, State.WAITING}),
     "no_show": frozenset({State.BOOKED, State.CALLED}),
     "undo_no_show": frozenset({State.NO_SHOW}),
+    "undo_finish": frozenset({State.DONE}),
     "walk_out": frozenset({State.WAITING, State.CALLED, State.PARKED}),
     "finish": frozenset({State.SERVING}),
     "cancel": frozenset({State.BOOKED, State.WAITING}),
@@ -132,6 +133,24 @@ def undo_no_show(v: Visit, now: datetime) -> Visit:
     return _next(v, state=State.WAITING, counter_id=None, arrived_at=v.arrived_at or now,
                  left_reason=None, finished_at=None, call_count=0, called_at=None,
                  last_called_at=None)
+
+
+#: How long after finishing a visit its counter may undo the finish (a key pressed by mistake)
+UNDO_FINISH_WITHIN = timedelta(minutes=5)
+
+
+def undo_finish(v: Visit, now: datetime) -> Visit:
+    """A finish undone within UNDO_FINISH_WITHIN: the citizen is served again at the same
+    counter, the outcome forgotten."""
+    require(v, "undo_finish")
+    if v.finished_at is None or now - v.finished_at > UNDO_FINISH_WITHIN:
+        minutes = int(UNDO_FINISH_WITHIN.total_seconds() // 60)
+        raise IllegalTransition(
+            f"{v.ticket} was finished more than {minutes} minutes ago; it can no longer be "
+            "undone.", code="undo_too_late", state=v.state.value, ticket=v.ticket,
+            minutes=minutes)
+    return _next(v, state=State.SERVING, finished_at=None, outcome=None, outcome_note=None,
+                 referred_to=None)
 
 
 def walk_out(v: Visit, now: datetime, reason: str = "left") -> Visit:

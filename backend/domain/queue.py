@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from . import forward, lifecycle, planner
-from .planner import booked_key
+from .planner import booked_key, walkin_key
 from .types import Counter, DayState, Kind, State, Visit
 
 
@@ -22,6 +22,9 @@ class NextChoice:
     #: When nobody is due: the start of the next booking still expected today.
     next_booking_at: datetime | None = None
     walkins_waiting: int = 0
+    #: When nobody is called though walk-ins wait: the first of them, held back by the
+    #: planner because no gap here fits them before a booked citizen.
+    held: Visit | None = None
 
 
 def _pending_booked(day: DayState, now: datetime) -> list[Visit]:
@@ -63,7 +66,9 @@ def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
              if v.counter_id == counter.id
              or (v.kind is Kind.BOOKED and v.slot_start is not None and v.slot_start <= due_by)]
     if first:
-        v = min(first, key=booked_key)
+        # a citizen sent to this counter (transferred, moved) comes before the due booked
+        # ones: else a transferred walk-in (no slot) waits as long as bookings keep coming
+        v = min(first, key=lambda v: (v.counter_id != counter.id, *booked_key(v)))
         return NextChoice(v, "assigned" if v.counter_id == counter.id else "booked_due")
     walkins = [v for v in cands if v.kind is Kind.WALKIN]
     if walkins:
@@ -73,8 +78,10 @@ def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
     early = [v for v in cands if v.kind is Kind.BOOKED]
     if early:
         return NextChoice(min(early, key=booked_key), "booked_early")
-    return NextChoice(None, "nobody", next_booking_at=next_booking_at(day, now, counter),
-                      walkins_waiting=len(walkins))
+    return NextChoice(None, "nobody",
+                      next_booking_at=next_booking_at(day, now, counter),
+                      walkins_waiting=len(walkins),
+                      held=min(walkins, key=walkin_key) if walkins else None)
 
 
 def queue_plan(day: DayState, now: datetime) -> forward.Plan:

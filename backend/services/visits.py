@@ -102,12 +102,14 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
             tx.session, site_id, day, tx.now - site.rules.grace)
         return {"visit": None, "reason": choice.reason,
                 "next_booking_at": iso(upcoming, site.tz),
-                "walkins_waiting": choice.walkins_waiting}
+                "walkins_waiting": choice.walkins_waiting,
+                "held": None if choice.held is None else {
+                    "id": choice.held.id, "ticket": choice.held.ticket}}
     row = repo.load_visit(tx.session, choice.visit.id)  # the whole visit, not the light one
     tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
     view = finish_change(tx, row, "call_next", {"reason": choice.reason})
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,
-            "walkins_waiting": None}
+            "walkins_waiting": None, "held": None}
 
 
 def call_chosen(tx: Tx, visit_id: int, number: int, if_match: int | None) -> dict[str, Any]:
@@ -156,6 +158,16 @@ def finish(tx: Tx, visit_id: int, outcome: Outcome, note: str | None, referred_t
         tx, visit_id, "finish",
         lambda v: lifecycle.finish(v, tx.now, outcome, note=note, referred_to=referred_to),
         if_match=if_match, detail={"outcome": outcome.value})
+
+
+def undo_finish(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:
+    """Back to serving at its counter, if that counter holds nobody else meanwhile."""
+    row = tx.visit_row(visit_id, if_match)
+    tx.check_visit(row)
+    if row.counter_id is not None:
+        _busy(tx, tx.counter(row.counter_id))
+    return transition(tx, visit_id, "undo_finish", lambda v: lifecycle.undo_finish(v, tx.now),
+                      row=row, check=False, detail={"outcome": str(row.outcome)})
 
 
 def add_note(tx: Tx, visit_id: int, text: str, if_match: int | None) -> dict[str, Any]:

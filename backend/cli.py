@@ -166,13 +166,32 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def public_url(settings: Settings, port: int | None = None) -> str:
+    """Where devices and citizens' phones reach the server (settings public_url, else the
+    address it serves on)."""
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    return settings.public_url or f"http://{host}:{port or settings.port}"
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from .services import tokens
+    from .web import pairing
 
     ctx = build_context(args)
     now = ctx.clock.now()
     with ctx.db.write() as s:
-        if args.action == "create":
+        if args.action == "create" and args.role in pairing.DEVICE_ROLES:
+            site_id = args.site or ctx.settings.sites[0].id
+            ctx.site(site_id)
+            code, row = pairing.create(s, args.role, args.person, site_id, now,
+                                       args.days or ctx.settings.token_days,
+                                       ctx.settings.pairing_hours, args.label or "")
+            print(pairing.url(public_url(ctx.settings), code))
+            print(f"token {row.id}: {row.role} for {row.person}, expires "
+                  f"{row.expires_at:%Y-%m-%d}. Open the URL once on the device (within "
+                  f"{ctx.settings.pairing_hours} h) to pair it; revoke it like any token.",
+                  file=sys.stderr)
+        elif args.action == "create":
             secret, row = tokens.create(s, args.role, args.person, now,
                                         args.days or ctx.settings.token_days, args.label or "")
             print(secret)
@@ -317,6 +336,8 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--person", required=True, help="user name, or the device's name")
     tc.add_argument("--days", type=int, help="lifetime in days")
     tc.add_argument("--label", help="free text, e.g. 'kiosk at the entrance'")
+    tc.add_argument("--site", help="display/kiosk: the site whose page it opens (default: "
+                                   "the first)")
     tr = tsub.add_parser("revoke", help="revoke a token by its id")
     tr.add_argument("id")
     tsub.add_parser("list", help="list tokens (never their secrets)")

@@ -58,7 +58,7 @@ class Server:
     def start(self) -> None:
         config = uvicorn.Config(create_app(self.ctx, run_ticks=False), host="127.0.0.1",
                                 port=self.port, log_level="warning",
-                                timeout_graceful_shutdown=1)
+                                timeout_graceful_shutdown=3)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
@@ -70,8 +70,16 @@ class Server:
 
     def stop(self) -> None:
         if self.server is not None:
+            from sse_starlette.sse import AppStatus
+
+            # sse-starlette ends its streams when told to (under `serve` its SIGTERM hook
+            # tells it; a server in a thread has no signal handlers)
+            AppStatus.should_exit = True
             self.server.should_exit = True
-            self.thread.join(timeout=15)
+            try:
+                self.thread.join(timeout=15)
+            finally:
+                AppStatus.should_exit = False
             self.server = None
 
 

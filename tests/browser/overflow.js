@@ -11,7 +11,7 @@
         const label = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
           (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '');
         if (cs.display !== 'inline' && e.scrollWidth > e.clientWidth + 1 && cs.overflowX !== 'auto'
-            && cs.overflowX !== 'scroll' && e.tagName !== 'INPUT')
+            && cs.overflowX !== 'scroll' && !['INPUT', 'IMG', 'SVG'].includes(e.tagName))
           out.push(label + ' overflows its box: ' + e.scrollWidth + ' > ' + e.clientWidth);
         if (r.right > W + 1 || r.left < -1)
           out.push(label + ' sticks out of the window: ' + Math.round(r.left) + '..' + Math.round(r.right));

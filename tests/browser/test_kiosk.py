@@ -11,8 +11,8 @@ from .test_display import text, until
 PORTRAIT = (1080, 1920)
 
 
-def kiosk(room, viewport=PORTRAIT):
-    page = room.page(viewport, role="kiosk")
+def kiosk(room, viewport=PORTRAIT, **context_kw):
+    page = room.page(viewport, role="kiosk", **context_kw)
     page.posts = []
     page.on("request", lambda r: page.posts.append(r) if r.method == "POST" else None)
     page.wait_for_selector("#s-start:not([hidden])")

@@ -123,7 +123,7 @@
     $("t-expected").textContent = a.expected ? t("expected", { time: a.expected }) : "";
     $("t-place").textContent = a.place ? t("place", { place: a.place }) : "";
     $("t-qr").src = a.qr;
-    $("t-qr").alt = a.url;
+    $("t-qr").dataset.url = a.url;
     show("s-ticket");
   }
 
@@ -244,7 +244,7 @@
     ["ticket-msg", "ticket-early", "t-number", "t-expected", "t-place", "doc-name", "doc-of",
      "hint-ways", "hint-text", "booked", "book-at", "message"].forEach((id) => { $(id).textContent = ""; });
     $("t-qr").removeAttribute("src");
-    $("t-qr").alt = "QR";
+    delete $("t-qr").dataset.url;
     $("missing-list").replaceChildren();
     $("times").replaceChildren();
     $("book-form").hidden = true;

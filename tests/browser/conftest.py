@@ -118,6 +118,7 @@ class Room:
         page.on("pageerror", lambda exc: page.errors.append(str(exc)))
         if role:
             page.goto(f"{self.url}/pair/{self.pairing_code(role)}")
+            page.click("#go")  # rather than wait for the page's own redirect
             page.wait_for_url(f"**/{role}/test", timeout=10_000)
         if path:
             page.goto(self.url + path)

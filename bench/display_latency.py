@@ -44,7 +44,7 @@ WATCH_TICKET = """() => { window.__called = null;
       window.__called = Date.now(); }).observe(box, {attributes: true}); }"""
 
 
-def pairing_code(cfg: Path) -> str:
+def pairing_codes(cfg: Path, n: int) -> list[str]:
     from backend.catalogue import load_catalogue
     from backend.clock import SystemClock
     from backend.services.context import AppContext
@@ -56,9 +56,10 @@ def pairing_code(cfg: Path) -> str:
     ctx = AppContext(settings=settings, catalogue=load_catalogue(),
                      db=Database(settings.database_url), clock=SystemClock())
     with ctx.db.write() as s:
-        code, _ = pairing.create(s, "display", "bench-tv", "bench", ctx.clock.now(), 1, 1)
+        codes = [pairing.create(s, "display", f"bench-tv-{i}", "bench", ctx.clock.now(), 1,
+                                1)[0] for i in range(n)]
     ctx.db.dispose()
-    return code
+    return codes
 
 
 def pct(values: list[float], p: float) -> float:
@@ -78,7 +79,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="skranke-display-bench-"))
     cfg = write_config(folder)
     toks = prepare(cfg)
-    code = pairing_code(cfg)
+    codes = pairing_codes(cfg, args.displays)
     url = f"http://127.0.0.1:{args.port}"
     server = start_server(cfg, args.port)
     try:
@@ -101,18 +102,18 @@ def main() -> int:
 
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            tv = browser.new_context(viewport={"width": 1280, "height": 720})
-            first = tv.new_page()
-            first.goto(f"{url}/pair/{code}")
-            first.click("#go")
-            first.wait_for_url("**/display/bench")
-            displays = [first] + [tv.new_page() for _ in range(args.displays - 1)]
-            for page in displays[1:]:
-                page.goto(f"{url}/display/bench")
-            phones = browser.new_context(viewport={"width": 390, "height": 844})
+            # every screen and phone a browser context of its own, as each is a device of
+            # its own (one profile keeps at most 6 connections to a host: 6 open streams)
+            displays = []
+            for code in codes:
+                page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+                page.goto(f"{url}/pair/{code}")
+                page.click("#go")
+                page.wait_for_url("**/display/bench")
+                displays.append(page)
             ticket_pages = {}
             for ticket, turl in followed.items():
-                page = phones.new_page()
+                page = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
                 page.goto(turl)
                 ticket_pages[ticket] = page
             for page in displays:

@@ -1,6 +1,6 @@
 """Browser tests of the waiting room: Debian's headless Chromium, driven by Playwright
 (never a browser Playwright downloads), against a real server on loopback. One browser
-for the whole session; each test gets fresh contexts (cookies) and a fresh database."""
+per test module; each test gets fresh contexts (cookies) and a fresh database."""
 
 from __future__ import annotations
 
@@ -34,8 +34,10 @@ PHONE = "+45 12 34 56 78"
 _refs = itertools.count()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """One Chromium per test module: Playwright's sync API runs an event loop in this thread
+    while it is open, and other tests (asyncio.run) must not meet it, in any order."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium)")

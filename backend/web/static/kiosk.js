@@ -23,6 +23,9 @@
     Object.entries(vals || {}).forEach(([k, v]) => { s = s.split(`{${k}}`).join(String(v)); });
     return s;
   };
+  const LOCALES = { da: "da-DK", en: "en-GB", ar: "ar" };
+  const dayOf = (iso) => new Intl.DateTimeFormat(LOCALES[lang] || "da-DK",
+    { weekday: "short", day: "numeric", month: "short" }).format(new Date(iso + "T12:00:00"));
   const nameOf = (x) => (lang === "da" ? x.name_da : x.name_en);
   const hintOf = (x) => (lang === "da" ? x.hint_da : (x.hint_en || x.hint_da));
 
@@ -208,11 +211,11 @@
       return;
     }
     $("times").replaceChildren(...r.body.times.map((x) => {
-      const b = el("button", "big time", `${x.day} ${x.time}`);
+      const b = el("button", "big time", `${dayOf(x.day)} ${x.time}`);
       b.type = "button";
       b.addEventListener("click", () => {
         chosenTime = x;
-        $("book-at").textContent = `${x.day} ${x.time}`;
+        $("book-at").textContent = `${dayOf(x.day)} ${x.time}`;
         $("book-form").hidden = false;
         $("b-name").focus();
       });
@@ -234,7 +237,7 @@
     $("b-phone").value = "";
     $("book-form").hidden = true;
     $("times").replaceChildren();
-    $("booked").textContent = t("booked", { day: r.body.day, time: r.body.time, ref: r.body.booking_ref });
+    $("booked").textContent = t("booked", { day: dayOf(r.body.day), time: r.body.time, ref: r.body.booking_ref });
   }
 
   // --- reset --------------------------------------------------------------------------------

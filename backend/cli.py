@@ -180,7 +180,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     ctx = build_context(args)
     now = ctx.clock.now()
     with ctx.db.write() as s:
-        if args.action == "create" and args.role in pairing.DEVICE_ROLES:
+        if args.action == "create" and args.role in pairing.DEVICE_ROLES and not args.bearer:
             site_id = args.site or ctx.settings.sites[0].id
             ctx.site(site_id)
             code, row = pairing.create(s, args.role, args.person, site_id, now,
@@ -372,6 +372,9 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--label", help="free text, e.g. 'kiosk at the entrance'")
     tc.add_argument("--site", help="display/kiosk: the site whose page it opens (default: "
                                    "the first)")
+    tc.add_argument("--bearer", action="store_true",
+                    help="display/kiosk: print a bearer token (for scripts) instead of a "
+                         "pairing URL")
     tr = tsub.add_parser("revoke", help="revoke a token by its id")
     tr.add_argument("id")
     tsub.add_parser("list", help="list tokens (never their secrets)")

@@ -27,6 +27,8 @@ def test_token_create_for_a_device_prints_a_one_time_pairing_url(tmp_path):
     url = p.stdout.strip()
     assert re.fullmatch(r"http://127\.0\.0\.1:8470/pair/[A-Za-z0-9_-]{32}", url), url
     assert "revoke" in p.stderr
+    p = run(tmp_path, "token", "create", "--role", "kiosk", "--person", "k", "--bearer")
+    assert p.stdout.strip().startswith("skr_")  # for scripts and tools
 
 
 def test_a_paired_display_reads_its_board_and_an_unpaired_one_nothing(ctx, client, rec, cw):

@@ -171,13 +171,32 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def public_url(settings: Settings, port: int | None = None) -> str:
+    """Where devices and citizens' phones reach the server (settings public_url, else the
+    address it serves on)."""
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    return settings.public_url or f"http://{host}:{port or settings.port}"
+
+
 def cmd_token(args: argparse.Namespace) -> int:
     from .services import tokens
+    from .web import pairing
 
     ctx = build_context(args)
     now = ctx.clock.now()
     with ctx.db.write() as s:
-        if args.action == "create":
+        if args.action == "create" and args.role in pairing.DEVICE_ROLES and not args.bearer:
+            site_id = args.site or ctx.settings.sites[0].id
+            ctx.site(site_id)
+            code, row = pairing.create(s, args.role, args.person, site_id, now,
+                                       args.days or ctx.settings.token_days,
+                                       ctx.settings.pairing_hours, args.label or "")
+            print(pairing.url(public_url(ctx.settings), code))
+            print(f"token {row.id}: {row.role} for {row.person}, expires "
+                  f"{row.expires_at:%Y-%m-%d}. Open the URL once on the device (within "
+                  f"{ctx.settings.pairing_hours} h) to pair it; revoke it like any token.",
+                  file=sys.stderr)
+        elif args.action == "create":
             secret, row = tokens.create(s, args.role, args.person, now,
                                         args.days or ctx.settings.token_days, args.label or "")
             print(secret)
@@ -275,11 +294,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
         made = {role: tokens.create(s, role, f"demo-{role}", ctx.clock.now(), 1)[0]
                 for role in ("caseworker", "reception", "supervisor")}
     port = args.port or 8470
+    pages = waiting_room_urls(ctx, public_url(ctx.settings, port), "demo")
     if args.tokens_file:  # for `skranke demo`, which starts this server as its child
         path = Path(args.tokens_file)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"port": port, "site": "demo", "tokens": made}, fh)
+            json.dump({"port": port, "site": "demo", "tokens": made, "pages": pages}, fh)
     print(f"Skranke demo: site 'demo', {sum(summary.days.values())} visits over "
           f"{len(summary.days)} days, data in {folder}")
     for role, secret in made.items():
@@ -287,10 +307,43 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"  try: curl -s -H 'Authorization: Bearer {made['reception']}' "
           f"http://127.0.0.1:{port}/sites/demo/day | python3 -m json.tool | head -40")
     print(f"  API documentation: http://127.0.0.1:{port}/docs")
+    print_waiting_room(pages)
     sys.stdout.flush()
     start_life(ctx, port, seed=args.seed, speed=args.speed)
     _serve(ctx, "127.0.0.1", port, ctx.settings)
     return 0
+
+
+def waiting_room_urls(ctx: AppContext, base: str, site_id: str) -> dict[str, str]:
+    """The demo's waiting room: pairing URLs for a call display and a kiosk (each opens its
+    page, paired) and the ticket page of a citizen waiting today."""
+    from sqlalchemy import select
+
+    from .storage.models import VisitRow
+    from .web import pairing, tickets
+
+    now = ctx.clock.now()
+    out: dict[str, str] = {}
+    with ctx.db.write() as s:
+        for role in pairing.DEVICE_ROLES:
+            code, _ = pairing.create(s, role, f"demo-{role}", site_id, now, 1,
+                                     ctx.settings.pairing_hours)
+            out[role] = pairing.url(base, code)
+        visit = s.scalar(select(VisitRow).where(
+            VisitRow.site_id == site_id, VisitRow.day == ctx.today(ctx.site(site_id), now),
+            VisitRow.state.in_(("waiting", "booked"))).order_by(
+            VisitRow.state.desc(), VisitRow.id).limit(1))
+        if visit is not None:
+            out["ticket"] = tickets.url(base, tickets.issue(s, visit, now))
+    return out
+
+
+def print_waiting_room(pages: dict[str, str]) -> None:
+    print("  the waiting room (open in a browser; each pairing URL works once):")
+    for key, label in (("display", "call display"), ("kiosk", "kiosk"),
+                       ("ticket", "a citizen's ticket")):
+        if key in pages:
+            print(f"    {label:<18} {pages[key]}")
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -348,6 +401,11 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--person", required=True, help="user name, or the device's name")
     tc.add_argument("--days", type=int, help="lifetime in days")
     tc.add_argument("--label", help="free text, e.g. 'kiosk at the entrance'")
+    tc.add_argument("--site", help="display/kiosk: the site whose page it opens (default: "
+                                   "the first)")
+    tc.add_argument("--bearer", action="store_true",
+                    help="display/kiosk: print a bearer token (for scripts) instead of a "
+                         "pairing URL")
     tr = tsub.add_parser("revoke", help="revoke a token by its id")
     tr.add_argument("id")
     tl = tsub.add_parser("list", help="list tokens as a table (never their secrets)")

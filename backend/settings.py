@@ -153,6 +153,11 @@ class Settings(BaseSettings):
     events_poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5
     sse_heartbeat_seconds: Annotated[float, Field(gt=0, le=300)] = 5
     errands_file: str = ""
+    public_url: Annotated[str, Field(pattern=r"^(https?://[^\s/]+)?$")] = ""
+    device_ping_seconds: Annotated[float, Field(gt=0, le=60)] = 5
+    display_stale_seconds: Annotated[float, Field(gt=0, le=600)] = 15
+    pairing_hours: Annotated[int, Field(ge=1, le=720)] = 24
+    kiosk_idle_seconds: Annotated[int, Field(ge=5, le=600)] = 30
     sites: list[SiteConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -86,6 +86,14 @@ def cmd_demo(cfg: Config, args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         print(f"skranke: {exc}", file=sys.stderr)
         return 1
+    for key, label in (("display", "Call display"), ("kiosk", "Kiosk"),
+                        ("ticket", "A citizen's ticket")):
+        if key in server.pages:
+            print(f"{label}: {server.pages[key]}")
+    if server.pages:
+        (server.folder / "waiting-room.txt").write_text(
+            "".join(f"{k}: {v}\n" for k, v in server.pages.items()), encoding="utf-8")
+        print(f"(also in {server.folder / 'waiting-room.txt'})", flush=True)
     try:
         ui = {"language": args.lang or cfg.ui.language, "theme": cfg.ui.theme}
         demo_cfg = Config.model_validate({"server": {"url": server.url, "site": server.site,

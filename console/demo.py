@@ -14,7 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,6 +27,8 @@ class DemoServer:
     url: str
     site: str
     tokens: dict[str, str]
+    #: The waiting room's pages (call display, kiosk: one-time pairing URLs; a ticket).
+    pages: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -70,7 +72,8 @@ def start(seed: int = 1, speed: float = 1.0, timeout: float = 60.0) -> DemoServe
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:
                     info = json.loads(tokens_file.read_text(encoding="utf-8"))
-                    return DemoServer(process, folder, url, info["site"], info["tokens"])
+                    return DemoServer(process, folder, url, info["site"], info["tokens"],
+                                      info.get("pages", {}))
             except (httpx.TransportError, ValueError):
                 pass
         time.sleep(0.1)

@@ -52,7 +52,8 @@ def test_two_processes_call_each_citizen_once_and_stream_every_change(srv: Serve
     workers = [srv.cli("token", "create", "--role", "caseworker", "--person", f"cw{n}")
                for n in range(1, 5)]
     reception = srv.cli("token", "create", "--role", "reception", "--person", "rita")
-    display = srv.cli("token", "create", "--role", "display", "--person", "screen")
+    display = srv.cli("token", "create", "--role", "display", "--person", "screen",
+                      "--bearer")
     srv.start("--workers", "2")
     assert len(_children(srv.proc.pid)) == 2
 

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .. import logs
+from .. import logs, web
 from ..domain.errors import DomainError
 from ..services.context import AppContext
 from ..services.durable import GroupSync
@@ -72,6 +72,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         ctx.notifier = planner.changed
         task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
         yield
+        await web.close(app)
         ctx.notifier = ctx.plans = ctx.db.event_sink[0] = None
         writers, ctx.writers = ctx.writers, None
         if isinstance(writers, ThreadPoolExecutor):
@@ -100,6 +101,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     api = APIRouter()  # one list, the busiest routes first (see BUSIEST)
     api.routes.extend(sorted((route for r in routers for route in r.routes), key=_busiest))
     app.include_router(api)
+    web.install(app)  # the waiting room's pages (backend/web)
     return app
 
 

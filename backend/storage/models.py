@@ -153,6 +153,31 @@ class TokenRow(Base):
     revoked_at: Mapped[datetime | None]
 
 
+class DevicePairingRow(Base):
+    """A one-time pairing code for a display or kiosk token (backend/web/pairing.py): only
+    its SHA-256 is kept; opening its URL once gives the device its cookie."""
+
+    __tablename__ = "device_pairings"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[str] = mapped_column(ForeignKey("tokens.id"), index=True)
+    site_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class TicketCodeRow(Base):
+    """The opaque code of a citizen's own ticket page (/t/{code}), valid on `day` only:
+    only its SHA-256 is kept."""
+
+    __tablename__ = "ticket_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    site_id: Mapped[str] = mapped_column(String(40))
+    day: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
 class AuditRow(Base):
     """Append-only: the code never updates or deletes, and database triggers refuse it."""
 

@@ -34,6 +34,7 @@ from . import (
     routes_visits,
 )
 from .deps import current_actor, get_ctx
+from .guard import Guard
 from .roles import ALL, op
 
 log = logging.getLogger("skranke.server")
@@ -88,7 +89,11 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    # No interactive docs: FastAPI's load their scripts from a public CDN (a third party
+    # in every operator's browser, and nothing on a closed network). The contract is
+    # /openapi.json; docs/security.md says how to read it offline.
     app = FastAPI(title="Skranke booking backend", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="The backend of Skranke, the front-desk system of a Danish "
                               "Borgerservice. Every route names the roles that may call it "
                               "in `x-roles`.")
@@ -100,7 +105,18 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     api = APIRouter()  # one list, the busiest routes first (see BUSIEST)
     api.routes.extend(sorted((route for r in routers for route in r.routes), key=_busiest))
     app.include_router(api)
+    settings = ctx.settings
+    app.add_middleware(Guard, ctx=ctx, max_body=settings.max_body_bytes,
+                       max_url=settings.max_url_bytes, max_header=settings.max_header_bytes,
+                       body_limits=body_limits(app))
     return app
+
+
+def body_limits(app: FastAPI) -> list:
+    """The routes that declare a body limit of their own (`x-max-body-bytes`)."""
+    return [(route.path_regex, (route.openapi_extra or {})["x-max-body-bytes"])
+            for route in app.routes
+            if "x-max-body-bytes" in (getattr(route, "openapi_extra", None) or {})]
 
 
 def _syncer(ctx: AppContext) -> GroupSync | None:
@@ -191,8 +207,10 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http(_req: Request, exc: StarletteHTTPException):
+        # the exception's headers too: a 405's Allow (RFC 9110), a 413's Connection: close
         return JSONResponse({"code": _HTTP_CODES.get(exc.status_code, "http_error"),
-                             "message": str(exc.detail)}, status_code=exc.status_code)
+                             "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=exc.headers)
 
     @app.exception_handler(IntegrityError)
     async def integrity(_req: Request, exc: IntegrityError):

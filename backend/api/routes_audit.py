@@ -11,13 +11,13 @@ from pydantic import Field
 from ..services import audit_search
 from .deps import Writer, writer
 from .roles import SUP, op
-from .schemas import Body
+from .schemas import Body, Cpr
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 class AuditSearchBody(Body):
-    cpr: Annotated[str, Field(min_length=10, max_length=11)] | None = None
+    cpr: Cpr | None = None
     name: Annotated[str, Field(min_length=2, max_length=200)] | None = None
     user: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 

@@ -16,7 +16,7 @@ from ..services import stats as statslib
 from ..services.search import search_today
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import ADMIN, CW, REC, SUP, op
-from .schemas import Body, VisitOut
+from .schemas import Body, Cpr, VisitOut
 
 router = APIRouter(prefix="/sites/{site_id}", tags=["reception"])
 visit_router = APIRouter(prefix="/visits", tags=["reception"])
@@ -25,7 +25,7 @@ SiteId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 class SearchBody(Body):
     name: Annotated[str, Field(min_length=2, max_length=200)] | None = None
-    cpr: Annotated[str, Field(min_length=10, max_length=11)] | None = None
+    cpr: Cpr | None = None
 
 
 @op(router, "POST", "/search", (REC, SUP, CW), response_model=list[VisitOut],

@@ -10,8 +10,12 @@ from ..domain.types import DocStatus, Outcome
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$")]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$", max_length=21)]
 Number = Annotated[int, Field(ge=1, le=999)]
+#: An errand's or a document's code, as in the catalogue (backend/data/errands.toml).
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", max_length=40)]
+#: DDMMYY-XXXX or DDMMYYXXXX; the birth date is checked too (domain/cpr.py).
+Cpr = Annotated[str, Field(pattern=r"^[0-9]{6}-?[0-9]{4}$", min_length=10, max_length=11)]
 
 
 class Body(BaseModel):
@@ -24,7 +28,7 @@ class CallBody(Body):
 
 class TransferBody(Body):
     counter: Number | None = None
-    errand: str | None = None
+    errand: Code | None = None
 
 
 class MoveBody(Body):
@@ -55,19 +59,20 @@ class NoteBody(Body):
 
 
 class WalkinBody(Body):
-    errand: str
+    errand: Code
     name: Name
-    cpr: str | None = None
+    cpr: Cpr | None = None
     phone: Phone | None = None
-    documents: dict[str, DocStatus] = Field(default_factory=dict)
+    documents: Annotated[dict[Code, DocStatus], Field(max_length=40)] = Field(
+        default_factory=dict)
     priority: Annotated[int, Field(ge=-9, le=9)] = 0
 
 
 class BookingBody(Body):
-    errand: str
+    errand: Code
     start: AwareDatetime
     name: Name
-    cpr: str | None = None
+    cpr: Cpr | None = None
     phone: Phone | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
     counter: Number | None = None
@@ -87,7 +92,7 @@ class CheckInBody(Body):
 
 
 class ErrandsBody(Body):
-    errands: list[str] | None
+    errands: Annotated[list[Code], Field(max_length=100)] | None
 
 
 # --- responses -----------------------------------------------------------------------------

@@ -109,7 +109,7 @@ class VisitRow(Base):
     booking_ref: Mapped[str | None] = mapped_column(String(12), unique=True)
     slot_start: Mapped[datetime | None]
     citizen_name: Mapped[str] = mapped_column(String(200))
-    cpr: Mapped[str | None] = mapped_column(String(10))
+    cpr: Mapped[str | None] = mapped_column(String(80))
     cpr_ref: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(30))
     citizen_note: Mapped[str | None] = mapped_column(Text)
@@ -151,6 +151,16 @@ class TokenRow(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class AuthFailureRow(Base):
+    """Failed authentications of one client address in its current window
+    (services/throttle.py)."""
+
+    __tablename__ = "auth_failures"
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditRow(Base):

@@ -39,6 +39,7 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
     import uvicorn
 
     from .api.app import create_app
+    from .connections import uvicorn_options
 
     ssl = {}
     if settings.tls_certificate:
@@ -52,12 +53,14 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
             "config": getattr(args, "config", None),
             "database_url": getattr(args, "database_url", None)})
         _run_workers(uvicorn.Config("backend.cli:worker_app", factory=True, workers=workers,
-                                    host=host, port=port, log_level="info", **ssl))
+                                    host=host, port=port, log_level="info",
+                                    **uvicorn_options(settings), **ssl))
         return
     ctx.plan_processes = True  # plans off the GIL the answers wait for
     app = create_app(ctx)
     _tune_gc()
-    uvicorn.run(app, host=host, port=port, log_level="info", **ssl)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings),
+                **ssl)
 
 
 #: How `serve --workers N` hands its command line to its worker processes.
@@ -87,10 +90,12 @@ def _run_workers(config) -> None:
 def worker_app():
     """One worker of `serve --workers N` (an app factory, for uvicorn)."""
     from .api.app import create_app
+    from .connections import configure
 
     given = json.loads(os.environ[WORKER_ENV])
     args = argparse.Namespace(config=given["config"], database_url=given["database_url"])
     ctx = build_context(args)
+    configure(ctx.settings)  # the protocol's limits, in this worker's process
     ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
         ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
     ctx.db.take_turns()

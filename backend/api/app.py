@@ -36,6 +36,7 @@ from . import (
 from .deps import current_actor, get_ctx
 from .guard import Guard
 from .roles import ALL, op
+from .streams import Streams
 
 log = logging.getLogger("skranke.server")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
@@ -65,6 +66,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
+        app.state.streams = Streams(ctx)
         planner = Planner(ctx, processes=ctx.plan_processes)
         planner.start()
         app.state.planner = ctx.plans = planner
@@ -83,6 +85,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
             ctx.db.sync_wal()
             ctx.db.group_commit(False)
         await planner.close()
+        await app.state.streams.close()
         await hub.close()
         if task:
             task.cancel()

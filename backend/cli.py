@@ -31,6 +31,9 @@ def build_context(args: argparse.Namespace, **overrides) -> AppContext:
         where, _, path = fault.partition(":")
         ctx.crash_at = (where, path)
     ctx.bootstrap()
+    from .keys import protect_database_files
+
+    protect_database_files(settings)  # also those an older version made 0644
     return ctx
 
 
@@ -192,9 +195,29 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from .keys import key_path
+
     ctx = build_context(args)
     ctx.db.backup(Path(args.file))
     print(f"backup written to {args.file} (integrity ok, schema {ctx.db.revision()})")
+    where = "the SKRANKE_KEYS value" if ctx.settings.keys else \
+        f"the key file {key_path(ctx.settings)}"
+    print(f"a restore also needs {where}: it is not in the backup (CPR numbers are "
+          "encrypted with its keys); keep a copy of it safe and apart from the backups")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .keys import key_path, rotate
+
+    ctx = build_context(args)
+    if args.action == "where":
+        print("SKRANKE_KEYS (environment)" if ctx.settings.keys else key_path(ctx.settings))
+        return 0
+    with ctx.db.write() as s:
+        kid, rows, dropped = rotate(ctx.settings, s)
+    print(f"CPR key {kid} is now current; {rows} stored CPR numbers encrypted with it; "
+          f"retired: {', '.join(dropped) or 'none'}. Back up the key file again.")
     return 0
 
 
@@ -334,6 +357,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("file")
     r.set_defaults(func=cmd_restore)
 
+    k = sub.add_parser("keys", help="the key file (CPR encryption, audit hash key)")
+    ksub = k.add_subparsers(dest="action", required=True)
+    ksub.add_parser("rotate", help="a new CPR encryption key; every stored CPR re-encrypted "
+                    "(server stopped)")
+    ksub.add_parser("where", help="print where the keys are read from")
+    k.set_defaults(func=cmd_keys)
+
     d = sub.add_parser("demo-data", help="fill a site with a realistic, reproducible demo")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--site", help="site id (default: the first)")
@@ -364,10 +394,12 @@ def main(argv: list[str] | None = None) -> int:
                         "%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
+    if hasattr(os, "umask"):
+        os.umask(0o077)  # every file the server writes owner-only: database, WAL, exports
     try:
         return args.func(args)
     except (SettingsError, CatalogueError, FileNotFoundError, FileExistsError,
-            RuntimeError) as exc:
+            RuntimeError, OSError) as exc:
         print(f"skranke-server: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

@@ -30,11 +30,11 @@ class SearchBody(Body):
 
 @op(router, "POST", "/search", (REC, SUP, CW), response_model=list[VisitOut],
     summary="Today's visits by the citizen's name (part of it) or CPR number")
-def search(body: SearchBody, site_id: str = SiteId, ctx=Depends(get_ctx),
-           actor=Depends(current_actor)):
-    with ctx.db.read() as s:
-        return search_today(s, ctx, site_id, name=body.name, cpr=body.cpr,
-                            now=ctx.clock.now())
+async def search(body: SearchBody, site_id: str = SiteId, w: Writer = Depends(writer)):
+    # a write: a search by CPR is audited (who searched, how many found; never the number)
+    return await w.run(lambda tx: search_today(tx.session, tx.ctx, site_id, name=body.name,
+                                               cpr=body.cpr, now=tx.now, tx=tx),
+                       remember=False)
 
 
 class PrecallBody(Body):

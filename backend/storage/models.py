@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .crypto import EncryptedCpr
+
 
 class UTCDateTime(TypeDecorator):
     """Stored as naive UTC everywhere, handed out as aware UTC."""
@@ -109,7 +111,8 @@ class VisitRow(Base):
     booking_ref: Mapped[str | None] = mapped_column(String(12), unique=True)
     slot_start: Mapped[datetime | None]
     citizen_name: Mapped[str] = mapped_column(String(200))
-    cpr: Mapped[str | None] = mapped_column(String(80))
+    #: encrypted at rest (storage/crypto.py); searched by `cpr_ref`, its keyed hash
+    cpr: Mapped[str | None] = mapped_column(EncryptedCpr)
     cpr_ref: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(30))
     citizen_note: Mapped[str | None] = mapped_column(Text)

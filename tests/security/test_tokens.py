@@ -20,7 +20,7 @@ def test_failed_authentication_is_slowed_and_logged_without_the_token(served):
         assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}, codes
         assert 1 <= int(r.headers["Retry-After"]) <= 60
         # a body is not read either: refused before it
-        r = c.post("/sites/test/walk-ins", json={"errand": "pas", "name": "A"},
+        r = c.post("/sites/test/walk-ins", json={"errand": "health_card", "name": "A"},
                    headers={"Authorization": "Bearer guess-x"})
         assert r.status_code == 429
         # the refusal comes before the lookup: a right guess now gains nothing

@@ -166,6 +166,37 @@ class VisitOut(Out):
     notes: list[NoteOut]
 
 
+class TicketOut(Out):
+    """What a device (kiosk, display) is told of a visit: its ticket and times, no citizen."""
+
+    id: int
+    ticket: str
+    kind: str
+    state: str
+    errand: str
+    site_id: str
+    day: str
+    slot_start: str | None
+    arrived_at: str | None
+    counter: int | None
+    counter_name: str | None
+    queue_rank: int | None = None
+    estimated_call_at: str | None = None
+    planned_gap: GapOut | None = None
+    version: int
+
+
+#: The fields of a visit a device role gets (TicketOut).
+TICKET_FIELDS = tuple(TicketOut.model_fields)
+
+
+def for_role(role: str, visit: dict[str, Any]) -> dict[str, Any]:
+    """A visit's answer as the role may have it: a device role gets TicketOut only."""
+    if role in ("kiosk", "display"):
+        return {k: visit[k] for k in TICKET_FIELDS if k in visit}
+    return visit
+
+
 class CounterOut(Out):
     id: int
     number: int

@@ -29,8 +29,12 @@ from ..storage.models import IdempotencyRow
 log = logging.getLogger("skranke.auth")
 bearer = HTTPBearer(auto_error=False, description="A Skranke token (skranke-server token create)")
 _AWARE = TypeAdapter(_Aware)
+_RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+                      r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
+#: If-Match as the OpenAPI declares it (what parse_if_match takes).
+IF_MATCH = r'^[ \t]*(?:\*|(?:W/)?"?[0-9]{1,18}"?)[ \t]*$'
 
 
 async def get_ctx(request: Request) -> AppContext:
@@ -257,8 +261,9 @@ WRITE_HEADERS = [
     {"name": "Idempotency-Key", "in": "header", "required": False,
      "schema": {"type": "string", "pattern": _KEY.pattern},
      "description": "Repeat a request safely: same key, same answer, one effect (kept 48 h)."},
-    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-     "description": "The visit's version (its ETag)."},
+    {"name": "If-Match", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": IF_MATCH},
+     "description": "The visit's version as its ETag gives it (\"3\"), or *."},
     {"name": "X-Occurred-At", "in": "header", "required": False,
      "schema": {"type": "string", "format": "date-time"},
      "description": "When the user acted (offline replay), ISO 8601 with offset."},
@@ -283,6 +288,8 @@ async def writer(request: Request) -> Writer:
     occurred_at = headers.get("x-occurred-at")
     if occurred_at is not None:
         try:
+            if not _RFC3339.match(occurred_at):  # pydantic alone took "0.5" as a Unix time
+                raise ValidationError.from_exception_data("date-time", [])
             when = _AWARE.validate_python(occurred_at)
         except ValidationError:
             raise Invalid("X-Occurred-At is an ISO 8601 time with its offset.",

@@ -14,12 +14,25 @@ Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$", max_length=21)]
 Number = Annotated[int, Field(ge=1, le=999)]
 #: An errand's or a document's code, as in the catalogue (backend/data/errands.toml).
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", max_length=40)]
-#: DDMMYY-XXXX or DDMMYYXXXX; the birth date is checked too (domain/cpr.py).
-Cpr = Annotated[str, Field(pattern=r"^[0-9]{6}-?[0-9]{4}$", min_length=10, max_length=11)]
+#: DDMMYY-XXXX or DDMMYYXXXX with a real birth date (domain/cpr.py), as one pattern: days
+#: 01-28 of any month, 29-30 of all but February, 31 of the long months, 29 February in a
+#: leap year (year 00 is 2000, a leap year, when the 7th digit is 4-9, else 1900).
+CPR_PATTERN = (r"^(?:(?:0[1-9]|1[0-9]|2[0-8])(?:0[1-9]|1[0-2])[0-9]{2}"
+               r"|(?:29|30)(?:0[13-9]|1[0-2])[0-9]{2}|31(?:0[13578]|1[02])[0-9]{2}"
+               r"|2902(?:0[48]|[2468][048]|[13579][26]))-?[0-9]{4}$|^290200-?[4-9][0-9]{3}$")
+Cpr = Annotated[str, Field(pattern=CPR_PATTERN, min_length=10, max_length=11)]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def exactly_one(*fields: str) -> dict:
+    """The JSON Schema of "exactly one of these fields is given (not null)", for a body
+    whose fields are each optional and nullable."""
+    return {"oneOf": [{"required": [f], "properties": {
+        g: ({"type": "string"} if g == f else {"type": "null"}) for g in fields}}
+        for f in fields]}
 
 
 class CallBody(Body):
@@ -63,8 +76,9 @@ class WalkinBody(Body):
     name: Name
     cpr: Cpr | None = None
     phone: Phone | None = None
-    documents: Annotated[dict[Code, DocStatus], Field(max_length=40)] = Field(
-        default_factory=dict)
+    documents: Annotated[dict[Code, DocStatus], Field(max_length=40, json_schema_extra={
+        "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
+        "additionalProperties": False})] = Field(default_factory=dict)
     priority: Annotated[int, Field(ge=-9, le=9)] = 0
 
 

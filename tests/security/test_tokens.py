@@ -95,3 +95,23 @@ def test_event_streams_have_a_cap_of_their_own(served):
     assert r.status_code == 503 and r.headers["Retry-After"] == "5"
     assert r.json()["code"] == "too_many_streams"
     assert httpx.get(f"{srv.url}/health").status_code == 200
+
+
+def test_a_failure_window_passes_and_is_forgotten(ctx):
+    from backend.services import throttle
+    from backend.services.tick import tick
+    from backend.storage.models import AuthFailureRow
+
+    now = ctx.clock.now()
+    with ctx.db.write() as s:
+        for _ in range(3):
+            count, wait = throttle.record(s, "10.0.0.9", now, 3, 60)
+    assert count == 3 and wait == 60
+    with ctx.db.read() as s:
+        assert throttle.retry_after(s, "10.0.0.9", ctx.clock.now(), 3, 60) == 60
+    ctx.clock.advance(seconds=61)
+    with ctx.db.read() as s:
+        assert throttle.retry_after(s, "10.0.0.9", ctx.clock.now(), 3, 60) is None
+    tick(ctx)
+    with ctx.db.read() as s:
+        assert s.get(AuthFailureRow, "10.0.0.9") is None  # the address is not kept

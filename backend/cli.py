@@ -31,6 +31,9 @@ def build_context(args: argparse.Namespace, **overrides) -> AppContext:
         where, _, path = fault.partition(":")
         ctx.crash_at = (where, path)
     ctx.bootstrap()
+    from .keys import protect_database_files
+
+    protect_database_files(settings)  # also those an older version made 0644
     return ctx
 
 
@@ -39,6 +42,7 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
     import uvicorn
 
     from .api.app import create_app
+    from .connections import uvicorn_options
 
     ssl = {}
     if settings.tls_certificate:
@@ -52,12 +56,14 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
             "config": getattr(args, "config", None),
             "database_url": getattr(args, "database_url", None)})
         _run_workers(uvicorn.Config("backend.cli:worker_app", factory=True, workers=workers,
-                                    host=host, port=port, log_level="info", **ssl))
+                                    host=host, port=port, log_level="info",
+                                    **uvicorn_options(settings), **ssl))
         return
     ctx.plan_processes = True  # plans off the GIL the answers wait for
     app = create_app(ctx)
     _tune_gc()
-    uvicorn.run(app, host=host, port=port, log_level="info", **ssl)
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings),
+                **ssl)
 
 
 #: How `serve --workers N` hands its command line to its worker processes.
@@ -87,10 +93,12 @@ def _run_workers(config) -> None:
 def worker_app():
     """One worker of `serve --workers N` (an app factory, for uvicorn)."""
     from .api.app import create_app
+    from .connections import configure
 
     given = json.loads(os.environ[WORKER_ENV])
     args = argparse.Namespace(config=given["config"], database_url=given["database_url"])
     ctx = build_context(args)
+    configure(ctx.settings)  # the protocol's limits, in this worker's process
     ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
         ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
     ctx.db.take_turns()
@@ -229,9 +237,29 @@ def token_table(rows: list[dict], now) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    from .keys import key_path
+
     ctx = build_context(args)
     ctx.db.backup(Path(args.file))
     print(f"backup written to {args.file} (integrity ok, schema {ctx.db.revision()})")
+    where = "the SKRANKE_KEYS value" if ctx.settings.keys else \
+        f"the key file {key_path(ctx.settings)}"
+    print(f"a restore also needs {where}: it is not in the backup (CPR numbers are "
+          "encrypted with its keys); keep a copy of it safe and apart from the backups")
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from .keys import key_path, rotate
+
+    ctx = build_context(args)
+    if args.action == "where":
+        print("SKRANKE_KEYS (environment)" if ctx.settings.keys else key_path(ctx.settings))
+        return 0
+    with ctx.db.write() as s:
+        kid, rows, dropped = rotate(ctx.settings, s)
+    print(f"CPR key {kid} is now current; {rows} stored CPR numbers encrypted with it; "
+          f"retired: {', '.join(dropped) or 'none'}. Back up the key file again.")
     return 0
 
 
@@ -419,6 +447,13 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("file")
     r.set_defaults(func=cmd_restore)
 
+    k = sub.add_parser("keys", help="the key file (CPR encryption, audit hash key)")
+    ksub = k.add_subparsers(dest="action", required=True)
+    ksub.add_parser("rotate", help="a new CPR encryption key; every stored CPR re-encrypted "
+                    "(server stopped)")
+    ksub.add_parser("where", help="print where the keys are read from")
+    k.set_defaults(func=cmd_keys)
+
     d = sub.add_parser("demo-data", help="fill a site with a realistic, reproducible demo")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--site", help="site id (default: the first)")
@@ -449,10 +484,12 @@ def main(argv: list[str] | None = None) -> int:
                         "%(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
+    if hasattr(os, "umask"):
+        os.umask(0o077)  # every file the server writes owner-only: database, WAL, exports
     try:
         return args.func(args)
     except (SettingsError, CatalogueError, FileNotFoundError, FileExistsError,
-            RuntimeError) as exc:
+            RuntimeError, OSError) as exc:
         print(f"skranke-server: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from urllib.parse import unquote_plus
 
 _CPR = re.compile(r"(?<!\d)(\d{6})-?(\d{4})(?!\d)")
 #: Six digits in a row: what every CPR number holds (a quick look before the full pattern;
@@ -12,6 +13,12 @@ _SIX = re.compile(r"\d{6}")
 
 
 def scrub(text: str) -> str:
+    if "%" in text or "+" in text:
+        # a query string may hide one percent-encoded (010190%2D1234, %30%31…): the line is
+        # logged decoded when the decoded text holds one
+        decoded = unquote_plus(text)
+        if decoded != text and _SIX.search(decoded) and _CPR.search(decoded):
+            text = decoded
     return _CPR.sub(r"\1-XXXX", text) if _SIX.search(text) else text
 
 
@@ -27,7 +34,8 @@ class RedactCpr(logging.Filter):
         args = record.args
         values = args.values() if isinstance(args, dict) else args or ()
         texts = [v for v in (record.msg, *values) if isinstance(v, str)]
-        if texts and _SIX.search("\n".join(texts)):
+        joined = "\n".join(texts)
+        if texts and (_SIX.search(joined) or "%" in joined):
             if isinstance(record.msg, str):
                 record.msg = scrub(record.msg)
             if isinstance(args, tuple):

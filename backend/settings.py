@@ -158,6 +158,21 @@ class Settings(BaseSettings):
     display_stale_seconds: Annotated[float, Field(gt=0, le=600)] = 15
     pairing_hours: Annotated[int, Field(ge=1, le=720)] = 24
     kiosk_idle_seconds: Annotated[int, Field(ge=5, le=600)] = 30
+    #: Hostile clients (docs/security.md): limits checked before a request is parsed.
+    max_body_bytes: Annotated[int, Field(ge=1024, le=16_777_216)] = 65_536
+    max_url_bytes: Annotated[int, Field(ge=256, le=65_536)] = 4096
+    max_header_bytes: Annotated[int, Field(ge=1024, le=262_144)] = 16_384
+    header_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10
+    keep_alive_seconds: Annotated[float, Field(gt=0, le=300)] = 5
+    max_connections: Annotated[int, Field(ge=16, le=100_000)] = 2000
+    max_event_streams: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    auth_failures_allowed: Annotated[int, Field(ge=1, le=1000)] = 10
+    auth_failure_window_seconds: Annotated[int, Field(ge=1, le=86_400)] = 60
+    #: The keys kept outside the database (docs/security.md); empty: next to the database.
+    key_file: str = ""
+    #: The key file's content itself (for secret stores that hand it as an environment
+    #: variable, SKRANKE_KEYS); wins over key_file.
+    keys: str = ""
     sites: list[SiteConfig] = Field(min_length=1)
 
     @model_validator(mode="after")

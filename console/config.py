@@ -45,6 +45,9 @@ class ServerConfig(BaseModel):
     stream_silence: Annotated[float, Field(ge=2, le=120)] = 12.0
     #: an action sent but not answered for this long is shown plainly with what to check
     unknown_warn: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    #: The token goes over plain http:// to a host other than this machine only when this
+    #: says PLAIN_HTTP_CONSENT in words (docs/security.md).
+    plain_http: str = ""
 
     @field_validator("url")
     @classmethod
@@ -83,6 +86,25 @@ class Config(BaseModel):
         return value
 
 
+#: What [server] plain_http must say for a token to cross the network unencrypted.
+PLAIN_HTTP_CONSENT = "send the token unencrypted"
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
+
+
+def token_in_clear(server: ServerConfig) -> str | None:
+    """Why this configuration may not send its token, or None: over http:// only to this
+    machine, unless plain_http says the consent in words."""
+    parts = urlsplit(server.url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "http" or host in _LOOPBACK or host.startswith("127."):
+        return None
+    if server.plain_http.strip().lower() == PLAIN_HTTP_CONSENT:
+        return None
+    return (f"server.url: http:// to {host} would send the token unencrypted over the "
+            f"network; use https://, or write plain_http = \"{PLAIN_HTTP_CONSENT}\" in "
+            "[server] if this network is protected otherwise")
+
+
 _SECTIONS: dict[str, type[BaseModel]] = {"server": ServerConfig, "ui": UiConfig}
 _SECONDS = "a number of seconds, more than 0 and at most 60"
 _ALLOWED = {
@@ -96,6 +118,7 @@ _ALLOWED = {
     "server.read_timeout": _SECONDS,
     "server.stream_silence": "a number of seconds from 2 to 120",
     "server.unknown_warn": "a number of seconds, more than 0 and at most 3600",
+    "server.plain_http": '"" or the words of consent (docs/security.md)',
     "ui": "a table ([ui])",
     "ui.language": '"da" or "en"',
     "ui.theme": "a theme name (a non-empty string)",
@@ -197,6 +220,8 @@ def _validate(data: dict[str, Any], path: Path) -> Config:
         config = Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(path, _problems(exc)) from None
+    if refused := token_in_clear(config.server):
+        raise ConfigError(path, [refused])
     if bundle := config.server.ca_bundle:
         full = path.parent / Path(bundle).expanduser()
         if not full.is_file():

@@ -15,8 +15,8 @@ from sqlalchemy.engine import make_url
 
 from backend.services import visits
 from backend.services.context import SYSTEM, Tx
+from backend.storage import crypto, repo
 from backend.storage import db as dbmod
-from backend.storage import repo
 from backend.storage.fast import Fast
 from backend.storage.models import AuditRow, VisitRow
 
@@ -165,8 +165,12 @@ def test_a_visit_inserted_plainly_is_what_the_orm_stores_and_the_held_day_has_it
         assert stored[0][0] == made["id"] and len(stored) == 2
         keys = list(s.execute(text("SELECT * FROM visits")).keys())
         plain, unit = (dict(zip(keys, r, strict=True)) for r in stored)
-        assert {k: v for k, v in plain.items() if k not in ("id", "ticket")} == \
-            {k: v for k, v in unit.items() if k not in ("id", "ticket")}  # byte for byte
+        assert {k: v for k, v in plain.items() if k not in ("id", "ticket", "cpr")} == \
+            {k: v for k, v in unit.items() if k not in ("id", "ticket", "cpr")}  # byte for byte
+        # the CPR is encrypted with a fresh nonce each time (storage/crypto.py): the same
+        # number under the same key, not the same bytes
+        assert crypto.key_id(plain["cpr"]) == crypto.key_id(unit["cpr"])
+        assert crypto.decrypt(plain["cpr"]) == crypto.decrypt(unit["cpr"]) == "0101901234"
         assert plain["citizen_note"] == "changed in the same transaction"
 
     ctx.db.dispose()

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from .. import logs, web
 from ..domain.errors import DomainError
@@ -34,7 +35,9 @@ from . import (
     routes_visits,
 )
 from .deps import current_actor, get_ctx
+from .guard import Guard
 from .roles import ALL, op
+from .streams import Streams
 
 log = logging.getLogger("skranke.server")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized",
@@ -64,6 +67,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
+        app.state.streams = Streams(ctx)
         planner = Planner(ctx, processes=ctx.plan_processes)
         planner.start()
         app.state.planner = ctx.plans = planner
@@ -83,13 +87,18 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
             ctx.db.sync_wal()
             ctx.db.group_commit(False)
         await planner.close()
+        await app.state.streams.close()
         await hub.close()
         if task:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    # No interactive docs: FastAPI's load their scripts from a public CDN (a third party
+    # in every operator's browser, and nothing on a closed network). The contract is
+    # /openapi.json; docs/security.md says how to read it offline.
     app = FastAPI(title="Skranke booking backend", version="0.1.0", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
                   description="The backend of Skranke, the front-desk system of a Danish "
                               "Borgerservice. Every route names the roles that may call it "
                               "in `x-roles`.")
@@ -102,7 +111,57 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     api.routes.extend(sorted((route for r in routers for route in r.routes), key=_busiest))
     app.include_router(api)
     web.install(app)  # the waiting room's pages (backend/web)
+    _declare_catalogue(app, ctx)
+    settings = ctx.settings
+    app.add_middleware(Guard, ctx=ctx, max_body=settings.max_body_bytes,
+                       max_url=settings.max_url_bytes, max_header=settings.max_header_bytes,
+                       body_limits=body_limits(app))
     return app
+
+
+def _declare_catalogue(app: FastAPI, ctx: AppContext) -> None:
+    """The OpenAPI names the errand codes this server knows (its catalogue), so a request
+    the contract allows names an errand the server has."""
+    generate = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = generate()
+            codes = sorted(e.code for e in ctx.catalogue.errand)
+            parts = schema["components"]["schemas"]
+            for name in ("WalkinBody", "BookingBody", "TransferBody", "ErrandsBody"):
+                for field, prop in parts.get(name, {}).get("properties", {}).items():
+                    if field in ("errand", "errands"):
+                        for p in prop.get("anyOf", [prop]):
+                            target = p.get("items", p) if p.get("type") == "array" else p
+                            if target.get("type") == "string":
+                                target["enum"] = codes
+            for path in schema["paths"].values():
+                for op_ in path.values():
+                    for param in op_.get("parameters", []):
+                        if param["name"] == "errand" and param["in"] == "query":
+                            param["schema"]["enum"] = codes
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi
+
+
+def body_limits(app: FastAPI) -> list:
+    """The routes that declare a body limit of their own (`x-max-body-bytes`)."""
+    return [(route.path_regex, (route.openapi_extra or {})["x-max-body-bytes"])
+            for route in app.routes
+            if "x-max-body-bytes" in (getattr(route, "openapi_extra", None) or {})]
+
+
+def _allowed(app: FastAPI, scope) -> str:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**scope, "method": "GET"}) if hasattr(route, "methods") \
+            else (Match.NONE, None)
+        if match != Match.NONE:
+            methods |= set(route.methods or ())
+    return ", ".join(sorted(methods))
 
 
 def _syncer(ctx: AppContext) -> GroupSync | None:
@@ -192,9 +251,14 @@ def _errors(app: FastAPI) -> None:
                             status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http(_req: Request, exc: StarletteHTTPException):
+    async def http(req: Request, exc: StarletteHTTPException):
+        # the exception's headers too: a 405's Allow (RFC 9110), a 413's Connection: close
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only its first route's
+            headers["Allow"] = _allowed(app, req.scope)
         return JSONResponse({"code": _HTTP_CODES.get(exc.status_code, "http_error"),
-                             "message": str(exc.detail)}, status_code=exc.status_code)
+                             "message": str(exc.detail)}, status_code=exc.status_code,
+                            headers=headers)
 
     @app.exception_handler(IntegrityError)
     async def integrity(_req: Request, exc: IntegrityError):

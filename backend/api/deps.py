@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
+import math
 import re
 import time
 from collections.abc import Callable
@@ -19,15 +21,20 @@ from pydantic import AwareDatetime as _Aware
 from pydantic import TypeAdapter, ValidationError
 
 from .. import json_codec
-from ..domain.errors import Forbidden, Invalid, Unauthorized
-from ..services import tokens
+from ..domain.errors import Forbidden, Invalid, TooManyFailures, Unauthorized
+from ..services import throttle, tokens
 from ..services.context import Actor, AppContext, Tx
 from ..storage.models import IdempotencyRow
 
+log = logging.getLogger("skranke.auth")
 bearer = HTTPBearer(auto_error=False, description="A Skranke token (skranke-server token create)")
 _AWARE = TypeAdapter(_Aware)
+_RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]+)?"
+                      r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-_ETAG = re.compile(r'^(?:W/)?"?(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"?([0-9]{1,18})"?$')
+#: If-Match as the OpenAPI declares it (what parse_if_match takes).
+IF_MATCH = r'^[ \t]*(?:\*|(?:W/)?"?[0-9]{1,18}"?)[ \t]*$'
 
 
 async def get_ctx(request: Request) -> AppContext:
@@ -54,17 +61,77 @@ def _cached(ctx: AppContext, key: str) -> Actor | None:
     return actor if fresh else None
 
 
-def _authenticate(ctx: AppContext, secret: str) -> Actor:
+#: Clients refused for failed authentications, to the monotonic time they may try again:
+#: a copy of their rows (services/throttle.py) so a client that goes on hammering costs no
+#: database read per request. The rows decide; this only remembers their answer.
+_refused: dict[str, float] = {}
+
+
+def _authenticate(ctx: AppContext, secret: str, client: str = "") -> Actor:
     """Look the token up in the database and remember the answer (on the event loop under
-    SQLite, where the writes run too; else in a worker thread)."""
+    SQLite, where the writes run too; else in a worker thread). A client that has failed
+    too often is refused before its token is looked up; a failure is counted and logged
+    (never the token)."""
+    settings = ctx.settings
+    allowed, window = settings.auth_failures_allowed, settings.auth_failure_window_seconds
+    until = _refused.get(client)
+    if until is not None:
+        if until > time.monotonic():
+            raise TooManyFailures("Too many failed attempts; wait before trying again.",
+                                  retry_after=max(1, math.ceil(until - time.monotonic())))
+        del _refused[client]
     key = tokens.digest(secret)
+    now = ctx.clock.now()
     with ctx.db.read() as session:
-        actor, expires_at = tokens.authenticate(session, secret, ctx.clock.now(),
-                                                with_expiry=True)
+        wait = throttle.retry_after(session, client, now, allowed, window)
+        if wait is None:
+            try:
+                actor, expires_at = tokens.authenticate(session, secret, now,
+                                                        with_expiry=True)
+            except Unauthorized as exc:
+                failed = exc
+            else:
+                failed = None
+    if wait is not None:
+        _refuse(client, wait)
+        raise TooManyFailures("Too many failed attempts; wait before trying again.",
+                              retry_after=wait)
+    if failed is not None:
+        with ctx.db.write() as session:
+            count, wait = throttle.record(session, client, now, allowed, window)
+        log.warning("failed authentication from %s: %s (%d in the window)", client or "?",
+                    failed.code, count)
+        if wait is not None:
+            _refuse(client, wait)
+        raise failed
     if len(_token_cache) > 10_000:
         _token_cache.clear()
     _token_cache[key] = (actor, expires_at, time.monotonic())
     return actor
+
+
+def _refuse(client: str, wait: int) -> None:
+    if len(_refused) > 10_000:
+        _refused.clear()
+    _refused[client] = time.monotonic() + wait
+
+
+def client_of(scope) -> str:
+    client = scope.get("client")
+    return str(client[0])[:64] if client else ""
+
+
+async def check_secret(ctx: AppContext, secret: str, client: str) -> Actor:
+    """The token's holder (cached a few seconds), or Unauthorized / TooManyFailures."""
+    actor = _cached(ctx, tokens.digest(secret))
+    if actor is not None:
+        return actor
+    if ctx.writers == "inline":
+        # SQLite under the app: one indexed read, done here like the writes; in a worker
+        # thread it waited for the GIL and the thread (p99 of the time before a write's
+        # transaction 40 ms at 100 req/s, from each token's lookup every few seconds)
+        return _authenticate(ctx, secret, client)
+    return await to_thread.run_sync(_authenticate, ctx, secret, client)
 
 
 async def current_actor(request: Request,
@@ -76,15 +143,12 @@ async def current_actor(request: Request,
 
 async def _actor(request: Request, secret: str) -> Actor:
     """The token's holder, if the route's roles admit them."""
-    ctx: AppContext = request.app.state.ctx
-    actor = _cached(ctx, tokens.digest(secret))
-    if actor is None and ctx.writers == "inline":
-        # SQLite under the app: one indexed read, done here like the writes; in a worker
-        # thread it waited for the GIL and the thread (p99 of the time before a write's
-        # transaction 40 ms at 100 req/s, from each token's lookup every few seconds)
-        actor = _authenticate(ctx, secret)
-    elif actor is None:
-        actor = await to_thread.run_sync(_authenticate, ctx, secret)
+    scope = request.scope
+    checked = scope.get("skranke.actor")  # the guard checked it before reading the body
+    if checked is not None and checked[0] == secret:
+        actor = checked[1]
+    else:
+        actor = await check_secret(request.app.state.ctx, secret, client_of(scope))
     allowed = route_roles(request)
     if actor.role not in allowed:
         raise Forbidden(f"The role '{actor.role}' may not do this.", role=actor.role,
@@ -197,8 +261,9 @@ WRITE_HEADERS = [
     {"name": "Idempotency-Key", "in": "header", "required": False,
      "schema": {"type": "string", "pattern": _KEY.pattern},
      "description": "Repeat a request safely: same key, same answer, one effect (kept 48 h)."},
-    {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
-     "description": "The visit's version (its ETag)."},
+    {"name": "If-Match", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": IF_MATCH},
+     "description": "The visit's version as its ETag gives it (\"3\"), or *."},
     {"name": "X-Occurred-At", "in": "header", "required": False,
      "schema": {"type": "string", "format": "date-time"},
      "description": "When the user acted (offline replay), ISO 8601 with offset."},
@@ -223,6 +288,8 @@ async def writer(request: Request) -> Writer:
     occurred_at = headers.get("x-occurred-at")
     if occurred_at is not None:
         try:
+            if not _RFC3339.match(occurred_at):  # pydantic alone took "0.5" as a Unix time
+                raise ValidationError.from_exception_data("date-time", [])
             when = _AWARE.validate_python(occurred_at)
         except ValidationError:
             raise Invalid("X-Occurred-At is an ISO 8601 time with its offset.",

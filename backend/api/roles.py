@@ -16,8 +16,11 @@ ALL = (CW, REC, SUP, KIOSK, DISPLAY, ADMIN, BOOKING)
 STAFF = (CW, REC, SUP)
 COUNTER = (CW, SUP)
 
+#: Every error is JSON (ErrorOut), whatever the route's own answer is (stats.csv: text).
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (400, 401, 403, 404, 409, 412, 422, 429)
+    code: {"model": ErrorOut, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/ErrorOut"}}}}
+    for code in (400, 401, 403, 404, 409, 412, 413, 422, 429, 503)
 }
 
 

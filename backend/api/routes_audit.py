@@ -6,20 +6,24 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..services import audit_search
 from .deps import Writer, writer
 from .roles import SUP, op
-from .schemas import Body
+from .schemas import Body, Cpr, exactly_one
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
 
 class AuditSearchBody(Body):
-    cpr: Annotated[str, Field(min_length=10, max_length=11)] | None = None
-    name: Annotated[str, Field(min_length=2, max_length=200)] | None = None
-    user: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    """By CPR, by name or by user: exactly one."""
+
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra=exactly_one("cpr", "name", "user"))
+    cpr: Cpr | None = None
+    name: Annotated[str, Field(min_length=2, max_length=200, pattern=r"\S")] | None = None
+    user: Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")] | None = None
 
 
 @op(router, "POST", "/search", (SUP,),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
@@ -22,11 +24,41 @@ class _EventStream(EventSourceResponse):
     queue and is told to refetch (services/events.py); one that goes away is noticed by
     the response's disconnect watch as before."""
 
+    #: Set when the stream's token is revoked or expires (api/streams.py): the stream ends.
+    stop: anyio.Event | None = None
+
     async def _send_with_timeout(self, send, message) -> None:  # sse-starlette 3.7
         if self.send_timeout is None:
             await send(message)
         else:
             await super()._send_with_timeout(send, message)
+
+    async def _listen_for_disconnect(self, receive) -> None:
+        """The client's going, or the token's end: either ends the response."""
+        if self.stop is None:
+            await super()._listen_for_disconnect(receive)
+            return
+        async with anyio.create_task_group() as tg:
+            async def first(wait) -> None:
+                await wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(first, lambda: super(_EventStream, self)._listen_for_disconnect(
+                receive))
+            tg.start_soon(first, self.stop.wait)
+
+    #: The stream's place among the open ones (api/streams.py), given back at its end.
+    place: contextlib.AbstractContextManager | None = None
+
+    async def __call__(self, scope, receive, send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            if self.place is not None:
+                self.place.__exit__(None, None, None)
+        if self.stop is not None and self.stop.is_set():
+            with contextlib.suppress(Exception):  # the end of the chunked body, cleanly
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @op(router, "GET", "/sites/{site_id}/events", (*STAFF, DISPLAY, KIOSK),
@@ -48,6 +80,8 @@ async def events(request: Request,
                           code="invalid_last_event_id", status=400)
         after = int(last_event_id)
     hub = request.app.state.hub
+    place = request.app.state.streams.admit(actor.token_id)
+    stop = place.__enter__()  # held until the stream ends (or TooManyStreams now)
 
     async def stream():
         async for item in hub.listen(site_id, after):
@@ -57,5 +91,7 @@ async def events(request: Request,
                 return
             yield b"".join(ev.frame for ev in item)  # frames encoded once, sent in one go
 
-    return _EventStream(stream(), ping=ctx.settings.sse_heartbeat_seconds,
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response = _EventStream(stream(), ping=ctx.settings.sse_heartbeat_seconds,
+                            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    response.stop, response.place = stop, place
+    return response

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from ..domain.errors import Invalid
 from ..services import counters, precalls
@@ -16,7 +16,7 @@ from ..services import stats as statslib
 from ..services.search import search_today
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import ADMIN, CW, REC, SUP, op
-from .schemas import Body, VisitOut
+from .schemas import Body, Cpr, VisitOut, exactly_one
 
 router = APIRouter(prefix="/sites/{site_id}", tags=["reception"])
 visit_router = APIRouter(prefix="/visits", tags=["reception"])
@@ -24,17 +24,21 @@ SiteId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class SearchBody(Body):
-    name: Annotated[str, Field(min_length=2, max_length=200)] | None = None
-    cpr: Annotated[str, Field(min_length=10, max_length=11)] | None = None
+    """By name (two letters or more, spaces aside) or by CPR number: exactly one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=exactly_one("name", "cpr"))
+    name: Annotated[str, Field(min_length=2, max_length=200, pattern=r"\S[\s\S]*\S")
+                    ] | None = None
+    cpr: Cpr | None = None
 
 
 @op(router, "POST", "/search", (REC, SUP, CW), response_model=list[VisitOut],
     summary="Today's visits by the citizen's name (part of it) or CPR number")
-def search(body: SearchBody, site_id: str = SiteId, ctx=Depends(get_ctx),
-           actor=Depends(current_actor)):
-    with ctx.db.read() as s:
-        return search_today(s, ctx, site_id, name=body.name, cpr=body.cpr,
-                            now=ctx.clock.now())
+async def search(body: SearchBody, site_id: str = SiteId, w: Writer = Depends(writer)):
+    # a write: a search by CPR is audited (who searched, how many found; never the number)
+    return await w.run(lambda tx: search_today(tx.session, tx.ctx, site_id, name=body.name,
+                                               cpr=body.cpr, now=tx.now, tx=tx),
+                       remember=False)
 
 
 class PrecallBody(Body):
@@ -69,17 +73,22 @@ def _figures(ctx, site_id: str, start: date, end: date | None) -> dict:
         return statslib.stats(s, ctx, site_id, start, end)
 
 
+RANGE = ("The last day (default: `from`); no earlier than `from` and at most 366 days "
+         "after it, else 422 `invalid_range`.")
+
+
 @op(router, "GET", "/stats", (SUP, ADMIN),
     summary="Statistics of a day or a date range, from the anonymised visit facts")
 def stats(site_id: str = SiteId, from_: date = Query(alias="from"),
-          to: date | None = Query(None), ctx=Depends(get_ctx), actor=Depends(current_actor)):
+          to: date | None = Query(None, description=RANGE), ctx=Depends(get_ctx),
+          actor=Depends(current_actor)):
     return _figures(ctx, site_id, from_, to)
 
 
 @op(router, "GET", "/stats.csv", (SUP, ADMIN), response_class=PlainTextResponse,
     summary="The same statistics as CSV: section, key, value")
 def stats_csv(site_id: str = SiteId, from_: date = Query(alias="from"),
-              to: date | None = Query(None), ctx=Depends(get_ctx),
+              to: date | None = Query(None, description=RANGE), ctx=Depends(get_ctx),
               actor=Depends(current_actor)):
     return PlainTextResponse(statslib.to_csv(_figures(ctx, site_id, from_, to)),
                              media_type="text/csv; charset=utf-8")

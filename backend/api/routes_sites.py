@@ -13,7 +13,17 @@ from ..storage import repo
 from ..storage.models import SiteRow, VisitRow
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import ADMIN, ALL, COUNTER, DISPLAY, KIOSK, REC, STAFF, SUP, op
-from .schemas import CallNextOut, CheckInBody, CounterOut, DayOut, ErrandsBody, VisitOut, WalkinBody
+from .schemas import (
+    CallNextOut,
+    CheckInBody,
+    CounterOut,
+    DayOut,
+    ErrandsBody,
+    TicketOut,
+    VisitOut,
+    WalkinBody,
+    for_role,
+)
 
 router = APIRouter(prefix="/sites/{site_id}", tags=["sites"])
 SiteId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
@@ -91,15 +101,18 @@ async def call_next(site_id: str = SiteId, number: int = CounterNo, w: Writer = 
     return await w.run(lambda tx: visits.call_next(tx, site_id, number))
 
 
-@op(router, "POST", "/walk-ins", (REC, SUP, KIOSK), response_model=VisitOut, status_code=201,
-    summary="Register a walk-in: it waits at once")
+@op(router, "POST", "/walk-ins", (REC, SUP, KIOSK), response_model=VisitOut | TicketOut,
+    status_code=201, summary="Register a walk-in: it waits at once",
+    description="A kiosk is answered with the ticket and its times only (TicketOut).")
 async def walk_in(body: WalkinBody, site_id: str = SiteId, w: Writer = Depends(writer)):
-    return await w.run(lambda tx: visits.register_walkin(
+    return await w.run(lambda tx: for_role(tx.actor.role, visits.register_walkin(
         tx, site_id, body.errand, body.name, body.cpr, body.phone,
-        {k: v.value for k, v in body.documents.items()}, body.priority), status=201)
+        {k: v.value for k, v in body.documents.items()}, body.priority)), status=201)
 
 
-@op(router, "POST", "/check-in", (REC, SUP, KIOSK), response_model=VisitOut,
-    summary="Check in a booked citizen by booking reference (kiosk)")
+@op(router, "POST", "/check-in", (REC, SUP, KIOSK), response_model=VisitOut | TicketOut,
+    summary="Check in a booked citizen by booking reference (kiosk)",
+    description="A kiosk is answered with the ticket and its times only (TicketOut).")
 async def check_in(body: CheckInBody, site_id: str = SiteId, w: Writer = Depends(writer)):
-    return await w.run(lambda tx: visits.check_in_by_ref(tx, site_id, body.booking_ref))
+    return await w.run(lambda tx: for_role(tx.actor.role, visits.check_in_by_ref(
+        tx, site_id, body.booking_ref)))

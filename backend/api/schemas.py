@@ -10,12 +10,29 @@ from ..domain.types import DocStatus, Outcome
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$")]
+Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$", max_length=21)]
 Number = Annotated[int, Field(ge=1, le=999)]
+#: An errand's or a document's code, as in the catalogue (backend/data/errands.toml).
+Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", max_length=40)]
+#: DDMMYY-XXXX or DDMMYYXXXX with a real birth date (domain/cpr.py), as one pattern: days
+#: 01-28 of any month, 29-30 of all but February, 31 of the long months, 29 February in a
+#: leap year (year 00 is 2000, a leap year, when the 7th digit is 4-9, else 1900).
+CPR_PATTERN = (r"^(?:(?:0[1-9]|1[0-9]|2[0-8])(?:0[1-9]|1[0-2])[0-9]{2}"
+               r"|(?:29|30)(?:0[13-9]|1[0-2])[0-9]{2}|31(?:0[13578]|1[02])[0-9]{2}"
+               r"|2902(?:0[48]|[2468][048]|[13579][26]))-?[0-9]{4}$|^290200-?[4-9][0-9]{3}$")
+Cpr = Annotated[str, Field(pattern=CPR_PATTERN, min_length=10, max_length=11)]
 
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def exactly_one(*fields: str) -> dict:
+    """The JSON Schema of "exactly one of these fields is given (not null)", for a body
+    whose fields are each optional and nullable."""
+    return {"oneOf": [{"required": [f], "properties": {
+        g: ({"type": "string"} if g == f else {"type": "null"}) for g in fields}}
+        for f in fields]}
 
 
 class CallBody(Body):
@@ -24,7 +41,7 @@ class CallBody(Body):
 
 class TransferBody(Body):
     counter: Number | None = None
-    errand: str | None = None
+    errand: Code | None = None
 
 
 class MoveBody(Body):
@@ -55,19 +72,21 @@ class NoteBody(Body):
 
 
 class WalkinBody(Body):
-    errand: str
+    errand: Code
     name: Name
-    cpr: str | None = None
+    cpr: Cpr | None = None
     phone: Phone | None = None
-    documents: dict[str, DocStatus] = Field(default_factory=dict)
+    documents: Annotated[dict[Code, DocStatus], Field(max_length=40, json_schema_extra={
+        "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
+        "additionalProperties": False})] = Field(default_factory=dict)
     priority: Annotated[int, Field(ge=-9, le=9)] = 0
 
 
 class BookingBody(Body):
-    errand: str
+    errand: Code
     start: AwareDatetime
     name: Name
-    cpr: str | None = None
+    cpr: Cpr | None = None
     phone: Phone | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
     counter: Number | None = None
@@ -87,7 +106,7 @@ class CheckInBody(Body):
 
 
 class ErrandsBody(Body):
-    errands: list[str] | None
+    errands: Annotated[list[Code], Field(max_length=100)] | None
 
 
 # --- responses -----------------------------------------------------------------------------
@@ -159,6 +178,37 @@ class VisitOut(Out):
     prepared_notes: str | None
     precall: dict[str, Any] | None
     notes: list[NoteOut]
+
+
+class TicketOut(Out):
+    """What a device (kiosk, display) is told of a visit: its ticket and times, no citizen."""
+
+    id: int
+    ticket: str
+    kind: str
+    state: str
+    errand: str
+    site_id: str
+    day: str
+    slot_start: str | None
+    arrived_at: str | None
+    counter: int | None
+    counter_name: str | None
+    queue_rank: int | None = None
+    estimated_call_at: str | None = None
+    planned_gap: GapOut | None = None
+    version: int
+
+
+#: The fields of a visit a device role gets (TicketOut).
+TICKET_FIELDS = tuple(TicketOut.model_fields)
+
+
+def for_role(role: str, visit: dict[str, Any]) -> dict[str, Any]:
+    """A visit's answer as the role may have it: a device role gets TicketOut only."""
+    if role in ("kiosk", "display"):
+        return {k: visit[k] for k in TICKET_FIELDS if k in visit}
+    return visit
 
 
 class CounterOut(Out):

@@ -57,3 +57,10 @@ class Invalid(DomainError):
 class TooSoon(DomainError):
     status = 429
     code = "recall_too_soon"
+
+
+class TooManyFailures(DomainError):
+    """Too many failed authentications from one client: it waits (Retry-After)."""
+
+    status = 429
+    code = "too_many_failures"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -19,7 +18,7 @@ from ..settings import Settings, SiteConfig
 from ..storage import repo
 from ..storage.db import COMMITTED_EVENTS, Database, lock_site
 from ..storage.fast import Fast
-from ..storage.models import AuditRow, CounterRow, EventRow, Meta, SiteRow, VisitRow
+from ..storage.models import AuditRow, CounterRow, EventRow, SiteRow, VisitRow
 from ..storage.open_visits import touched
 
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
@@ -86,12 +85,11 @@ class AppContext:
     def bootstrap(self) -> None:
         """Migrate, then make sure every configured site, its counters and the keys exist."""
         self.db.migrate()
+        from .. import keys  # the keys live outside the database (backend/keys.py)
+
         with self.db.write() as s:
-            key = s.get(Meta, "audit_hmac_key")
-            if key is None:
-                key = Meta(key="audit_hmac_key", value=secrets.token_hex(32))
-                s.add(key)
-            self.hmac_key = bytes.fromhex(key.value)
+            self.hmac_key = keys.load(self.settings, s).audit_hmac
+            keys.encrypt_clear_rows(s)
             for site in self.settings.sites:
                 row = s.get(SiteRow, site.id)
                 if row is None:

@@ -10,6 +10,7 @@ from ..domain import lifecycle
 from ..domain.queue import automatic_transitions
 from ..storage import repo
 from ..storage.models import EventRow, IdempotencyRow, NoteRow, VisitRow
+from . import throttle
 from .context import SYSTEM, AppContext, Tx
 from .visits import finish_change
 
@@ -53,6 +54,7 @@ def tick(ctx: AppContext) -> int:
         session.execute(delete(IdempotencyRow).where(IdempotencyRow.created_at < cutoff))
         kept = ctx.clock.now() - timedelta(hours=ctx.settings.event_retention_hours)
         session.execute(delete(EventRow).where(EventRow.at < kept))
+        throttle.purge(session, ctx.clock.now(), ctx.settings.auth_failure_window_seconds)
     return made
 
 

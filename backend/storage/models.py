@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from .crypto import EncryptedCpr
+
 
 class UTCDateTime(TypeDecorator):
     """Stored as naive UTC everywhere, handed out as aware UTC."""
@@ -109,7 +111,8 @@ class VisitRow(Base):
     booking_ref: Mapped[str | None] = mapped_column(String(12), unique=True)
     slot_start: Mapped[datetime | None]
     citizen_name: Mapped[str] = mapped_column(String(200))
-    cpr: Mapped[str | None] = mapped_column(String(10))
+    #: encrypted at rest (storage/crypto.py); searched by `cpr_ref`, its keyed hash
+    cpr: Mapped[str | None] = mapped_column(EncryptedCpr)
     cpr_ref: Mapped[str | None] = mapped_column(String(64))
     phone: Mapped[str | None] = mapped_column(String(30))
     citizen_note: Mapped[str | None] = mapped_column(Text)
@@ -176,6 +179,14 @@ class TicketCodeRow(Base):
     site_id: Mapped[str] = mapped_column(String(40))
     day: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime]
+class AuthFailureRow(Base):
+    """Failed authentications of one client address in its current window
+    (services/throttle.py)."""
+
+    __tablename__ = "auth_failures"
+    client: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime]
+    count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AuditRow(Base):

@@ -8,10 +8,11 @@ from fastapi import Request
 from fastapi.security import HTTPAuthorizationCredentials
 
 from ..api.deps import Writer, current_actor, writer
+from ..api.guard import DEVICE_COOKIE
 from ..domain.errors import Invalid, Unauthorized
 from ..services.context import Actor
 
-COOKIE = "skranke_device"
+COOKIE = DEVICE_COOKIE
 
 
 def set_cookie(response, secret: str, max_age: int, secure: bool) -> None:

@@ -61,6 +61,12 @@ def _cached(ctx: AppContext, key: str) -> Actor | None:
     return actor if fresh else None
 
 
+def forget_token(token_id: str) -> None:
+    """Drop a token found revoked or expired from the cache: refused from now on."""
+    for key in [k for k, (a, _e, _c) in _token_cache.items() if a.token_id == token_id]:
+        _token_cache.pop(key, None)
+
+
 #: Clients refused for failed authentications, to the monotonic time they may try again:
 #: a copy of their rows (services/throttle.py) so a client that goes on hammering costs no
 #: database read per request. The rows decide; this only remembers their answer.

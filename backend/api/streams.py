@@ -19,6 +19,7 @@ from sqlalchemy import or_, select
 
 from ..domain.errors import DomainError
 from ..storage.models import TokenRow
+from .deps import forget_token
 
 log = logging.getLogger("skranke.events")
 
@@ -69,6 +70,7 @@ class Streams:
                 log.warning("token check of event streams failed: %s", type(exc).__name__)
                 continue
             for token_id in ended:
+                forget_token(token_id)
                 for stop in self.open.pop(token_id, ()):
                     stop.set()
                 log.info("event streams of token %s ended: revoked or expired", token_id)

@@ -45,11 +45,11 @@ class Served(ServerProcess):
         if getattr(self, "out", None):
             self.out.close()
 
-    def token(self, role: str, person: str = "p") -> str:
-        return self.cli("token", "create", "--role", role, "--person", person)
+    def token(self, role: str, person: str = "p", *extra: str) -> str:
+        return self.cli("token", "create", "--role", role, "--person", person, *extra)
 
     def token_id(self, person: str) -> str:
-        return next(t["id"] for t in json.loads(self.cli("token", "list"))
+        return next(t["id"] for t in json.loads(self.cli("token", "list", "--json"))
                     if t["person"] == person)
 
     def rss_kb(self) -> int:

@@ -19,6 +19,8 @@ several (with a time limit; its gap is reported).
 from __future__ import annotations
 
 import math
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,6 +114,28 @@ def solve_dp(inst: Instance, max_states: int = DP_STATES) -> Optimum | None:
     return Optimum(best, best, "dp", 0.0)
 
 
+_banner_shown = False
+
+
+def _highs():
+    """A HiGHS solver; the banner it prints on the first one in a process goes nowhere."""
+    global _banner_shown
+    import highspy
+
+    if _banner_shown:
+        return highspy.Highs()
+    _banner_shown = True
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def solve_milp(inst: Instance, time_limit: float = 10.0) -> Optimum:
     """x[w, s] = walk-in w starts in unit s; at most once each; per unit, the walk-ins in
     service at most the free counters."""
@@ -132,7 +156,7 @@ def solve_milp(inst: Instance, time_limit: float = 10.0) -> Optimum:
     n_cols = len(col_start) - 1
     if n_cols == 0:
         return Optimum(0, 0.0, "milp", 0.0)
-    h = highspy.Highs()
+    h = _highs()
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("threads", 1)

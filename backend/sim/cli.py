@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import shlex
 import sys
 from pathlib import Path
@@ -78,6 +79,7 @@ def variants(p: Params) -> list[tuple[str, Params, int]]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
         p = load_params(args)
     except (OSError, ValueError) as exc:

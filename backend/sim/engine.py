@@ -88,6 +88,7 @@ class Day:
         self.agenda: list[tuple[float, int, str, int]] = []
         self.seq = 0
         self.observed: list[tuple[str, float]] = []
+        self._observed: tuple | None = None  # the DayState's, rebuilt after a finish
         self.res = DayResult(policy.name, counters, world.length)
         self.waiting = 0
         self.closed = False
@@ -105,7 +106,9 @@ class Day:
             booked = State.BOOKED
             visits = tuple(v for v in self.visits.values() if v.state is not booked
                            or early < v.slot_start < late)
-        return DayState(SITE, DAY, self.counters, visits, self.rules, tuple(self.observed))
+        if self._observed is None:
+            self._observed = tuple(self.observed) if self.rules.duration_quantile else ()
+        return DayState(SITE, DAY, self.counters, visits, self.rules, self._observed)
 
     def put(self, v: Visit) -> None:
         old = self.visits.get(v.id)
@@ -189,6 +192,7 @@ class Day:
         self.put(lifecycle.finish(v, _at(t), outcome))
         self.holding[v.counter_id] = None
         self.observed.append((v.errand, (t - (v.started_at - T0).total_seconds()) / 60))
+        self._observed = None
 
     # --- call next -------------------------------------------------------------------------
     def choose(self, day: DayState, counter: Counter, now: datetime) -> Visit | None:

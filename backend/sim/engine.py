@@ -209,7 +209,9 @@ class Day:
                 continue
             v = self.choose(self.state(now), c, now)
             if v is None:
-                continue
+                # the counters are alike (every errand, nobody assigned to one while
+                # waiting) and all free ones are free now: they would all answer nobody
+                break
             v = lifecycle.start(lifecycle.call(v, c.id, now), now)
             self.put(v)
             self.holding[c.id] = v.id

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .study import Study
 from .texts import t
+
+
+def danish(text: str, lang: str) -> str:
+    """Danish numbers: a decimal comma and a thousands point (1.234,5)."""
+    if lang != "da":
+        return text
+    return re.sub(r"(?<=\d)[.,](?=\d)", lambda m: "," if m.group() == "." else ".", text)
 
 
 def _f(x, digits: int = 1) -> str:
@@ -142,9 +150,10 @@ def markdown(study: Study, lang: str, command: str, files: list[str],
         lines += [f"![{f}]({f})" for f in files]
     gap = t("gap", lang, gap=max(study.gaps)) if study.gaps and max(study.gaps) > 0 else ""
     lines += ["", f"## {t('assumptions', lang)}", "", assumptions(study, lang), "",
-              t("simplify", lang, grid=study.params.grid_seconds, gap=gap), "",
-              f"## {t('command', lang)}", "", f"    {command}", "", timing(study, lang), ""]
-    return "\n".join(lines)
+              t("simplify", lang, grid=study.params.grid_seconds, gap=gap)]
+    tail = ["", f"## {t('command', lang)}", "", f"    {command}", "",
+            danish(timing(study, lang), lang), ""]
+    return danish("\n".join(lines), lang) + "\n".join(tail)
 
 
 def timing(study: Study, lang: str) -> str:
@@ -176,7 +185,7 @@ def terminal(study: Study, lang: str, whatifs: list[tuple[str, Study]],
         out.append(" | ".join(wcols))
         out += [" | ".join(r) for r in rows]
     out += ["", timing(study, lang)]
-    return "\n".join(out)
+    return danish("\n".join(out), lang)
 
 
 def write(study: Study, out: Path, lang: str, command: str,

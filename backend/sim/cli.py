@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
 import sys
 from pathlib import Path
 
 from . import params as params_mod
-from . import report, study
 from .params import Params
+
+# study and report (numpy, HiGHS, matplotlib) are imported when the command runs, so that
+# `skranke-server serve` does not load them
 
 
 def add_parser(sub) -> None:
@@ -40,7 +43,7 @@ def add_parser(sub) -> None:
                    help="override: walk-ins an hour per counter")
     s.add_argument("--no-show", type=float, help="override: the no-show share (0-1)")
     s.add_argument("--no-hindsight", action="store_true", help="skip the hindsight optimum")
-    s.add_argument("--jobs", type=int, default=study.default_jobs(),
+    s.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)),
                    help="processes (default: up to 2)")
     s.add_argument("--out", default="simulation", help="report folder (default ./simulation)")
     s.add_argument("--lang", choices=("da", "en"), default="da")
@@ -79,6 +82,8 @@ def variants(p: Params) -> list[tuple[str, Params, int]]:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
+    from . import report, study
+
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
     try:
         p = load_params(args)

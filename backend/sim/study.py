@@ -131,7 +131,7 @@ def run(p: Params, days: int, seed: int, pols: list[Policy], *, optimum: bool = 
     tasks = [(p, seed, i, pols, optimum, counters) for i in range(days)]
     if jobs > 1 and days > 1:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            for n, out in enumerate(ex.map(_one, tasks, chunksize=max(1, days // (jobs * 8))),
+            for n, out in enumerate(ex.map(_one, tasks, chunksize=max(1, days // (jobs * 50))),
                                     1):
                 study.add(out)
                 if progress:

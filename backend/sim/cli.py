@@ -110,8 +110,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                            jobs=args.jobs, progress=study.Progress(args.days, f"{label}: "),
                            counters=counters)
             whatifs.append((label, st))
-    command = "skranke-server " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
-        if len(sys.argv) > 1 and sys.argv[1] == "simulate" else "skranke-server simulate"
+    command = ("skranke-server " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+               if "simulate" in sys.argv[1:] else "skranke-server simulate")
     path = report.write(main, Path(args.out), args.lang, command, whatifs)
     print(report.terminal(main, args.lang, whatifs, headline))
     print(f"\n{path}")

@@ -8,6 +8,9 @@ Definitions:
 - extra delay of a booked citizen: their start minus their start in the booking-only run of
   the same day, at least 0; share delayed (more than 1 second), mean and 95th percentile
   over all booked citizens served;
+- late extra delay: the part of it past the citizen's own slot as well (start minus the later
+  of their baseline start and their slot): the planner's fit test allows a walk-in to push a
+  booked citizen who would have been called early back to their slot, never past it;
 - idle counter minutes within opening hours, and their value at the staff hour's cost;
 - overtime: counter minutes in service after closing;
 - share of the optimum: walk-ins served over the hindsight optimum's, summed over days.
@@ -35,16 +38,20 @@ class DayRecord:
     booked: int
     waits: np.ndarray  # walk-ins served, seconds
     extra: np.ndarray  # booked citizens served, seconds
+    late: np.ndarray  # ... of it past their slot too
     idle: float
     overtime: float
 
 
-def record(res: DayResult, base: DayResult, walkins: int) -> DayRecord:
-    extra = np.array([max(0.0, t - base.booked_start[i]) for i, t in res.booked_start.items()
-                      if i in base.booked_start], float)
+def record(res: DayResult, base: DayResult, walkins: int,
+           slots: list[float] | None = None) -> DayRecord:
+    both = [(i, t) for i, t in res.booked_start.items() if i in base.booked_start]
+    extra = np.array([max(0.0, t - base.booked_start[i]) for i, t in both], float)
+    late = np.array([max(0.0, t - max(base.booked_start[i], slots[i])) for i, t in both]
+                    if slots is not None else [], float)
     return DayRecord(res.walkins_served, res.walkins_left, res.walkins_turned_away, walkins,
-                     len(res.booked_start), np.array(res.walkin_wait, float), extra, res.idle,
-                     res.overtime)
+                     len(res.booked_start), np.array(res.walkin_wait, float), extra, late,
+                     res.idle, res.overtime)
 
 
 @dataclass(slots=True)
@@ -57,6 +64,7 @@ class PolicyStats:
         n = len(d) or 1
         waits = np.concatenate([r.waits for r in d]) / 60 if d else np.zeros(0)
         extra = np.concatenate([r.extra for r in d]) / 60 if d else np.zeros(0)
+        late = np.concatenate([r.late for r in d]) / 60 if d else np.zeros(0)
         served = sum(r.served for r in d)
         opt = sum(optimum[:len(d)])
         idle = sum(r.idle for r in d) / 60 / n
@@ -75,6 +83,8 @@ class PolicyStats:
             "extra_mean": float(extra.mean()) if extra.size else 0.0,
             "extra_p95": float(np.percentile(extra, 95)) if extra.size else 0.0,
             "extra_max": float(extra.max()) if extra.size else 0.0,
+            "late_share": float((late > DELAYED / 60).mean()) if late.size else 0.0,
+            "late_p95": float(np.percentile(late, 95)) if late.size else 0.0,
             "idle_minutes_per_day": idle,
             "idle_dkk_per_day": idle / 60 * staff_hour_dkk,
             "overtime_minutes_per_day": sum(r.overtime for r in d) / 60 / n,

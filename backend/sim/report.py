@@ -25,8 +25,12 @@ def _row(s: dict) -> list[str]:
     return [s["policy"], _f(s["served_per_day"]), _f(s["left_per_day"]),
             _f(s["turned_away_per_day"]), f"{_f(s['wait_mean'])} / {_f(s['wait_p90'])}",
             _f(100 * s["delayed_share"]), _f(s["extra_mean"], 2), _f(s["extra_p95"], 2),
+            f"{_f(100 * s['late_share'])} / {_f(s['late_p95'], 2)}",
             _f(s["idle_minutes_per_day"], 0), _f(s["idle_dkk_per_day"], 0),
             _f(s["overtime_minutes_per_day"]), "–" if share is None else f"{100 * share:.0f} %"]
+
+
+
 
 
 def _table(header: str, rows: list[list[str]]) -> str:
@@ -46,6 +50,7 @@ def headline(study: Study, policy: str = "planner") -> dict:
     return {"served_week": s["served_per_week"], "served_day": s["served_per_day"],
             "walkins_day": s["walkins_per_day"], "delayed": 100 * s["delayed_share"],
             "extra_mean": s["extra_mean"], "extra_p95": s["extra_p95"], "filled": filled,
+            "late": 100 * s["late_share"],
             "idle": base["idle_minutes_per_day"],
             "dkk_week": filled / 60 * p.staff_hour_dkk * p.days_per_week,
             "optimum_day": s["optimum_per_day"],
@@ -136,7 +141,8 @@ def markdown(study: Study, lang: str, command: str, files: list[str],
              t("verdict_pays" if h["extra_p95"] <= 1.0 else "verdict_costs", lang), "",
              f"## {t('policies', lang)}", "", t("policy_names", lang), "",
              _table(t("cols", lang), [_row(s) for s in sums
-                                      if not s["policy"].startswith("planner q=")])]
+                                      if not s["policy"].startswith("planner q=")]),
+             "", t("late_note", lang)]
     sweep = [s for s in sums if s["policy"].startswith("planner q=")]
     if sweep:
         lines += ["", f"## {t('tradeoff', lang)}", "", t("tradeoff_note", lang), "",
@@ -151,7 +157,7 @@ def markdown(study: Study, lang: str, command: str, files: list[str],
     gap = t("gap", lang, gap=max(study.gaps)) if study.gaps and max(study.gaps) > 0 else ""
     lines += ["", f"## {t('assumptions', lang)}", "", assumptions(study, lang), "",
               t("simplify", lang, grid=study.params.grid_seconds, gap=gap)]
-    tail = ["", f"## {t('command', lang)}", "", f"    {command}", "",
+    tail = ["", "", f"## {t('command', lang)}", "", f"    {command}", "",
             danish(timing(study, lang), lang), ""]
     return danish("\n".join(lines), lang) + "\n".join(tail)
 
@@ -172,11 +178,13 @@ def terminal(study: Study, lang: str, whatifs: list[tuple[str, Study]],
     cols = t("cols", lang).split("|")
     out = [t("title", lang), "", text, ""]
     width = max(len(s["policy"]) for s in sums)
-    head = f"{cols[0]:<{width}}  {cols[1]:>12}  {cols[6]:>14}  {cols[7]:>14}  {cols[11]:>16}"
+    head = (f"{cols[0]:<{width}}  {cols[1]:>12}  {cols[6]:>14}  {cols[7]:>14}  "
+            f"{cols[8]:>20}  {cols[12]:>16}")
     out.append(head)
     for s in sums:
         r = _row(s)
-        out.append(f"{r[0]:<{width}}  {r[1]:>12}  {r[6]:>14}  {r[7]:>14}  {r[11]:>16}")
+        out.append(f"{r[0]:<{width}}  {r[1]:>12}  {r[6]:>14}  {r[7]:>14}  {r[8]:>20}  "
+                   f"{r[12]:>16}")
     if whatifs:
         out += ["", t("whatif", lang) + ":"]
         rows = whatif_rows(study, whatifs, policy)

@@ -51,6 +51,7 @@ def one_day(p: Params, seed: int, index: int, pols: list[Policy], optimum: bool,
             counters: int | None = None) -> DayOutcome:
     w = world.make(p, seed, index)
     records, seconds = {}, {}
+    slots = [b.slot for b in w.booked]
     t = time.perf_counter()
     base = run_day(w, BOOKING, p, counters)
     seconds[BOOKING.name] = time.perf_counter() - t
@@ -61,7 +62,7 @@ def one_day(p: Params, seed: int, index: int, pols: list[Policy], optimum: bool,
             t = time.perf_counter()
             res = run_day(w, pol, p, counters)
             seconds[pol.name] = time.perf_counter() - t
-        records[pol.name] = record(res, base, len(w.walkins))
+        records[pol.name] = record(res, base, len(w.walkins), slots)
     best = hindsight.optimum(w, base, p.grid_seconds, p.time_limit) if optimum else None
     return DayOutcome(records, seconds, best)
 

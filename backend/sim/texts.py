@@ -17,7 +17,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "da": "Med Skrankes planlægger ville en chancekø betjene ca. **{served_week:.0f} borgere "
               "om ugen** ({served_day:.1f} om dagen, af {walkins_day:.1f} der kommer). Det koster "
               "de bookede borgere: {delayed:.1f} % får ekstra ventetid, i gennemsnit "
-              "{extra_mean:.2f} min, og 95 % venter højst {extra_p95:.1f} min ekstra. Køen "
+              "{extra_mean:.2f} min, og 95 % venter højst {extra_p95:.1f} min ekstra; {late:.1f} % "
+              "kommer til senere end deres bookede tid, end de ellers ville. Køen "
               "udfylder {filled:.0f} af dagens {idle:.0f} ledige skrankeminutter, en værdi af "
               "**{dkk_week:,.0f} kr. om ugen** i personaletid, der ellers står ubrugt. "
               "Bagklogskabens optimum (alt kendt på forhånd, ingen booket forsinket) ville "
@@ -25,7 +26,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "With Skranke's planner a chance queue would serve about **{served_week:.0f} "
               "citizens a week** ({served_day:.1f} a day, of {walkins_day:.1f} who come). The cost "
               "to booked citizens: {delayed:.1f} % get extra waiting, {extra_mean:.2f} min on "
-              "average, and 95 % wait at most {extra_p95:.1f} min extra. The queue fills "
+              "average, and 95 % wait at most {extra_p95:.1f} min extra; {late:.1f} % are served "
+              "later than their booked time than they would have been. The queue fills "
               "{filled:.0f} of the day's {idle:.0f} idle counter minutes, worth **DKK "
               "{dkk_week:,.0f} a week** of staff time that is otherwise unused. The hindsight "
               "optimum (everything known in advance, no booked citizen delayed) would serve "
@@ -46,11 +48,19 @@ TEXTS: dict[str, dict[str, str]] = {
                      "en": "booking=booking only (walk-ins turned away); naive=a walk-in whenever "
                            "a counter idles; planner=Skranke's planner"},
     "cols": {"da": "politik|betjent/dag|gik/dag|afvist/dag|ventetid gns./p90 min|bookede "
-                   "forsinket %|ekstra gns. min|ekstra p95 min|ledig min/dag|ledig kr./dag|"
-                   "overtid min/dag|andel af optimum",
+                   "forsinket %|ekstra gns. min|ekstra p95 min|efter tiden % / p95 min|"
+                   "ledig min/dag|ledig kr./dag|overtid min/dag|andel af optimum",
              "en": "policy|served/day|left/day|turned away/day|wait mean/p90 min|booked delayed %|"
-                   "extra mean min|extra p95 min|idle min/day|idle DKK/day|overtime min/day|"
-                   "share of optimum"},
+                   "extra mean min|extra p95 min|past the slot % / p95 min|idle min/day|"
+                   "idle DKK/day|overtime min/day|share of optimum"},
+    "late_note": {
+        "da": "Ekstra ventetid er målt mod samme dag uden walk-ins. Det meste af den er bookede, "
+              "der ellers var blevet kaldt før deres tid af en ledig skranke; \"efter tiden\" "
+              "tæller kun den del, der også ligger efter borgerens bookede tid.",
+        "en": "Extra delay is measured against the same day without walk-ins. Most of it is "
+              "booked citizens who would otherwise have been called before their time by an "
+              "idle counter; \"past the slot\" counts only the part that is also past the "
+              "citizen's booked time."},
     "tradeoff": {"da": "Afvejning: planlæggerens indstillinger", "en": "Trade-off: the planner's "
                  "settings"},
     "tradeoff_note": {"da": "q = duration_quantile (0: katalogets minutter), p = "

@@ -35,6 +35,8 @@ def add_parser(sub) -> None:
     s.add_argument("--what-if", action="store_true",
                    help="the same days with one counter fewer and more, and one booking "
                         "capacity less")
+    s.add_argument("--no-show-sweep", action="store_true",
+                   help="the same days with 0, 10 and 20 %% no-shows (in the what-if table)")
     s.add_argument("--from-history", type=int, metavar="DAYS",
                    help="measure the parameters from the backend's last DAYS recorded days "
                         "(uses --config / --database-url like the other commands)")
@@ -100,11 +102,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     main = study.run(p, args.days, args.seed, pols, optimum=not args.no_hindsight,
                      jobs=args.jobs, progress=study.Progress(args.days))
     whatifs = []
-    if args.what_if:
+    if args.what_if or args.no_show_sweep:
         from .texts import t
 
         small = [pol for pol in pols if pol.name in ("booking", headline)]
-        for (key, n), q, counters in variants(p):
+        todo = variants(p) if args.what_if else []
+        if args.no_show_sweep:
+            todo += [(("no_show", round(100 * x)), p.with_(no_show=x), p.counters)
+                     for x in (0.0, 0.10, 0.20)]
+        for (key, n), q, counters in todo:
             label = t(key, args.lang, n=n)
             st = study.run(q, args.days, args.seed, small, optimum=not args.no_hindsight,
                            jobs=args.jobs, progress=study.Progress(args.days, f"{label}: "),

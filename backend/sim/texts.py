@@ -75,6 +75,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "base": {"da": "som nu", "en": "as now"},
     "counters": {"da": "{n} skranker", "en": "{n} counters"},
     "capacity": {"da": "bookingkapacitet {n}", "en": "booking capacity {n}"},
+    "no_show": {"da": "udeblivelser {n} %", "en": "no-shows {n} %"},
     "assumptions": {"da": "Antagelser", "en": "Assumptions"},
     "assume": {
         "da": "{days} simulerede dage (seed {seed}), parametre fra {source}: {counters} skranker "

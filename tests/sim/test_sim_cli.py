@@ -26,10 +26,12 @@ def test_simulate_in_english_with_the_sweep(tmp_path, capsys):
                       'close = "11:00"\n', "utf-8")
     out = tmp_path / "report"
     assert main(["simulate", str(params), "--days", "2", "--jobs", "1", "--out", str(out),
-                 "--lang", "en", "--sweep", "--no-hindsight", "--walkins-per-hour", "1"]) == 0
+                 "--lang", "en", "--sweep", "--no-hindsight", "--walkins-per-hour", "1",
+                 "--no-show-sweep"]) == 0
     text = (out / "report.md").read_text("utf-8")
     assert "citizens a week" in text and "Trade-off" in text and "planner q=0.9 p=40" in text
     assert (out / "tradeoff.png").exists()
+    assert "no-shows 0 %" in text and "no-shows 20 %" in text
 
 
 def test_simulate_refuses_an_unknown_parameter(tmp_path, capsys):

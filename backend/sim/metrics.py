@@ -41,17 +41,25 @@ class DayRecord:
     late: np.ndarray  # ... of it past their slot too
     idle: float
     overtime: float
+    served_by_hour: np.ndarray | None = None  # walk-ins served, by hour from opening (arrival)
+    come_by_hour: np.ndarray | None = None  # walk-ins who came
 
 
 def record(res: DayResult, base: DayResult, walkins: int,
-           slots: list[float] | None = None) -> DayRecord:
+           slots: list[float] | None = None, arrivals: list[float] | None = None) -> DayRecord:
     both = [(i, t) for i, t in res.booked_start.items() if i in base.booked_start]
     extra = np.array([max(0.0, t - base.booked_start[i]) for i, t in both], float)
     late = np.array([max(0.0, t - max(base.booked_start[i], slots[i])) for i, t in both]
                     if slots is not None else [], float)
+    hours = int(np.ceil(res.length / 3600))
+    served = [a for a, _, _, walkin in res.spans if walkin]
+    by_hour = np.bincount(np.minimum(np.array(served, float) // 3600, hours - 1).astype(int),
+                          minlength=hours) if served else np.zeros(hours, int)
+    come = (np.bincount(np.minimum(np.array(arrivals, float) // 3600, hours - 1).astype(int),
+                        minlength=hours) if arrivals else np.zeros(hours, int))
     return DayRecord(res.walkins_served, res.walkins_left, res.walkins_turned_away, walkins,
                      len(res.booked_start), np.array(res.walkin_wait, float), extra, late,
-                     res.idle, res.overtime)
+                     res.idle, res.overtime, by_hour, come)
 
 
 @dataclass(slots=True)
@@ -90,4 +98,8 @@ class PolicyStats:
             "overtime_minutes_per_day": sum(r.overtime for r in d) / 60 / n,
             "optimum_per_day": opt / n,
             "share_of_optimum": served / opt if opt else None,
+            "served_by_hour": (np.mean([r.served_by_hour for r in d], axis=0).tolist()
+                               if d and d[0].served_by_hour is not None else []),
+            "come_by_hour": (np.mean([r.come_by_hour for r in d], axis=0).tolist()
+                             if d and d[0].come_by_hour is not None else []),
         }

@@ -118,6 +118,21 @@ def charts(study: Study, out: Path, lang: str, whatifs: list[tuple[str, Study]])
     return files
 
 
+def hour_table(study: Study, lang: str, policy: str) -> list[str]:
+    """Walk-ins who come and are served, by hour of arrival: where the places pay."""
+    sums = {s["policy"]: s for s in study.summaries()}
+    s = sums.get(policy) or list(sums.values())[-1]
+    if not s["served_by_hour"]:
+        return []
+    first = study.params.open.hour
+    rows = [[f"{(first + h) % 24:02d}", _f(come), _f(served),
+             f"{100 * served / come:.0f} %" if come else "–"]
+            for h, (come, served) in enumerate(zip(s["come_by_hour"], s["served_by_hour"],
+                                                   strict=True))]
+    return ["", f"## {t('by_hour', lang)}", "", t("by_hour_note", lang, policy=s["policy"]), "",
+            _table(t("by_hour_cols", lang), rows)]
+
+
 def whatif_rows(study: Study, whatifs: list[tuple[str, Study]], policy: str) -> list[list[str]]:
     rows = []
     for label, st in [(None, study), *whatifs]:
@@ -147,6 +162,7 @@ def markdown(study: Study, lang: str, command: str, files: list[str],
     if sweep:
         lines += ["", f"## {t('tradeoff', lang)}", "", t("tradeoff_note", lang), "",
                   _table(t("cols", lang), [_row(s) for s in sweep])]
+    lines += hour_table(study, lang, policy)
     if whatifs:
         rows = whatif_rows(study, whatifs, policy)
         rows[0][0] = t("base", lang)

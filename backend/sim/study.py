@@ -52,6 +52,7 @@ def one_day(p: Params, seed: int, index: int, pols: list[Policy], optimum: bool,
     w = world.make(p, seed, index)
     records, seconds = {}, {}
     slots = [b.slot for b in w.booked]
+    arrivals = [x.arrival for x in w.walkins]
     t = time.perf_counter()
     base = run_day(w, BOOKING, p, counters)
     seconds[BOOKING.name] = time.perf_counter() - t
@@ -62,7 +63,7 @@ def one_day(p: Params, seed: int, index: int, pols: list[Policy], optimum: bool,
             t = time.perf_counter()
             res = run_day(w, pol, p, counters)
             seconds[pol.name] = time.perf_counter() - t
-        records[pol.name] = record(res, base, len(w.walkins), slots)
+        records[pol.name] = record(res, base, len(w.walkins), slots, arrivals)
     best = hindsight.optimum(w, base, p.grid_seconds, p.time_limit) if optimum else None
     return DayOutcome(records, seconds, best)
 

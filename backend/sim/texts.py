@@ -76,6 +76,16 @@ TEXTS: dict[str, dict[str, str]] = {
     "counters": {"da": "{n} skranker", "en": "{n} counters"},
     "capacity": {"da": "bookingkapacitet {n}", "en": "booking capacity {n}"},
     "no_show": {"da": "udeblivelser {n} %", "en": "no-shows {n} %"},
+    "by_hour": {"da": "Time for time: walk-ins pr. dag", "en": "Hour by hour: walk-ins a day"},
+    "by_hour_cols": {"da": "time|kommer|betjent|andel betjent",
+                     "en": "hour|come|served|share served"},
+    "by_hour_note": {
+        "da": "Efter ankomsttime, gennemsnit pr. dag, med {policy}. Timer hvor en stor andel "
+              "betjenes, er dem hvor chancekøen har plads; timer hvor få betjenes, har ingen "
+              "huller at fylde.",
+        "en": "By hour of arrival, mean per day, with {policy}. Hours where a large share is "
+              "served are those where the chance queue has room; hours where few are served "
+              "have no gaps to fill."},
     "assumptions": {"da": "Antagelser", "en": "Assumptions"},
     "assume": {
         "da": "{days} simulerede dage (seed {seed}), parametre fra {source}: {counters} skranker "

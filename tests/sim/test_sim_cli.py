@@ -14,6 +14,7 @@ def test_simulate_writes_a_danish_report(tmp_path, capsys):
                  "--what-if"]) == 0
     text = (out / "rapport.md").read_text("utf-8")
     assert "Chancekø" in text and "borgere om ugen" in text and "Antagelser" in text
+    assert "Time for time" in text and "| 09 |" in text and "| 10 |" in text
     assert "Hvad nu hvis" in text and "1 skranker" in text and "3 skranker" in text
     assert (out / "served.png").stat().st_size > 1000
     shown = capsys.readouterr()

@@ -141,7 +141,8 @@ class Day:
                 getattr(self, "_" + what)(t, ident)
             if t >= 0 and self.waiting:
                 self.dispatch(t)
-        self.res.no_shows = sum(b.no_show or b.arrival >= b.slot + grace for b in w.booked)
+        # never came, came after slot + grace, or after closing (the day closed before them)
+        self.res.no_shows = len(w.booked) - len(self.res.booked_start)
         return self.res
 
     def _arrive(self, t: float, ident: int) -> None:

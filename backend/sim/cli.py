@@ -8,12 +8,13 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import params as params_mod
-from .params import Params
+if TYPE_CHECKING:
+    from .params import Params
 
-# study and report (numpy, HiGHS, matplotlib) are imported when the command runs, so that
-# `skranke-server serve` does not load them
+# everything else (the parameters, numpy, HiGHS, matplotlib) is imported when the command
+# runs, so that `skranke-server serve` loads none of it
 
 
 def add_parser(sub) -> None:
@@ -53,6 +54,8 @@ def add_parser(sub) -> None:
 
 
 def load_params(args: argparse.Namespace) -> Params:
+    from . import params as params_mod
+
     p = params_mod.load(args.params)
     if args.from_history:
         from ..cli import build_context

@@ -1,4 +1,4 @@
-"""`skranke-server`: serve, tokens, demo data, migrations."""
+"""`skranke-server`: serve, tokens, demo data, migrations, statistics, simulate."""
 
 from __future__ import annotations
 
@@ -476,6 +476,10 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--tokens-file", help="write the demo's port, site and tokens to this "
                       "new file (mode 600), for `skranke demo`")
     demo.set_defaults(func=cmd_demo)
+
+    from .sim.cli import add_parser as add_simulate
+
+    add_simulate(sub)
     return p
 
 

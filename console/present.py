@@ -64,6 +64,7 @@ AUDIT_ACTIONS = {
     "cancel": N_("cancelled"), "check_in": N_("checked in"), "transfer": N_("transferred"),
     "move": N_("moved"), "priority": N_("priority changed"), "document": N_("document ticked"),
     "note": N_("note added"), "reveal_cpr": N_("CPR shown"),
+    "search_cpr": N_("searched by CPR"),
     "register_walkin": N_("walk-in registered"), "book": N_("booked"),
     "reschedule": N_("booking moved"), "precall": N_("pre-call recorded"),
     "counter_open": N_("counter opened"), "counter_pause": N_("counter paused"),

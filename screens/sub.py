@@ -11,6 +11,7 @@ from textual.worker import Worker
 
 from console.i18n import _
 from widgets.key_footer import KeyFooter
+from widgets.queue_table import heading
 
 from .base import Line
 
@@ -49,7 +50,7 @@ class TableScreen(SubScreen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, width in self.COLUMNS:
-            table.add_column(_(label), key=key, width=width)
+            table.add_column(heading(_(label), width), key=key, width=width)
         self.start()
 
     def start(self) -> None:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from textual import on, work
 from textual.app import ComposeResult
 from textual.timer import Timer
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from console import commands, present
@@ -22,6 +22,7 @@ from console.i18n import _
 from console.live import Change
 from console.models import Counter, Visit
 from widgets.citizen_card import CitizenCard
+from widgets.key_footer import KeyFooter
 from widgets.queue_table import QueueTable
 from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
@@ -70,7 +71,7 @@ class CounterScreen(MainScreen):
         yield QueueTable(self.app.errands, self.app.now)
         yield CitizenCard(self.app.errands)
         yield DayTimeline()
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def number(self) -> int:

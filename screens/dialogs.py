@@ -8,10 +8,11 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, OptionList
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from console.i18n import _
+from widgets.key_footer import KeyFooter
 
 from .base import Line, localized
 
@@ -50,7 +51,7 @@ class Confirm(Dialog[bool]):
             yield OptionList(Option("1  " + _("Yes"), id="yes"), Option("2  " + _("No"), id="no"))
             yield Line(_("Enter chooses, or the digit (or j / n); Escape cancels."),
                        classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
@@ -86,7 +87,7 @@ class Prompt(Dialog[str | None]):
             field.cursor_blink = False
             yield field
             yield Line(_("Enter accepts, Escape cancels."), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -114,7 +115,7 @@ class Choose(Dialog[str | None]):
                        for i, (value, label) in enumerate(self.choices, start=1)]
             yield OptionList(*options)
             yield Line(_("Arrows and Enter, or the digit; Escape cancels."), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_key(self, event) -> None:
         if event.character and event.character.isdigit() and event.character != "0":

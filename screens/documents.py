@@ -10,12 +10,13 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, OptionList
+from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from console import present
 from console.i18n import _
 from console.models import Visit
+from widgets.key_footer import KeyFooter
 
 from .base import Line, localized
 from .dialogs import Dialog
@@ -73,7 +74,7 @@ class Documents(Checklist):
             yield self.options()
             yield Line(_("p present · m missing · u unknown · Escape closes"),
                        classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
 
 def documents(visit: Visit, on_mark: Callable[[str, str], None]) -> Documents:

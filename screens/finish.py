@@ -14,12 +14,13 @@ from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from console import errors, present
 from console.i18n import N_, _
 from console.models import Visit
+from widgets.key_footer import KeyFooter
 
 from .base import Line, localized
 from .dialogs import Dialog, choose, confirm, prompt
@@ -59,7 +60,7 @@ class MissingDocuments(Dialog[str | None]):
             options.append(Option(_("0  No new time"), id="none"))
             yield OptionList(*options)
             yield Line(_("Enter books the time; Escape goes back."), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

@@ -6,13 +6,14 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, SelectionList
+from textual.widgets import SelectionList
 from textual.widgets.selection_list import Selection
 
 from console import present
 from console.i18n import _
 from console.models import Visit
 from widgets.counter_board import CounterBoard
+from widgets.key_footer import KeyFooter
 from widgets.queue_table import QueueTable
 from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
@@ -38,7 +39,7 @@ class ErrandChoice(Dialog[list[str] | None]):
                                                      key=self.errands.name)])
             yield Line(_("Space ticks, Enter saves (none ticked: all errands), Escape "
                          "cancels."), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_key(self, event) -> None:
         if event.key == "enter":
@@ -61,7 +62,7 @@ class FloorScreen(MainScreen):
         yield Line(_("Queue"), classes="heading")
         yield QueueTable(self.app.errands, self.app.now)
         yield DayTimeline()
-        yield Footer()
+        yield KeyFooter()
 
     def on_resize(self, event) -> None:
         """Under 32 rows the lists need the room: the timeline steps aside."""

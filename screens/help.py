@@ -5,10 +5,11 @@ from __future__ import annotations
 from rich.table import Table
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console import commands
 from console.i18n import _
+from widgets.key_footer import KeyFooter
 
 from .base import Line, localized
 from .dialogs import Dialog
@@ -38,7 +39,7 @@ class Help(Dialog[None]):
                 yield Static(table)
             yield Line(_("Keys can be changed in [keymap] of config.toml. "
                           "Ctrl+P searches all commands. Escape closes."), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
 
 def help_screen(scopes: tuple[str, ...], keys: dict[str, str], role: str) -> Help:

@@ -5,7 +5,6 @@ and worker failures handed to the app's one handler."""
 from __future__ import annotations
 
 from textual.screen import Screen
-from textual.widgets import Footer
 from textual.worker import Worker
 
 from console import present
@@ -30,11 +29,6 @@ class MainScreen(Screen):
         self.set_interval(1, self.tick)
         self.set_interval(30, lambda: self.repaint(None))
         self.repaint(None)
-
-    def on_resize(self, event) -> None:
-        """A narrow terminal gets the compact footer: more keys fit in 80 columns."""
-        for footer in self.query(Footer):
-            footer.compact = event.size.width < 120
 
     def tick(self) -> None:
         self.query_one(StatusBar).clock = present.hhmm(self.app.now())

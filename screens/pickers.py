@@ -6,11 +6,12 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Input, OptionList
+from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
 from console import present
 from console.i18n import _
+from widgets.key_footer import KeyFooter
 
 from .base import Line, localized
 from .dialogs import Dialog
@@ -33,7 +34,7 @@ class ErrandPicker(Dialog[str | None]):
             yield OptionList(*self._options(""))
             yield Line(_("Type to search; arrows and Enter choose; Escape cancels."),
                        classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def _options(self, text: str) -> list[Option]:
         text = text.strip().lower()
@@ -82,7 +83,7 @@ class DocumentCheck(Checklist):
             yield self.options()
             yield Line(_("p has it · m missing · Enter done · Escape cancels"),
                        classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     @on(OptionList.OptionSelected)
     def _done(self, _event: OptionList.OptionSelected) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
 
 from console import present
 from console.i18n import _
+from widgets.key_footer import KeyFooter
 from widgets.reception_tables import ArrivalsTable, WalkinsTable
 from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
@@ -48,7 +48,7 @@ class ReceptionScreen(MainScreen):
                 yield WalkinsTable(self.app.errands, self.app.now)
         yield Line(id="slip")
         yield DayTimeline()
-        yield Footer()
+        yield KeyFooter()
 
     def on_resize(self, event) -> None:
         """Under 32 rows the lists need the room: the timeline steps aside."""

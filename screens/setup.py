@@ -9,12 +9,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Input
 
 from console import credentials, errors, present
 from console.config import Config, ConfigError, save_settings
 from console.i18n import _
 from screens.base import Line
+from widgets.key_footer import KeyFooter
 
 
 class SetupScreen(Screen):
@@ -49,7 +50,7 @@ class SetupScreen(Screen):
             yield Line(self.message or "", id="message")
             yield Line(_("Enter moves on and, in the last field, checks with the backend "
                           "before anything is saved."), classes="hint")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         for field in self.query(Input):

@@ -15,10 +15,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from console import errors, present
 from console.i18n import N_, _
+from widgets.key_footer import KeyFooter
 
 from .sub import SubScreen
 
@@ -52,7 +53,7 @@ class StatsScreen(SubScreen):
         yield self.heading()
         with VerticalScroll():
             yield Static(id="figures")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.start = self.end = self.app.now().date()

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable
 from textual.worker import Worker
 
 from console.i18n import _
+from widgets.key_footer import KeyFooter
+from widgets.queue_table import heading
 
 from .base import Line
 
@@ -43,12 +45,12 @@ class TableScreen(SubScreen):
     def compose(self) -> ComposeResult:
         yield self.heading()
         yield DataTable(cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         for key, label, width in self.COLUMNS:
-            table.add_column(_(label), key=key, width=width)
+            table.add_column(heading(_(label), width), key=key, width=width)
         self.start()
 
     def start(self) -> None:

@@ -425,3 +425,27 @@ def test_the_precall_table_shows_every_heading_whole(server, ctx, tmp_path, rec,
             assert column.width >= len(str(column.label)), str(column.label)
         assert sum(c.get_render_width(table) for c in table.columns.values()) <= 118
     run(app, steps)
+
+
+@pytest.mark.parametrize("role,person", [("caseworker", "anne"), ("reception", "rita"),
+                                         ("supervisor", "sus")])
+def test_headings_that_do_not_fit_end_with_an_ellipsis(server, ctx, tmp_path, rec, day, role,
+                                                       person):
+    from rich.cells import cell_len
+    from textual.widgets import DataTable
+
+    app = console(server, ctx, tmp_path, role=role, person=person)
+
+    async def steps(pilot):
+        await wait(pilot, lambda: app.connection == "online" and hasattr(app.screen, "apply")
+                   and all(t.columns for t in app.screen.query(DataTable)))
+        await pilot.pause(0.2)
+        headers = []
+        for table in app.screen.query(DataTable):
+            for column in table.columns.values():
+                assert cell_len(str(column.label)) <= column.width, str(column.label)
+            headers.append(table.render_line(0).text)
+        if role == "supervisor":  # the floor's "Bemandet af" at 80 columns
+            assert any("Bemandet…" in h for h in headers), headers
+            assert not any("Bemandet a " in h for h in headers), headers
+    run(app, steps, size=(80, 24))

@@ -12,7 +12,7 @@ from console import present
 from console.i18n import N_, _
 from console.models import Counter, Visit
 
-from .queue_table import cut
+from .queue_table import cut, heading
 
 COLUMNS = (("counter", N_("Counter"), 11), ("state", N_("Status"), 9),
            ("staff", N_("Staffed by"), 16), ("citizen", N_("Citizen"), 26),
@@ -54,7 +54,7 @@ class CounterBoard(DataTable):
         self.clear(columns=True)  # a new layout: the few counters' rows are made again
         self._shown.clear()
         for (key, label, _w), w in zip(COLUMNS, widths, strict=True):
-            self.add_column(_(label), key=key, width=w)
+            self.add_column(heading(_(label), w), key=key, width=w)
         if self._last is not None:
             self.sync(*self._last)
 

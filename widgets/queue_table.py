@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual.widgets.data_table import RowKey
 
@@ -32,6 +33,13 @@ COLUMNS = (
 def cut(text: str, style: str = "") -> Text:
     """A cell's text, cut with "…" when its column is narrower (never a sideways scroll)."""
     return Text(text, style=style, overflow="ellipsis", no_wrap=True)
+
+
+def heading(label: str, width: int) -> Text:
+    """A column's heading, cut with "…" when its column is narrower ("Bemandet…")."""
+    if cell_len(label) > width:
+        label = set_cell_size(label, max(0, width - 1)).rstrip() + "…"
+    return Text(label, no_wrap=True)
 
 
 class VisitTable(RowTable):
@@ -108,7 +116,7 @@ class VisitTable(RowTable):
         self._shown.clear()
         self._keys.clear()
         for key, label, width_ in layout:
-            self.add_column(_(label), key=key, width=width_)
+            self.add_column(heading(_(label), width_), key=key, width=width_)
         if self._last is not None:
             self.sync(*self._last)
 

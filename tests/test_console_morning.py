@@ -276,7 +276,7 @@ def test_no_show_is_undone_with_z(server, ctx, tmp_path, rec, day):
         called = screen.mine
         await pilot.press("x")
         await wait(pilot, lambda: rec.get(f"/visits/{called.id}").json()["state"] == "no_show")
-        assert "Tryk z inden for 5 minutter for at fortryde" in told(app)
+        await wait(pilot, lambda: "Tryk z inden for 5 minutter for at fortryde" in told(app))
         await pilot.press("z")
         await wait(pilot, lambda: rec.get(f"/visits/{called.id}").json()["state"]
                    == "waiting")

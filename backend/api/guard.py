@@ -148,7 +148,8 @@ def _headers(send):
             names = {name.lower() for name, _ in headers}
             if b"cache-control" not in names:
                 headers.append(_NO_STORE)
-            headers.append(_NOSNIFF)
+            if b"x-content-type-options" not in names:
+                headers.append(_NOSNIFF)
             message = {**message, "headers": headers}
         await send(message)
 

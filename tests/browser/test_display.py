@@ -129,7 +129,8 @@ def test_a_ticket_code_of_another_day_or_a_guessed_one_gets_nothing(room):
     path = mine["url"].replace(room.url, "")
     page = room.page((390, 844))
     assert page.goto(room.url + path).status == 200
-    for guess in ("/t/AAAAAAAAAAAAAAAAAAAAAAAA", "/t/" + path[3:-1] + "x",
+    last = "y" if path.endswith("x") else "x"  # one letter off the real code
+    for guess in ("/t/AAAAAAAAAAAAAAAAAAAAAAAA", "/t/" + path[3:-1] + last,
                   "/t/short"):
         r = room.http.get(guess)
         assert r.status_code in (404, 422) and "B001" not in r.text, guess

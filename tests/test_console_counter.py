@@ -54,7 +54,7 @@ def test_a_morning_at_the_counter_in_danish(server, ctx, tmp_path, rec, day):
             await wait(pilot, lambda: screen.mine is not None)
             called = screen.mine
             assert called.state == "called"
-            assert f"{called.ticket} kaldt til Skranke 1" in told(app)
+            await wait(pilot, lambda: f"{called.ticket} kaldt til Skranke 1" in told(app))
             assert "→ kaldt" in screen_text(app)
             assert called.ticket in card_text(app)
             await pilot.press("s")
@@ -79,7 +79,7 @@ def test_english_by_configuration(server, ctx, tmp_path, rec, day):
             await pilot.press("o", "n")
             await wait(pilot, lambda: counter_screen(app).mine is not None)
             assert "→ called" in screen_text(app)
-            assert "called to Skranke 1" in told(app)
+            await wait(pilot, lambda: "called to Skranke 1" in told(app))
     run(go())
 
 

@@ -280,7 +280,7 @@ def test_no_show_is_undone_with_z(server, ctx, tmp_path, rec, day):
         await pilot.press("z")
         await wait(pilot, lambda: rec.get(f"/visits/{called.id}").json()["state"]
                    == "waiting")
-        assert f"{called.ticket}: fortrudt." in told(app)
+        await wait(pilot, lambda: f"{called.ticket}: fortrudt." in told(app))
     run(app, steps)
 
 
@@ -405,7 +405,7 @@ def test_a_citizen_transferred_to_a_busy_counter_is_called_there_next(server, ct
         await pilot.press("o", "n")
         await wait(pilot, lambda: screen.mine is not None)
         assert screen.mine.id == w["id"]
-        assert f"{w['ticket']} kaldt til Skranke 2" in told(app)
+        await wait(pilot, lambda: f"{w['ticket']} kaldt til Skranke 2" in told(app))
     run(app, steps)
 
 

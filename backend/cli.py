@@ -379,8 +379,10 @@ def parser() -> argparse.ArgumentParser:
     tc.add_argument("--person", required=True, help="user name, or the device's name")
     tc.add_argument("--days", type=int, help="lifetime in days")
     tc.add_argument("--label", help="free text, e.g. 'kiosk at the entrance'")
-    tc.add_argument("--site", help="display/kiosk: the site whose page it opens (default: "
-                                   "the first)")
+    tc.add_argument("--site", help="the one site the token acts on; caseworker, reception, "
+                                   "display and kiosk tokens always have one (needed when "
+                                   "several sites are set up); supervisor, admin and "
+                                   "booking without it: every site")
     tc.add_argument("--bearer", action="store_true",
                     help="display/kiosk: print a bearer token (for scripts) instead of a "
                          "pairing URL")

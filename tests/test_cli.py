@@ -33,7 +33,7 @@ def test_token_create_list_revoke(tmp_path):
     listed = json.loads(run(tmp_path, "token", "list", "--json").stdout)
     assert listed[0]["person"] == "anne" and secret not in json.dumps(listed)
     table = run(tmp_path, "token", "list").stdout.splitlines()  # a table for people
-    assert table[0].split() == ["ID", "ROLE", "PERSON", "LABEL", "EXPIRES", "STATE"]
+    assert table[0].split() == ["ID", "ROLE", "PERSON", "SITE", "LABEL", "EXPIRES", "STATE"]
     assert table[1].split()[:3] == [listed[0]["id"], "caseworker", "anne"]
     assert table[1].split()[-1] == "active" and secret not in "\n".join(table)
     run(tmp_path, "token", "revoke", listed[0]["id"])

@@ -34,7 +34,7 @@ def test_upgrade_a_database_made_by_the_previous_schema(tmp_path):
                                   .get_indexes("events")}
     db = Database(url)
     db.migrate()
-    assert db.revision() == "0006"
+    assert db.revision() == "0007"
     insp = inspect(db.read_engine)
     assert "ix_events_at" in {i["name"] for i in insp.get_indexes("events")}
     with db.read_engine.connect() as conn:

@@ -32,6 +32,7 @@ from . import (
     routes_events,
     routes_reception,
     routes_sites,
+    routes_stats,
     routes_visits,
 )
 from .deps import current_actor, get_ctx
@@ -106,7 +107,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
     _errors(app)
     routers = (_meta_router(), routes_sites.router, routes_visits.router,
                routes_bookings.router, routes_events.router, routes_reception.router,
-               routes_reception.visit_router, routes_audit.router)
+               routes_reception.visit_router, routes_stats.router, routes_audit.router)
     api = APIRouter()  # one list, the busiest routes first (see BUSIEST)
     api.routes.extend(sorted((route for r in routers for route in r.routes), key=_busiest))
     app.include_router(api)
@@ -217,13 +218,17 @@ def _meta_router():
     def errands(ctx=Depends(get_ctx), actor=Depends(current_actor)):
         return [e.model_dump() for e in ctx.catalogue.errand]
 
-    @op(router, "GET", "/sites", ALL, summary="The sites and their settings")
+    @op(router, "GET", "/sites", ALL, summary="The sites and their settings",
+        description="A token bound to a site sees that site only.")
     def sites(ctx=Depends(get_ctx), actor=Depends(current_actor)):
-        return [s.model_dump(mode="json") for s in ctx.settings.sites]
+        return [s.model_dump(mode="json") for s in ctx.settings.sites
+                if actor.site_id in (None, s.id)]
 
-    @op(router, "GET", "/me", ALL, summary="Who this token is")
+    @op(router, "GET", "/me", ALL, summary="Who this token is",
+        description="`site`: the one site the token acts on; null: every site.")
     def me(actor=Depends(current_actor)):
-        return {"person": actor.person, "role": actor.role, "token_id": actor.token_id}
+        return {"person": actor.person, "role": actor.role, "token_id": actor.token_id,
+                "site": actor.site_id}
 
     return router
 

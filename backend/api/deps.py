@@ -148,7 +148,10 @@ async def current_actor(request: Request,
 
 
 async def _actor(request: Request, secret: str) -> Actor:
-    """The token's holder, if the route's roles admit them."""
+    """The token's holder, if the route's roles admit them and, on a site's route
+    (`{site_id}` in its path), the token is not bound to another site. Routes that reach a
+    site otherwise (a visit, a booking) are checked where the write locks the site
+    (services/context.py) or where the read finds the row (`actor.check_site`)."""
     scope = request.scope
     checked = scope.get("skranke.actor")  # the guard checked it before reading the body
     if checked is not None and checked[0] == secret:
@@ -159,6 +162,9 @@ async def _actor(request: Request, secret: str) -> Actor:
     if actor.role not in allowed:
         raise Forbidden(f"The role '{actor.role}' may not do this.", role=actor.role,
                         allowed=list(allowed))
+    site_id = request.path_params.get("site_id")
+    if site_id is not None:
+        actor.check_site(site_id)
     return actor
 
 

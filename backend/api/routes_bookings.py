@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy import select
 
@@ -13,7 +11,7 @@ from ..services.views import visit_view
 from ..storage.models import VisitRow
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import BOOKING, CW, REC, SUP, op
-from .schemas import BookingBody, CancelBody, FreeTimesOut, RescheduleBody, VisitOut
+from .schemas import BookingBody, CancelBody, Day, FreeTimesOut, RescheduleBody, VisitOut
 
 router = APIRouter(tags=["bookings"])
 ROLES = (REC, SUP, BOOKING)
@@ -25,7 +23,7 @@ Ref = Path(pattern=r"^[A-Za-z0-9]{4,12}$")
 @op(router, "GET", "/sites/{site_id}/free-times", REBOOK, response_model=FreeTimesOut,
     summary="Free booking times for an errand on a day")
 def free_times(site_id: str, errand: str = Query(pattern=r"^[a-z][a-z0-9_]{1,39}$"),
-               date_: date = Query(alias="date"), ctx=Depends(get_ctx),
+               date_: Day = Query(alias="date"), ctx=Depends(get_ctx),
                actor=Depends(current_actor)):
     with ctx.db.read() as s:
         return bookings.free_times(ctx, s, site_id, errand, date_)
@@ -45,6 +43,7 @@ def get(ref: str = Ref, ctx=Depends(get_ctx), actor=Depends(current_actor)):
         row = s.scalar(select(VisitRow).where(VisitRow.booking_ref == ref.upper()))
         if row is None:
             raise NotFound("No booking with that reference.", code="unknown_booking")
+        actor.check_site(row.site_id)
         return visit_view(s, ctx, row)
 
 

@@ -1,18 +1,14 @@
-"""Reception: find today's citizens by name or CPR (POST: a CPR never goes in a URL), and
-the pre-call list of booked citizens to call ahead."""
+"""Reception: find today's citizens by name or CPR (POST: a CPR never goes in a URL), the
+pre-call list of booked citizens to call ahead, and the planner's settings."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import PlainTextResponse
 from pydantic import ConfigDict, Field
 
-from ..domain.errors import Invalid
 from ..services import counters, precalls
-from ..services import stats as statslib
 from ..services.search import search_today
 from .deps import Writer, current_actor, get_ctx, writer
 from .roles import ADMIN, CW, REC, SUP, op
@@ -62,36 +58,6 @@ async def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
                    w: Writer = Depends(writer)):
     return await w.run(lambda tx: precalls.record(tx, visit_id, body.result, body.note,
                                             body.prepared_notes, w.if_match))
-
-
-def _figures(ctx, site_id: str, start: date, end: date | None) -> dict:
-    end = end or start
-    if end < start or (end - start).days > 366:
-        raise Invalid("The range runs from 'from' to 'to', at most a year.",
-                      code="invalid_range")
-    with ctx.db.read() as s:
-        return statslib.stats(s, ctx, site_id, start, end)
-
-
-RANGE = ("The last day (default: `from`); no earlier than `from` and at most 366 days "
-         "after it, else 422 `invalid_range`.")
-
-
-@op(router, "GET", "/stats", (SUP, ADMIN),
-    summary="Statistics of a day or a date range, from the anonymised visit facts")
-def stats(site_id: str = SiteId, from_: date = Query(alias="from"),
-          to: date | None = Query(None, description=RANGE), ctx=Depends(get_ctx),
-          actor=Depends(current_actor)):
-    return _figures(ctx, site_id, from_, to)
-
-
-@op(router, "GET", "/stats.csv", (SUP, ADMIN), response_class=PlainTextResponse,
-    summary="The same statistics as CSV: section, key, value")
-def stats_csv(site_id: str = SiteId, from_: date = Query(alias="from"),
-              to: date | None = Query(None, description=RANGE), ctx=Depends(get_ctx),
-              actor=Depends(current_actor)):
-    return PlainTextResponse(statslib.to_csv(_figures(ctx, site_id, from_, to)),
-                             media_type="text/csv; charset=utf-8")
 
 
 class PlannerBody(Body):

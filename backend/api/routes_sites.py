@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
@@ -17,6 +15,7 @@ from .schemas import (
     CallNextOut,
     CheckInBody,
     CounterOut,
+    Day,
     DayOut,
     ErrandsBody,
     TicketOut,
@@ -32,7 +31,7 @@ CounterNo = Path(ge=1, le=999)
 
 @op(router, "GET", "/day", STAFF, response_model=DayOut,
     summary="The day snapshot: counters, visits in queue order, and the event sequence")
-def day(site_id: str = SiteId, date_: date | None = Query(None, alias="date"),
+def day(site_id: str = SiteId, date_: Day | None = Query(None, alias="date"),
         ctx=Depends(get_ctx), actor=Depends(current_actor)):
     site = ctx.site(site_id)
     with ctx.db.read() as s:

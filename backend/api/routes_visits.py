@@ -34,6 +34,7 @@ def get_visit(visit_id: int = VisitId, ctx=Depends(get_ctx), actor=Depends(curre
         row = s.get(VisitRow, visit_id)
         if row is None:
             raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
+        actor.check_site(row.site_id)
         return visit_view(s, ctx, row)
 
 

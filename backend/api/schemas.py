@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from ..domain.types import DocStatus, Outcome
 
@@ -21,6 +23,21 @@ CPR_PATTERN = (r"^(?:(?:0[1-9]|1[0-9]|2[0-8])(?:0[1-9]|1[0-2])[0-9]{2}"
                r"|(?:29|30)(?:0[13-9]|1[0-2])[0-9]{2}|31(?:0[13578]|1[02])[0-9]{2}"
                r"|2902(?:0[48]|[2468][048]|[13579][26]))-?[0-9]{4}$|^290200-?[4-9][0-9]{3}$")
 Cpr = Annotated[str, Field(pattern=CPR_PATTERN, min_length=10, max_length=11)]
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+def _day(value: Any) -> Any:
+    """A day strictly as YYYY-MM-DD (pydantic alone also took a Unix time, '20261124' …)."""
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(DAY_PATTERN, value):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return value
+
+
+#: A calendar day in a query: YYYY-MM-DD and nothing else.
+Day = Annotated[date, BeforeValidator(_day),
+                WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN})]
 
 
 class Body(BaseModel):

@@ -2,8 +2,9 @@
 
 By CPR (compared as the keyed hash the audit keeps, so it works after the visit's
 personal data is purged), by name (only while the visits still hold names), or by the
-user who acted. The search itself is audited: who searched, how, how many hits — never
-the CPR or name searched for."""
+user who acted; a supervisor whose token is bound to a site sees that site's entries only.
+The search itself is audited: who searched, how, how many hits — never the CPR or name
+searched for."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ def search(tx: Tx, *, cpr: str | None, name: str | None, user: str | None
         query = query.where(AuditRow.visit_id.in_(ids))
     else:
         query = query.where(AuditRow.actor == user)
+    if tx.actor.site_id is not None:  # a token bound to a site sees that site's entries only
+        query = query.where(AuditRow.site_id == tx.actor.site_id)
     rows = list(tx.session.scalars(query.order_by(AuditRow.at.desc(), AuditRow.id.desc())
                                    .limit(LIMIT)))
     tickets = dict(tx.session.execute(select(VisitRow.id, VisitRow.ticket).where(
         VisitRow.id.in_({r.visit_id for r in rows if r.visit_id}))).all())
-    tx.audit("audit_search", site_id=None, detail={"by": given[0], "hits": len(rows)})
+    tx.audit("audit_search", site_id=tx.actor.site_id, detail={"by": given[0], "hits": len(rows)})
     return {"by": given[0], "count": len(rows), "entries": [
         {"at": r.at.isoformat(), "actor": r.actor, "role": r.role, "action": r.action,
          "site_id": r.site_id, "visit_id": r.visit_id, "ticket": tickets.get(r.visit_id),

@@ -29,6 +29,14 @@ class Actor:
     token_id: str
     role: str
     person: str
+    #: the one site the token acts on; None: every site of the municipality
+    site_id: str | None = None
+
+    def check_site(self, site_id: str) -> None:
+        """A token bound to a site acts on that site only (403 `wrong_site`)."""
+        if self.site_id is not None and site_id != self.site_id:
+            raise Forbidden(f"This token is for site '{self.site_id}', not '{site_id}'.",
+                            code="wrong_site", site=self.site_id)
 
 
 SYSTEM = Actor(token_id="system", role="system", person="system")  # noqa: S106
@@ -131,6 +139,7 @@ class Tx:
     # --- locking and loading -------------------------------------------------------------
     def lock(self, site_id: str) -> SiteConfig:
         site = self.ctx.site(site_id)
+        self.actor.check_site(site_id)  # every write locks its site first: checked here
         if site_id not in self._locked:
             row = lock_site(self.session, site_id)
             if row is None:

@@ -128,28 +128,68 @@ def stats(session, ctx, site_id: str, start: date, end: date) -> dict[str, Any]:
     return {"site_id": site_id, "from": start.isoformat(), "to": end.isoformat(), **out}
 
 
+def municipality(session, ctx, start: date, end: date) -> dict[str, Any]:
+    """The figures of every site of the municipality, each as `stats` gives them, and of all
+    of them together (`total`): the same definitions over all their visits, each counter's
+    utilisation against its own site's opening hours ("site: Skranke 1"), arrivals and calls
+    by hour in each site's own time."""
+    sites = [stats(session, ctx, site.id, start, end) for site in ctx.settings.sites]
+    rows = list(session.scalars(select(VisitRow).where(
+        VisitRow.site_id.in_([site.id for site in ctx.settings.sites]),
+        VisitRow.day >= start, VisitRow.day <= end)))
+    total = summarise(rows, {}, {}, ctx.settings.sites[0].tz)
+    total["utilisation"] = [{**u, "counter": f"{one['site_id']}: {u['counter']}"}
+                            for one in sites for u in one["utilisation"]]
+    hours: dict[int, Tally] = defaultdict(Tally)
+    for one in sites:
+        for h in one["by_hour"]:
+            hours[h["hour"]].update(arrived=h["arrived"], called=h["called"])
+    total["by_hour"] = [{"hour": h, "arrived": t["arrived"], "called": t["called"]}
+                        for h, t in sorted(hours.items())]
+    return {"from": start.isoformat(), "to": end.isoformat(),
+            "sites": [{"name": ctx.site(one["site_id"]).name, **one} for one in sites],
+            "total": total}
+
+
+def _rows(figures: dict[str, Any]):
+    """Each figure as (section, key, value)."""
+    for key in ("visits", "booked", "walkins", "cancelled", "booked_share",
+                "booked_share_target", "no_show_rate", "missing_documents_rate",
+                "referred_rate"):
+        yield "total", key, figures[key]
+    for section in ("by_outcome", "by_errand", "precalls"):
+        for k, v in figures[section].items():
+            yield section, k, v
+    for section in ("waiting_booked", "waiting_walkin"):
+        for k, v in figures[section].items():
+            yield section, k, v
+    for s in figures["service"]:
+        yield "service_mean", s["errand"], s["mean"]
+        yield "service_expected", s["errand"], s["expected"]
+    for u in figures["utilisation"]:
+        yield "utilisation", u["counter"], u["utilisation"]
+        yield "idle_minutes", u["counter"], u["idle"]
+    for h in figures["by_hour"]:
+        yield "arrived_by_hour", h["hour"], h["arrived"]
+        yield "called_by_hour", h["hour"], h["called"]
+
+
 def to_csv(figures: dict[str, Any]) -> str:
     """One row per figure: section, key, value (the screen shows the same figures)."""
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["section", "key", "value"])
-    for key in ("visits", "booked", "walkins", "cancelled", "booked_share",
-                "booked_share_target", "no_show_rate", "missing_documents_rate",
-                "referred_rate"):
-        w.writerow(["total", key, figures[key]])
-    for section in ("by_outcome", "by_errand", "precalls"):
-        for k, v in figures[section].items():
-            w.writerow([section, k, v])
-    for section in ("waiting_booked", "waiting_walkin"):
-        for k, v in figures[section].items():
-            w.writerow([section, k, v])
-    for s in figures["service"]:
-        w.writerow(["service_mean", s["errand"], s["mean"]])
-        w.writerow(["service_expected", s["errand"], s["expected"]])
-    for u in figures["utilisation"]:
-        w.writerow(["utilisation", u["counter"], u["utilisation"]])
-        w.writerow(["idle_minutes", u["counter"], u["idle"]])
-    for h in figures["by_hour"]:
-        w.writerow(["arrived_by_hour", h["hour"], h["arrived"]])
-        w.writerow(["called_by_hour", h["hour"], h["called"]])
+    w.writerows(_rows(figures))
+    return buf.getvalue()
+
+
+def municipality_csv(figures: dict[str, Any]) -> str:
+    """`municipality`'s figures as CSV: site, section, key, value; each site's rows, then
+    those of all sites together (site `*`)."""
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["site", "section", "key", "value"])
+    for one in figures["sites"]:
+        w.writerows((one["site_id"], *row) for row in _rows(one))
+    w.writerows(("*", *row) for row in _rows(figures["total"]))
     return buf.getvalue()

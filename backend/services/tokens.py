@@ -22,14 +22,15 @@ def digest(token: str) -> str:
 
 
 def create(session: Session, role: str, person: str, now: datetime, days: int,
-           label: str = "") -> tuple[str, TokenRow]:
+           label: str = "", site_id: str | None = None) -> tuple[str, TokenRow]:
+    """A new token (its secret returned once), bound to `site_id` (None: every site)."""
     if role not in ROLES:
         raise Invalid(f"Unknown role '{role}'; one of {', '.join(ROLES)}.", code="unknown_role")
     if not person.strip():
         raise Invalid("A token names the person or device it is for.")
     secret = PREFIX + secrets.token_urlsafe(32)
     row = TokenRow(id=secrets.token_hex(4), token_hash=digest(secret), role=role,
-                   person=person.strip(), label=label, created_at=now,
+                   person=person.strip(), site_id=site_id, label=label, created_at=now,
                    expires_at=now + timedelta(days=days))
     session.add(row)
     session.flush()
@@ -46,7 +47,8 @@ def revoke(session: Session, token_id: str, now: datetime) -> TokenRow:
 
 
 def listing(session: Session) -> list[dict[str, Any]]:
-    return [{"id": r.id, "role": r.role, "person": r.person, "label": r.label,
+    return [{"id": r.id, "role": r.role, "person": r.person, "site": r.site_id,
+             "label": r.label,
              "created_at": r.created_at.isoformat(), "expires_at": r.expires_at.isoformat(),
              "revoked": r.revoked_at is not None}
             for r in session.scalars(select(TokenRow).order_by(TokenRow.created_at))]
@@ -60,5 +62,5 @@ def authenticate(session: Session, secret: str, now: datetime, with_expiry: bool
         raise Unauthorized("The token has been revoked.", code="token_revoked")
     if row.expires_at <= now:
         raise Unauthorized("The token has expired; ask for a new one.", code="token_expired")
-    actor = Actor(token_id=row.id, role=row.role, person=row.person)
+    actor = Actor(token_id=row.id, role=row.role, person=row.person, site_id=row.site_id)
     return (actor, row.expires_at) if with_expiry else actor

@@ -150,6 +150,8 @@ class TokenRow(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     person: Mapped[str] = mapped_column(String(80))
+    #: the one site it acts on; null: every site (an admin or supervisor made without --site)
+    site_id: Mapped[str | None] = mapped_column(String(40))
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]

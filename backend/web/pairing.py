@@ -27,12 +27,12 @@ def _hash(code: str) -> str:
 
 def create(session: Session, role: str, person: str, site_id: str, now: datetime,
            days: int, pairing_hours: int, label: str = "") -> tuple[str, TokenRow]:
-    """A device token (its secret thrown away: the device gets a fresh one when paired)
-    and its pairing code, returned once."""
+    """A device token bound to its site (its secret thrown away: the device gets a fresh one
+    when paired) and its pairing code, returned once."""
     if role not in DEVICE_ROLES:
         raise Invalid(f"Only {' and '.join(DEVICE_ROLES)} tokens are paired.",
                       code="not_a_device")
-    _unused, row = tokens.create(session, role, person, now, days, label)
+    _unused, row = tokens.create(session, role, person, now, days, label, site_id=site_id)
     code = secrets.token_urlsafe(24)
     session.add(DevicePairingRow(code_hash=_hash(code), token_id=row.id, site_id=site_id,
                                  created_at=now,

@@ -71,6 +71,13 @@ async def _device_page(request: Request, template: str, site_id: str, **values):
         ctx.site(site_id)
         await device_actor(request)
     except DomainError as exc:
+        if exc.code == "wrong_site":
+            return page(request, "message.html", status=exc.status, title="Forkert sted",
+                        lines=[f"Denne skærm er parret med '{exc.extra['site']}', ikke med "
+                               f"'{site_id}'.",
+                               f"This screen is paired with '{exc.extra['site']}', not with "
+                               f"'{site_id}'.",
+                               f"/{template.split('.')[0]}/{exc.extra['site']}"])
         return page(request, "message.html", status=exc.status, title="Ikke parret",
                     lines=["Denne skærm er ikke parret med Skranke.",
                            "This screen is not paired with Skranke.",

@@ -42,19 +42,23 @@ def site_dict(**over) -> dict:
     return base
 
 
-def make_ctx(tmp: Path, *, start: datetime = T0, **site_over) -> AppContext:
+def make_ctx(tmp: Path, *, start: datetime = T0, more_sites: tuple[dict, ...] = (),
+             **site_over) -> AppContext:
+    """A site "test" (its settings overridden by `site_over`) and `more_sites` beside it."""
     settings = load_settings(None, database_url=f"sqlite:///{tmp / 'skranke.db'}",
-                             sites=[site_dict(**site_over)])
+                             sites=[site_dict(**site_over), *more_sites])
     ctx = AppContext(settings=settings, catalogue=load_catalogue(),
                      db=Database(settings.database_url), clock=ManualClock(start))
     ctx.bootstrap()
     return ctx
 
 
-def token(ctx: AppContext, role: str, person: str | None = None, days: int = 30) -> str:
+def token(ctx: AppContext, role: str, person: str | None = None, days: int = 30,
+          site: str | None = None) -> str:
+    """A token of `role`, bound to `site` (None: every site)."""
     with ctx.db.write() as s:
         secret, _ = tokens.create(s, role, person or f"{role}-{next(_keys)}",
-                                  ctx.clock.now(), days)
+                                  ctx.clock.now(), days, site_id=site)
     return secret
 
 

@@ -1,0 +1,199 @@
+"""Two sites on one database, tokens bound to their site: every role × every route of the
+other site answers 403 `wrong_site` (the event stream, the waiting room's pages and the
+searches included), and changes nothing; the own site works as before."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from backend.services.context import ROLES
+from backend.web import pairing
+
+from .helpers import Api, make_ctx, site_dict, token
+from .test_api_visits import CPR, book
+
+NORD = site_dict(id="nord", name="Borgerservice Nord", counters=3)
+START = "2026-11-24T10:30:00+01:00"
+#: A valid body for each write, so that only the site can refuse it.
+BODIES = {
+    "/walk-ins": {"errand": "health_card", "name": "Ole Hansen"},
+    "/check-in": {"booking_ref": "ABCDEFGH"},
+    "/search": {"name": "Karen"},
+    "/bookings": {"errand": "health_card", "start": START, "name": "Ole Hansen"},
+    "/planner": {"passed_over_minutes": 5},
+    "/errands": {"errands": None},
+    "/call": {"counter": 1},
+    "/transfer": {"counter": 2},
+    "/move": {"counter": 1},
+    "/priority": {"priority": 1},
+    "/finish": {"outcome": "served"},
+    "/{code}": {"status": "present"},
+    "/notes": {"text": "a note"},
+    "/precall": {"result": "not_reached"},
+    "/{ref}": {"start": START},
+}
+#: Routes that belong to no one site: the same answer for a bound token as for any.
+SITELESS = {"/errands", "/sites", "/me", "/audit/search"}
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    c = make_ctx(tmp_path, more_sites=(NORD,))
+    yield c
+    c.db.dispose()
+
+
+def routes(client):
+    """(method, path template, roles) of every route that names its roles."""
+    spec = client.get("/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            if "x-roles" in op and path not in SITELESS:
+                yield method.upper(), path, op["x-roles"]
+
+
+def body_for(method: str, template: str):
+    if method in ("GET",):
+        return None
+    if method == "DELETE":
+        return {}
+    return BODIES.get(template[template.rindex("/"):], {})
+
+
+def fill(template: str, visit: dict) -> str:
+    values = {"site_id": "test", "visit_id": str(visit["id"]), "number": "1",
+              "code": "old_passport", "ref": visit["booking_ref"]}
+    return re.sub(r"{(\w+)}", lambda m: values[m[1]], template)
+
+
+def send(client, secret: str, method: str, template: str, visit: dict):
+    return client.request(method, fill(template, visit), json=body_for(method, template),
+                          params={"date": "2026-11-24", "from": "2026-11-24",
+                                  "errand": "health_card"},
+                          headers={"Authorization": f"Bearer {secret}",
+                                   "Idempotency-Key": f"k-{method}-{template}"})
+
+
+def test_every_role_on_every_route_of_another_site_gets_wrong_site(ctx, client, rec):
+    visit = book(rec, minutes_from_now=30, cpr=CPR)  # a booking at site "test"
+    before = rec.get(f"/visits/{visit['id']}").json()
+    secrets = {role: token(ctx, role, f"nord-{role}", site="nord") for role in ROLES}
+    checked = set()
+    for method, template, allowed in routes(client):
+        for role in allowed:
+            r = send(client, secrets[role], method, template, visit)
+            assert r.status_code == 403, (role, method, template, r.text)
+            assert r.json()["code"] == "wrong_site", (role, method, template, r.text)
+            assert r.json()["site"] == "nord"
+            checked.add((role, method, template))
+    assert len(checked) > 90
+    assert {t for _r, _m, t in checked} >= {
+        "/sites/{site_id}/events", "/sites/{site_id}/search", "/sites/{site_id}/day",
+        "/visits/{visit_id}/cpr", "/bookings/{ref}", "/stats", "/stats.csv"}
+    # nothing changed: the booking as it was, no counter opened, no walk-in made
+    assert rec.get(f"/visits/{visit['id']}").json() == before
+    day = rec.get("/sites/test/day").json()
+    assert [v["id"] for v in day["visits"]] == [visit["id"]]
+    assert all(c["state"] == "closed" for c in day["counters"])
+
+
+def test_a_token_of_the_site_gets_past_the_site_check(ctx, client, rec):
+    visit = book(rec, minutes_from_now=30, cpr=CPR)
+    secrets = {role: token(ctx, role, f"test-{role}", site="test") for role in ROLES}
+    for method, template, allowed in routes(client):
+        if template.endswith("/events") or template.startswith("/stats"):
+            continue  # a stream never ends (its own test below); /stats: every site's
+        for role in allowed:
+            r = send(client, secrets[role], method, template, visit)
+            assert r.status_code != 403 or r.json()["code"] != "wrong_site", \
+                (role, method, template, r.text)
+
+
+def test_the_event_stream_of_the_own_site_streams(ctx, client):
+    secret = token(ctx, "display", "tv", site="nord")
+    headers = {"Authorization": f"Bearer {secret}"}
+    with client.stream("GET", "/sites/nord/events", headers=headers) as r:
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+    r = client.get("/sites/test/events", headers=headers)
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_site")
+
+
+def test_a_site_token_works_its_own_site_beside_the_other(ctx, client):
+    """Caseworkers of two sites on one database each open their counter 1 and call."""
+    rec_test = Api(client, token(ctx, "reception", "rita", site="test"))
+    rec_nord = Api(client, token(ctx, "reception", "nina", site="nord"))
+    anne = Api(client, token(ctx, "caseworker", "anne", site="test"))
+    nils = Api(client, token(ctx, "caseworker", "nils", site="nord"))
+    a = rec_test.ok("post", "/sites/test/walk-ins", {"errand": "health_card", "name": "A"}, 201)
+    n = rec_nord.ok("post", "/sites/nord/walk-ins", {"errand": "health_card", "name": "N"},
+                    201)
+    assert (a["site_id"], n["site_id"]) == ("test", "nord")
+    anne.ok("post", "/sites/test/counters/1/open")
+    nils.ok("post", "/sites/nord/counters/1/open")
+    assert anne.ok("post", "/sites/test/counters/1/call-next")["visit"]["id"] == a["id"]
+    assert nils.ok("post", "/sites/nord/counters/1/call-next")["visit"]["id"] == n["id"]
+    # each sees its own site, and the other's visit is out of reach
+    assert anne.get(f"/visits/{n['id']}").json()["code"] == "wrong_site"
+    r = rec_nord.post(f"/visits/{a['id']}/walk-out", json={})
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_site")
+    assert rec_test.ok("get", f"/visits/{a['id']}")["state"] == "called"
+    assert anne.ok("get", "/me")["site"] == "test"
+    assert [s["id"] for s in anne.ok("get", "/sites")] == ["test"]
+    sup = Api(client, token(ctx, "supervisor", "sven"))
+    assert sup.ok("get", "/me")["site"] is None
+    assert [s["id"] for s in sup.ok("get", "/sites")] == ["test", "nord"]
+
+
+def test_the_audit_search_of_a_site_token_shows_its_site_only(ctx, client):
+    rec = Api(client, token(ctx, "reception", "rita"))  # every site
+    for site in ("test", "nord"):
+        v = rec.ok("post", f"/sites/{site}/walk-ins",
+                   {"errand": "health_card", "name": "Ole Hansen", "cpr": CPR}, 201)
+        rec.ok("post", f"/visits/{v['id']}/cpr")  # a reveal: audited with its citizen
+    everyone = Api(client, token(ctx, "supervisor", "sven"))
+    nord = Api(client, token(ctx, "supervisor", "nora", site="nord"))
+    sites = {e["site_id"] for e in everyone.ok("post", "/audit/search", {"cpr": CPR})["entries"]}
+    assert sites == {"test", "nord"}
+    found = nord.ok("post", "/audit/search", {"user": "rita"})["entries"]
+    assert found and {e["site_id"] for e in found} == {"nord"}
+    assert {e["site_id"] for e in nord.ok("post", "/audit/search",
+                                          {"cpr": CPR})["entries"]} == {"nord"}
+
+
+def _pair(ctx, client, role: str, site: str) -> None:
+    with ctx.db.write() as s:
+        code, _ = pairing.create(s, role, f"{role}-{site}", site, ctx.clock.now(), 30, 24)
+    assert client.get(f"/pair/{code}").status_code == 200
+
+
+def test_a_paired_device_opens_its_own_site_only(ctx, client, rec):
+    ref = book(rec, minutes_from_now=30)["booking_ref"]
+    _pair(ctx, client, "display", "nord")
+    assert client.get("/display/nord").status_code == 200
+    page = client.get("/display/test")
+    assert page.status_code == 403 and "Forkert sted" in page.text and "/display/nord" in page.text
+    assert client.get("/device/nord/board").status_code == 200
+    for path in ("/device/test/board", "/device/test/stream"):
+        r = client.get(path)
+        assert (r.status_code, r.json()["code"]) == (403, "wrong_site"), path
+    client.cookies.clear()
+    _pair(ctx, client, "kiosk", "nord")
+    assert client.get("/kiosk/nord").status_code == 200
+    assert client.get("/kiosk/test").status_code == 403
+    key = iter(range(100))
+    for path, body in (("/kiosk/test/api/check-in", {"booking_ref": ref}),
+                       ("/kiosk/test/api/walk-in", {"errand": "health_card"}),
+                       ("/kiosk/test/api/book", {"errand": "health_card", "start": START,
+                                                 "name": "Ole", "phone": "12345678"})):
+        r = client.post(path, json=body, headers={"Idempotency-Key": f"kiosk-{next(key)}"})
+        assert (r.status_code, r.json()["code"]) == (403, "wrong_site"), path
+    r = client.get("/kiosk/test/api/free-times", params={"errand": "health_card"})
+    assert (r.status_code, r.json()["code"]) == (403, "wrong_site")
+    assert rec.ok("get", f"/bookings/{ref}")["state"] == "booked"  # not checked in
+    r = client.post("/kiosk/nord/api/walk-in",
+                    json={"errand": "health_card", "documents": {"photo_id": True}},
+                    headers={"Idempotency-Key": "kiosk-own"})
+    assert r.status_code == 201, r.text

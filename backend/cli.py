@@ -16,6 +16,7 @@ from .catalogue import CatalogueError, load_catalogue
 from .clock import SystemClock
 from .services.context import ROLES, AppContext
 from .settings import Settings, SettingsError, load_settings
+from .stats_cli import add_stats_parser
 from .storage.db import Database
 from .token_cli import cmd_token
 
@@ -324,26 +325,6 @@ def print_waiting_room(pages: dict[str, str]) -> None:
             print(f"    {label:<18} {pages[key]}")
 
 
-def cmd_stats(args: argparse.Namespace) -> int:
-    """`stats export`: the statistics of a date range as CSV (stdout or --out)."""
-    from datetime import date
-
-    from .services.stats import stats, to_csv
-
-    ctx = build_context(args)
-    site_id = args.site or ctx.settings.sites[0].id
-    start = date.fromisoformat(args.from_)
-    end = date.fromisoformat(args.to) if args.to else start
-    with ctx.db.read() as s:
-        text = to_csv(stats(s, ctx, site_id, start, end))
-    if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
-        print(f"wrote {args.out}")
-    else:
-        sys.stdout.write(text)
-    return 0
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skranke-server", description=__doc__)
     p.add_argument("--config", help="settings TOML (default: SKRANKE_SERVER_CONFIG or built-in)")
@@ -411,14 +392,7 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--site", help="site id (default: the first)")
     d.set_defaults(func=cmd_demo_data)
 
-    st = sub.add_parser("stats", help="statistics of the anonymised visit facts")
-    stsub = st.add_subparsers(dest="action", required=True)
-    ex = stsub.add_parser("export", help="a date range as CSV")
-    ex.add_argument("--from", dest="from_", required=True, help="first day, YYYY-MM-DD")
-    ex.add_argument("--to", help="last day (default: the first)")
-    ex.add_argument("--site", help="site id (default: the first)")
-    ex.add_argument("--out", help="file to write (default: stdout)")
-    st.set_defaults(func=cmd_stats)
+    add_stats_parser(sub)
 
     demo = sub.add_parser("demo", help="serve a demo site on loopback with fresh data")
     demo.add_argument("--seed", type=int, default=1)

@@ -4,14 +4,23 @@ searches included), and changes nothing; the own site works as before."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import re
+import subprocess
+import sys
 
 import pytest
+import tomlkit
 
 from backend.services.context import ROLES
+from backend.storage.models import CounterRow
 from backend.web import pairing
 
 from .helpers import Api, make_ctx, site_dict, token
+from .test_api_stats import at, visit
+from .test_api_stats import build as stats_day
 from .test_api_visits import CPR, book
 
 NORD = site_dict(id="nord", name="Borgerservice Nord", counters=3)
@@ -197,3 +206,114 @@ def test_a_paired_device_opens_its_own_site_only(ctx, client, rec):
                     json={"errand": "health_card", "documents": {"photo_id": True}},
                     headers={"Idempotency-Key": "kiosk-own"})
     assert r.status_code == 201, r.text
+
+
+# --- statistics: each site's, and the municipality's ------------------------------------------
+def _cli(ctx, tmp_path, *args: str) -> subprocess.CompletedProcess:
+    cfg = tmp_path / "two-sites.toml"
+    cfg.write_text(tomlkit.dumps({"database_url": ctx.settings.database_url,
+                                  "sites": [site_dict(), NORD]}), encoding="utf-8")
+    return subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(cfg), *args],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _nord_day(ctx) -> None:
+    """Site "test" as tests/test_api_stats.py builds it; at nord two walk-ins served."""
+    stats_day(ctx)
+    with ctx.db.write() as s:
+        c1 = s.query(CounterRow).filter_by(site_id="nord", number=1).one().id
+        s.add_all([visit(site_id="nord", ticket=f"C00{n}", ticket_seq=n, kind="walkin",
+                         state="done", outcome="served", errand="health_card",
+                         expected_minutes=5, arrived_at=at(9, 0), called_at=at(9, 10 * n),
+                         started_at=at(9, 10 * n), finished_at=at(9, 10 * n + 6),
+                         counter_id=c1) for n in (1, 2)])
+
+
+def test_the_municipality_figures_are_each_sites_and_all_together(ctx, client, tmp_path):
+    _nord_day(ctx)
+    sup = Api(client, token(ctx, "supervisor", "sven"))
+    m = sup.ok("get", "/stats?from=2026-11-24")
+    assert [s["site_id"] for s in m["sites"]] == ["test", "nord"]
+    assert m["sites"][1]["name"] == "Borgerservice Nord"
+    for one in m["sites"]:
+        alone = sup.ok("get", f"/sites/{one['site_id']}/stats?from=2026-11-24")
+        assert one == {"name": one["name"], **alone}
+    t = m["total"]
+    assert (t["visits"], t["booked"], t["walkins"], t["cancelled"]) == (8, 4, 4, 1)
+    assert t["booked_share"] == 50.0 and t["by_outcome"]["served"] == 4
+    assert t["waiting_walkin"]["n"] == 4  # 30 and 6 at test, 10 and 20 at nord
+    assert t["waiting_walkin"]["mean"] == round((30 + 6 + 10 + 20) / 4, 1)
+    assert [u["counter"] for u in t["utilisation"]] == ["test: Skranke 1", "nord: Skranke 1"]
+    assert sum(h["called"] for h in t["by_hour"]) == 7
+    r = sup.get("/stats.csv?from=2026-11-24")
+    assert r.status_code == 200 and r.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = {(x["site"], x["section"], x["key"]): x["value"]
+            for x in csv.DictReader(io.StringIO(r.text))}
+    assert (rows["test", "total", "visits"], rows["nord", "total", "visits"],
+            rows["*", "total", "visits"]) == ("6", "2", "8")
+    assert rows["*", "utilisation", "nord: Skranke 1"] == rows["nord", "utilisation",
+                                                              "Skranke 1"]
+    r = sup.get("/sites/nord/stats.csv?from=2026-11-24")
+    assert r.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "total,visits,2" in r.text
+    # the same file from the command line
+    p = _cli(ctx, tmp_path, "stats", "export", "--from", "2026-11-24", "--all-sites")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.replace("\r\n", "\n") == sup.get("/stats.csv?from=2026-11-24").text \
+        .replace("\r\n", "\n")
+
+
+def test_a_site_supervisor_reads_its_own_site_only(ctx, client):
+    _nord_day(ctx)
+    nora = Api(client, token(ctx, "supervisor", "nora", site="nord"))
+    assert nora.ok("get", "/sites/nord/stats?from=2026-11-24")["visits"] == 2
+    for path in ("/sites/test/stats", "/sites/test/stats.csv", "/stats", "/stats.csv"):
+        r = nora.get(path, params={"from": "2026-11-24"})
+        assert (r.status_code, r.json()["code"]) == (403, "wrong_site"), path
+        assert "nord" in r.json()["message"]
+
+
+@pytest.mark.parametrize("bad", ["20261124", "2026-11-24T00:00", "1764000000", "2026-13-01",
+                                 "2026-11-24\n", "24-11-2026", "2026-11-4", "+2026-11-24"])
+def test_statistics_take_a_day_as_yyyy_mm_dd_only(ctx, client, bad):
+    sup = Api(client, token(ctx, "supervisor", "sven"))
+    for path in ("/sites/test/stats", "/sites/test/stats.csv", "/stats", "/stats.csv"):
+        for params in ({"from": bad}, {"from": "2026-11-24", "to": bad}):
+            r = sup.get(path, params=params)
+            assert r.status_code == 422, (path, params, r.text)
+            assert r.json()["code"] == "invalid_request"
+            assert "YYYY-MM-DD" in r.json()["message"] or "date" in r.json()["message"]
+
+
+def test_the_contract_declares_the_csv_and_the_day_format(client):
+    spec = client.get("/openapi.json").json()
+    for path in ("/sites/{site_id}/stats.csv", "/stats.csv"):
+        op = spec["paths"][path]["get"]
+        assert list(op["responses"]["200"]["content"]) == ["text/csv"], path
+        assert list(op["responses"]["403"]["content"]) == ["application/json"], path
+        days = [p["schema"] for p in op["parameters"] if p["name"] in ("from", "to")]
+        assert all("[0-9]{4}-[0-9]{2}-[0-9]{2}" in str(d) for d in days), days
+
+
+# --- tokens from the command line ---------------------------------------------------------
+def test_token_create_binds_a_site_and_token_list_shows_it(ctx, tmp_path):
+    assert _cli(ctx, tmp_path, "token", "create", "--role", "caseworker", "--person", "nils",
+                "--site", "nord").returncode == 0
+    assert _cli(ctx, tmp_path, "token", "create", "--role", "supervisor",
+                "--person", "sven").returncode == 0
+    p = _cli(ctx, tmp_path, "token", "create", "--role", "display", "--person", "tv",
+             "--site", "nord")
+    assert p.returncode == 0 and "/pair/" in p.stdout and "at nord" in p.stderr
+    # a caseworker works at one site: with two sites, it must be named; no such site: refused
+    p = _cli(ctx, tmp_path, "token", "create", "--role", "caseworker", "--person", "x")
+    assert p.returncode == 2 and "--site" in p.stderr and "test, nord" in p.stderr
+    p = _cli(ctx, tmp_path, "token", "create", "--role", "admin", "--person", "x",
+             "--site", "syd")
+    assert p.returncode == 2 and "no site 'syd'" in p.stderr
+    listed = {t["person"]: t["site"] for t in json.loads(
+        _cli(ctx, tmp_path, "token", "list", "--json").stdout)}
+    assert listed == {"nils": "nord", "sven": None, "tv": "nord"}
+    table = [line.split() for line in _cli(ctx, tmp_path, "token", "list").stdout.splitlines()]
+    assert table[0][:4] == ["ID", "ROLE", "PERSON", "SITE"]
+    assert {row[2]: row[3] for row in table[1:]} == {"nils": "nord", "sven": "(all)",
+                                                     "tv": "nord"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Body, Depends, Path, Query
 from sqlalchemy import select
 
@@ -22,8 +24,8 @@ Ref = Path(pattern=r"^[A-Za-z0-9]{4,12}$")
 
 @op(router, "GET", "/sites/{site_id}/free-times", REBOOK, response_model=FreeTimesOut,
     summary="Free booking times for an errand on a day")
-def free_times(site_id: str, errand: str = Query(pattern=r"^[a-z][a-z0-9_]{1,39}$"),
-               date_: Day = Query(alias="date"), ctx=Depends(get_ctx),
+def free_times(date_: Annotated[Day, Query(alias="date")], site_id: str,
+               errand: str = Query(pattern=r"^[a-z][a-z0-9_]{1,39}$"), ctx=Depends(get_ctx),
                actor=Depends(current_actor)):
     with ctx.db.read() as s:
         return bookings.free_times(ctx, s, site_id, errand, date_)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Path, Query
 from sqlalchemy import select
 
@@ -31,7 +33,7 @@ CounterNo = Path(ge=1, le=999)
 
 @op(router, "GET", "/day", STAFF, response_model=DayOut,
     summary="The day snapshot: counters, visits in queue order, and the event sequence")
-def day(site_id: str = SiteId, date_: Day | None = Query(None, alias="date"),
+def day(site_id: str = SiteId, date_: Annotated[Day | None, Query(alias="date")] = None,
         ctx=Depends(get_ctx), actor=Depends(current_actor)):
     site = ctx.site(site_id)
     with ctx.db.read() as s:

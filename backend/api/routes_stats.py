@@ -5,6 +5,7 @@ CSV; dates strictly YYYY-MM-DD."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -20,8 +21,8 @@ router = APIRouter(tags=["stats"])
 ROLES = (SUP, ADMIN)
 RANGE = ("The last day (default: `from`); no earlier than `from` and at most 366 days "
          "after it, else 422 `invalid_range`.")
-FROM = Query(alias="from", description="The first day, YYYY-MM-DD.")
-TO = Query(None, description=RANGE)
+From = Annotated[Day, Query(alias="from", description="The first day, YYYY-MM-DD.")]
+To = Annotated[Day | None, Query(description=RANGE)]
 
 
 class CsvResponse(Response):
@@ -57,14 +58,14 @@ def _municipality(ctx, actor, start: date, end: date | None) -> dict:
 
 @op(router, "GET", "/sites/{site_id}/stats", ROLES,
     summary="Statistics of a day or a date range, from the anonymised visit facts")
-def site_stats(site_id: str = SiteId, from_: Day = FROM, to: Day | None = TO,
+def site_stats(from_: From, site_id: str = SiteId, to: To = None,
                ctx=Depends(get_ctx), actor=Depends(current_actor)):
     return _site(ctx, site_id, from_, to)
 
 
 @op(router, "GET", "/sites/{site_id}/stats.csv", ROLES, response_class=CsvResponse,
     summary="The same statistics as CSV: section, key, value")
-def site_stats_csv(site_id: str = SiteId, from_: Day = FROM, to: Day | None = TO,
+def site_stats_csv(from_: From, site_id: str = SiteId, to: To = None,
                    ctx=Depends(get_ctx), actor=Depends(current_actor)):
     return CsvResponse(statslib.to_csv(_site(ctx, site_id, from_, to)))
 
@@ -74,7 +75,7 @@ def site_stats_csv(site_id: str = SiteId, from_: Day = FROM, to: Day | None = TO
     description="For a token not bound to one site (else 403 `wrong_site`). `sites`: each "
                 "site's figures as /sites/{site_id}/stats gives them; `total`: the same "
                 "figures over the visits of every site.")
-def municipality_stats(from_: Day = FROM, to: Day | None = TO, ctx=Depends(get_ctx),
+def municipality_stats(from_: From, to: To = None, ctx=Depends(get_ctx),
                        actor=Depends(current_actor)):
     return _municipality(ctx, actor, from_, to)
 
@@ -83,6 +84,6 @@ def municipality_stats(from_: Day = FROM, to: Day | None = TO, ctx=Depends(get_c
     summary="The municipality's statistics as CSV: site, section, key, value",
     description="Each site's rows, then those of all sites together (site `*`). For a token "
                 "not bound to one site (else 403 `wrong_site`).")
-def municipality_stats_csv(from_: Day = FROM, to: Day | None = TO, ctx=Depends(get_ctx),
+def municipality_stats_csv(from_: From, to: To = None, ctx=Depends(get_ctx),
                            actor=Depends(current_actor)):
     return CsvResponse(statslib.municipality_csv(_municipality(ctx, actor, from_, to)))

@@ -22,19 +22,29 @@ def _client(cfg: Config, token: str) -> SkrankeClient:
                          connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)
 
 
-async def _whoami(cfg: Config, token: str) -> str:
+async def _whoami(cfg: Config, token: str) -> tuple[str, str]:
+    """Who the token is, and what is wrong with it here ("" if nothing): a token bound to
+    another site than the configured one is refused on every one of its routes."""
     async with _client(cfg, token) as c:
         me = await c.me()
-        return f"{me.person} ({me.role})"
+    wrong = ""
+    if me.site is not None and me.site != cfg.server.site:
+        wrong = (f"the token is for site '{me.site}', but the configuration says site "
+                 f"'{cfg.server.site}': set site = \"{me.site}\" under [server], or ask for a "
+                 f"token for '{cfg.server.site}'")
+    return f"{me.person} ({me.role})", wrong
 
 
 def cmd_login(cfg: Config, args: argparse.Namespace) -> int:
     token = sys.stdin.readline().strip() if args.token_stdin else \
         getpass.getpass("Token (skranke-server token create …): ").strip()
     try:
-        who = asyncio.run(_whoami(cfg, token))  # checked before anything is kept
+        who, wrong = asyncio.run(_whoami(cfg, token))  # checked before anything is kept
     except errors.ApiError as exc:
         print(f"skranke: the backend did not accept the token: {exc.message}", file=sys.stderr)
+        return 1
+    if wrong:
+        print(f"skranke: not logged in: {wrong}.", file=sys.stderr)
         return 1
     try:
         credentials.store(cfg.server.url, token)
@@ -59,12 +69,15 @@ def cmd_status(cfg: Config, args: argparse.Namespace) -> int:
         print("No token: run `skranke login` or set SKRANKE_TOKEN.")
         return 1
     try:
-        who = asyncio.run(_whoami(cfg, found.token))
+        who, wrong = asyncio.run(_whoami(cfg, found.token))
     except errors.ApiError as exc:
         print(f"{cfg.server.url}: {exc.message}")
         return 1
     print(f"{cfg.server.url}: {who}, site {cfg.server.site}, counter {cfg.server.counter} "
           f"(token from {found.source})")
+    if wrong:
+        print(f"Warning: {wrong}.")
+        return 1
     return 0
 
 

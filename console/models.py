@@ -116,3 +116,5 @@ class Me(_Model):
     person: str
     role: str
     token_id: str
+    #: the one site the token acts on; None: every site
+    site: str | None = None

@@ -44,6 +44,17 @@ def test_login_refuses_a_token_the_backend_does_not_know(cfg_file, monkeypatch, 
     assert credentials.load("x").token is None
 
 
+def test_login_refuses_a_token_of_another_site(cfg_file, ctx, monkeypatch, capsys):
+    """The backend would refuse it on every route (403 wrong_site): said at login instead."""
+    secret = token(ctx, "caseworker", "nils", site="nord")
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO(secret + "\n"))
+    assert cli.main(["login", "--token-stdin"]) == 1
+    err = capsys.readouterr().err
+    assert "for site 'nord'" in err and "'test'" in err and secret not in err
+    assert cli.main(["status"]) == 1  # nothing kept
+    assert "No token" in capsys.readouterr().out
+
+
 def test_bad_config_exits_2(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "bad.toml"
     bad.write_text("[server]\ncounter = 0\n")

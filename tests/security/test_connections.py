@@ -13,6 +13,8 @@ import time
 import httpx
 import pytest
 
+from .conftest import Served
+
 
 @pytest.fixture
 def many_files():
@@ -42,54 +44,67 @@ def _closed_by_server(s: socket.socket, within: float) -> bool:
         return True
 
 
-def _p99(url: str, seconds: float) -> tuple[float, int]:
-    times = []
+def _p99s(urls: list[str], seconds: float) -> tuple[list[float], int]:
+    """/health's p99 at each server, asked in turn for `seconds` (so each sees the machine
+    as the others do), and the number of requests each."""
+    times: list[list[float]] = [[] for _ in urls]
+    clients = [httpx.Client(base_url=url, timeout=5) for url in urls]
     t0 = time.monotonic()
-    with httpx.Client(base_url=url, timeout=5) as c:
-        while time.monotonic() - t0 < seconds:
-            a = time.perf_counter()
-            assert c.get("/health").status_code == 200
-            times.append(time.perf_counter() - a)
-    return statistics.quantiles(times, n=100)[98], len(times)
-
-
-def test_idle_sockets_and_a_slow_header_leave_health_fast(served, many_files):
-    """The issue's target: /health p99 <= 50 ms beside them. On a machine crowded by other
-    work /health alone may be slower: then they must not make it more than twice as slow."""
-    srv = served(header_timeout_seconds=3)
-    alone, _ = _p99(srv.url, 1)
-    sockets = _idle(srv.port, 1000)
-    slow = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
-    stop = threading.Event()
-    answer = []
-
-    def dribble():
-        try:
-            for b in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
-                if stop.is_set():
-                    return
-                slow.sendall(bytes([b]))
-                time.sleep(0.05)
-        except OSError:
-            answer.append(slow.recv(4096) if not stop.is_set() else b"")
-
-    t = threading.Thread(target=dribble, daemon=True)
-    t0 = time.monotonic()
-    t.start()
     try:
-        p99, n = _p99(srv.url, 2.5 - (time.monotonic() - t0))  # while all of them are open
-        assert p99 <= max(0.05, 2 * alone), \
-            f"/health p99 {p99 * 1000:.1f} ms over {n} requests (alone {alone * 1000:.1f} ms)"
-        # the server closes them: the idle ones after the header deadline, the slow one too
-        assert all(_closed_by_server(s, 5) for s in sockets[:20])
-        assert _closed_by_server(slow, 5)
+        while time.monotonic() - t0 < seconds:
+            for c, got in zip(clients, times, strict=True):
+                a = time.perf_counter()
+                assert c.get("/health").status_code == 200
+                got.append(time.perf_counter() - a)
     finally:
-        stop.set()
-        for s in sockets:
-            s.close()
-        slow.close()
+        for c in clients:
+            c.close()
+    return [statistics.quantiles(t, n=100)[98] for t in times], len(times[0])
+
+
+def test_idle_sockets_and_a_slow_header_leave_health_fast(served, many_files, tmp_path):
+    """The issue's target: /health p99 <= 50 ms while 1,000 idle sockets and a slow-header
+    client are open. A control server beside it, asked in turn, says how fast /health is on
+    this machine at that moment: only when the control itself is over 50 ms (a machine
+    crowded by other work) may the guarded server be slower, and then no more than half
+    again the control. The header deadline (5 s) falls after the measurement: closing 1,000
+    sockets at once is their end, not their being idle."""
+    srv = served(header_timeout_seconds=5)
+    (control_dir := tmp_path / "control").mkdir()
+    control = Served(control_dir)
+    control.cli("migrate")
+    control.start()
+    try:
+        sockets = _idle(srv.port, 1000)
+        slow = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+        stop = threading.Event()
+
+        def dribble():
+            with contextlib.suppress(OSError):
+                for b in b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 200:
+                    if stop.is_set():
+                        return
+                    slow.sendall(bytes([b]))
+                    time.sleep(0.05)
+
+        t = threading.Thread(target=dribble, daemon=True)
+        t.start()
+        try:
+            (p99, alone), n = _p99s([srv.url, control.url], 2.5)  # all of them open
+            assert p99 <= max(0.05, 1.5 * alone), \
+                f"/health p99 {p99 * 1000:.1f} ms over {n} requests (control {alone * 1000:.1f} ms)"
+            # the server closes them: the idle ones after the header deadline, the slow one too
+            assert all(_closed_by_server(s, 6) for s in sockets[:20])
+            assert _closed_by_server(slow, 6)
+        finally:
+            stop.set()
+            for s in sockets:
+                s.close()
+            slow.close()
+    finally:
+        control.stop()
     print(f"/health p99 {p99 * 1000:.1f} ms over {n} requests beside 1,000 idle sockets and "
-          f"a slow-header client (alone: {alone * 1000:.1f} ms)")
+          f"a slow-header client (control server at the same time: {alone * 1000:.1f} ms)")
 
 
 def test_a_header_block_without_end_is_cut_off(served):

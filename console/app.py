@@ -21,8 +21,10 @@ from textual.app import App, SystemCommand
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from screens.main import MainScreen
+
 from . import commands, errors, i18n, present
-from .client import SkrankeClient
+from .client import SkrankeClient, make_client
 from .config import Config
 from .i18n import _
 from .live import Change, LiveDay
@@ -31,13 +33,6 @@ from .outbox import OFFLINE_OK, Outbox, perform
 from .unknown import Unknowns
 
 log = logging.getLogger("skranke.app")
-
-
-def make_client(cfg: Config, token: str) -> SkrankeClient:
-    s = cfg.server
-    return SkrankeClient(s.url, token, s.site, verify=s.ca_bundle or s.verify_tls,
-                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
-                         stream_silence=s.stream_silence)
 
 
 class SkrankeApp(App):
@@ -88,7 +83,7 @@ class SkrankeApp(App):
         from screens.base import localized
         from screens.setup import SetupScreen
 
-        if hasattr(self.screen, "set_status"):
+        if isinstance(self.screen, MainScreen):
             self.pop_screen()
         self.push_screen(localized(SetupScreen)(message))
 
@@ -127,19 +122,21 @@ class SkrankeApp(App):
 
     # --- live updates ---------------------------------------------------------------------------
     def on_day_change(self, change: Change) -> None:
-        screen = self._main_screen()
+        screen = self.main_screen()
         if screen is not None:
             screen.apply(change)
 
-    def _main_screen(self) -> Screen | None:
+    def main_screen(self) -> MainScreen | None:
+        """The counter, reception or floor screen under any dialogs: the one the app tells
+        of changes, connection, outbox and waiting actions."""
         for screen in self.screen_stack:
-            if hasattr(screen, "set_status"):
+            if isinstance(screen, MainScreen):
                 return screen
         return None
 
     def on_connection(self, status: str) -> None:
         self.connection = status
-        screen = self._main_screen()
+        screen = self.main_screen()
         if screen is not None:
             screen.set_status(status)
         if status == "online":
@@ -152,7 +149,7 @@ class SkrankeApp(App):
         applied, rejected = await self.outbox.replay(self.client)
         pending = len(await asyncio.to_thread(self.outbox.pending))
         refused = len(await asyncio.to_thread(self.outbox.rejected))
-        screen = self._main_screen()
+        screen = self.main_screen()
         if screen is not None:
             screen.set_outbox(pending, refused)
         if applied:
@@ -185,7 +182,7 @@ class SkrankeApp(App):
                 action=waiting.label, time=present.hhmm(waiting.sent_at)),
                 severity="warning", timeout=8)
             return None
-        screen = self._main_screen()
+        screen = self.main_screen()
         if screen is not None:
             screen.set_busy(label)
         key = str(uuid.uuid4())
@@ -223,7 +220,7 @@ class SkrankeApp(App):
             if p.overdue and p.key not in self._overdue_told:
                 self._overdue_told.add(p.key)
                 self.notify(present.unknown_text(p), severity="error", timeout=30)
-        screen = self._main_screen()
+        screen = self.main_screen()
         if screen is not None:
             screen.set_unknown(pending)
 

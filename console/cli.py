@@ -10,22 +10,15 @@ import sys
 from pathlib import Path
 
 from . import credentials, errors
-from .client import SkrankeClient
+from .client import make_client
 from .config import Config, ConfigError, load_config
 from .logs import setup
-
-
-def _client(cfg: Config, token: str) -> SkrankeClient:
-    s = cfg.server
-    verify: bool | str = s.ca_bundle or s.verify_tls
-    return SkrankeClient(s.url, token, s.site, verify=verify,
-                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout)
 
 
 async def _whoami(cfg: Config, token: str) -> tuple[str, str]:
     """Who the token is, and what is wrong with it here ("" if nothing): a token bound to
     another site than the configured one is refused on every one of its routes."""
-    async with _client(cfg, token) as c:
+    async with make_client(cfg, token) as c:
         me = await c.me()
     wrong = ""
     if me.site is not None and me.site != cfg.server.site:

@@ -19,12 +19,21 @@ from httpx_sse import aconnect_sse
 from pydantic import BaseModel
 
 from . import errors
+from .config import Config
 from .models import CallNext, Counter, Day, FreeTimes, Me, Visit
 
 M = TypeVar("M", bound=BaseModel)
 _RETRY_STATUS = {502, 503, 504}
 #: failures that happen before a request leaves: the backend cannot have acted on it
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def make_client(cfg: Config, token: str) -> SkrankeClient:
+    """The client for the configured backend and site, with the configured timeouts."""
+    s = cfg.server
+    return SkrankeClient(s.url, token, s.site, verify=s.ca_bundle or s.verify_tls,
+                         connect_timeout=s.connect_timeout, read_timeout=s.read_timeout,
+                         stream_silence=s.stream_silence)
 
 
 class _Retryable(Exception):

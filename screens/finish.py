@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -24,6 +24,9 @@ from widgets.key_footer import KeyFooter
 
 from .base import Line, localized
 from .dialogs import Dialog, choose, confirm, prompt
+
+if TYPE_CHECKING:
+    from .counter import CounterScreen
 
 AUTHORITIES = (N_("Udbetaling Danmark"), N_("Skattestyrelsen"), N_("Politiet"),
                N_("Familieretshuset"), N_("SIRI (residence and work permits)"),
@@ -93,7 +96,7 @@ async def free_times(app, errand: str, start: date, after: timedelta = REBOOK_AF
     return found[:REBOOK_TIMES]
 
 
-async def run(screen, v: Visit) -> None:
+async def run(screen: CounterScreen, v: Visit) -> None:
     app = screen.app
     outcome = await app.push_screen_wait(choose(
         _("Finish {ticket}: outcome").format(ticket=v.ticket),
@@ -140,7 +143,7 @@ async def run(screen, v: Visit) -> None:
     done = await app.act_now("finish", _("Finish"), "POST", f"/visits/{v.id}/finish", body)
     if done is None:
         return
-    if not done.get("queued") and hasattr(screen, "remember_undo"):
+    if not done.get("queued"):
         screen.remember_undo("finish", v)
     if rebook is not None and v.citizen is not None:
         booked = await app.act_now("book", _("Book"), "POST",

@@ -62,6 +62,10 @@ class MainScreen(Screen):
         bar = self.query_one(StatusBar)
         bar.pending, bar.rejected = pending, rejected
 
+    def show_slip(self, what: tuple, text: str) -> None:
+        """A new ticket or booking (reception keeps it on screen; here a notice)."""
+        self.app.notify(text, timeout=20)
+
     def apply(self, change: Change) -> None:
         self.repaint(None if change.reloaded else change.visits)
 

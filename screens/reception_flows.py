@@ -136,8 +136,8 @@ async def register_walkin(app) -> None:
 def show_slip(app, what: tuple, text: str) -> None:
     """The ticket or booking on reception's screen until dismissed (t shows it again);
     elsewhere a notice."""
-    screen = app._main_screen()
-    if screen is not None and hasattr(screen, "show_slip"):
+    screen = app.main_screen()
+    if screen is not None:
         screen.show_slip(what, text)
     else:
         app.notify(text, timeout=20)

@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Input
 
 from console import credentials, errors, present
+from console.client import make_client
 from console.config import Config, ConfigError, save_settings
 from console.i18n import _
 from screens.base import Line
@@ -75,8 +76,6 @@ class SetupScreen(Screen):
 
     @work(exclusive=True, group="setup", exit_on_error=False)
     async def check(self) -> None:
-        from console.app import make_client
-
         values = {i.id: i.value.strip() for i in self.query(Input)}
         try:
             counter = int(values["counter"] or "0")

@@ -176,3 +176,40 @@ def test_sync_follows_the_given_order_keeps_the_cursor_and_remakes_only_changed_
             assert not cleared, "rows are updated one by one, never cleared and rebuilt"
 
     run(scenario())
+
+
+def test_a_table_changed_all_day_holds_no_more_memory_than_after_its_first_minutes():
+    """Every change leaves DataTable's rendered rows, cells and lines of the moment before
+    unusable; a console open all day must not keep piling them up (bench/soak.py saw its
+    RSS grow by ~20 MB through a day)."""
+    import gc
+    import tracemalloc
+
+    rng = random.Random(3)
+    columns = [f"c{i}" for i in range(8)]
+    table = RowTable(cursor_type="row", zebra_stripes=True)
+
+    async def scenario():
+        app = TableApp(table)
+        async with app.run_test(size=(120, 40)) as pilot:
+            for c in columns:
+                table.add_column(c, key=c, width=12)
+            keys = [table.add_row(*(Text(f"{c}-{i}") for c in columns), key=str(i))
+                    for i in range(36)]
+            await pilot.pause()
+            held = []
+            tracemalloc.start()
+            try:
+                for n in range(60):
+                    for key in keys:  # every visit changes (as the minutes waited do)
+                        table.update_cell(key, rng.choice(columns), Text(f"{n}"))
+                    drawn(table)
+                    if n in (10, 59):
+                        gc.collect()
+                        held.append(tracemalloc.get_traced_memory()[0])
+            finally:
+                tracemalloc.stop()
+            grown = held[1] - held[0]
+            assert grown < 1_000_000, f"the table's memory grew {grown / 1e6:.1f} MB"
+
+    run(scenario())

@@ -39,3 +39,27 @@ def test_console_app_and_screens_never_import_the_backend():
     mods = loaded_after("console.app", "console.cli", *screens, *widgets)
     assert "textual" in mods
     assert not {m for m in mods if m.split(".")[0] == "backend"}
+
+
+def imports_of(path: Path) -> set[str]:
+    """Every module a file imports, at the top or inside a function."""
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+    return found
+
+
+def test_screens_and_widgets_never_import_the_app_shell():
+    """The app (console/app.py) imports the screens; a screen that imported the app back
+    made a circle that only a function-local import kept from failing. Screens reach the
+    app through `self.app` and the client through console/client.py."""
+    files = [*(ROOT / "screens").glob("*.py"), *(ROOT / "widgets").glob("*.py")]
+    assert files
+    back = {p.name: sorted(m for m in imports_of(p) if m.startswith("console.app"))
+            for p in files}
+    assert not {name: mods for name, mods in back.items() if mods}

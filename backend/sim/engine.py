@@ -85,6 +85,9 @@ class Day:
                                       f"u{k + 1}") for k in range(counters))
         self.holding: dict[int, int | None] = {c.id: None for c in self.counters}
         self.visits: dict[int, Visit] = {}
+        #: the open visits by state: booked citizens not yet arrived (in slot order), the rest
+        self.expected: dict[int, Visit] = {}
+        self.present: dict[int, Visit] = {}
         self.agenda: list[tuple[float, int, str, int]] = []
         self.seq = 0
         self.observed: list[tuple[str, float]] = []
@@ -103,9 +106,13 @@ class Day:
             visits = tuple(self.visits.values())
         else:
             early, late = now - self.rules.grace, now + HORIZON
-            booked = State.BOOKED
-            visits = tuple(v for v in self.visits.values() if v.state is not booked
-                           or early < v.slot_start < late)
+            visits = list(self.present.values())
+            for v in self.expected.values():  # in slot order
+                if v.slot_start >= late:
+                    break
+                if early < v.slot_start:
+                    visits.append(v)
+            visits = tuple(visits)
         if self._observed is None:
             self._observed = tuple(self.observed) if self.rules.duration_quantile else ()
         return DayState(SITE, DAY, self.counters, visits, self.rules, self._observed)
@@ -116,8 +123,15 @@ class Day:
         self.waiting += (v.state is State.WAITING) - was
         if v.state in (State.DONE, State.NO_SHOW, State.LEFT, State.CANCELLED):
             self.visits.pop(v.id, None)
+            self.expected.pop(v.id, None)
+            self.present.pop(v.id, None)
         else:
             self.visits[v.id] = v
+            if v.state is State.BOOKED:
+                self.expected[v.id] = v
+            else:
+                self.expected.pop(v.id, None)
+                self.present[v.id] = v
 
     # --- the run ---------------------------------------------------------------------------
     def run(self) -> DayResult:
@@ -126,7 +140,7 @@ class Day:
         for i, b in enumerate(w.booked):
             v = Visit(i + 1, SITE, DAY, Kind.BOOKED, f"B{i + 1:03d}", State.BOOKED, b.errand,
                       b.minutes, slot_start=_at(b.slot))
-            self.visits[v.id] = v
+            self.put(v)
             if not b.no_show and b.arrival < b.slot + grace:
                 self.at(b.arrival, "arrive", v.id)
             self.at(max(0.0, b.slot - ahead), "due", v.id)

@@ -94,6 +94,9 @@ class Day:
         self._observed: tuple | None = None  # the DayState's, rebuilt after a finish
         self.res = DayResult(policy.name, counters, world.length)
         self.waiting = 0
+        #: the open visits changed (or a waiting booked citizen fell due) since the counters
+        #: last asked: only then do free counters ask call next again
+        self.changed = True
         self.closed = False
 
     def at(self, t: float, what: str, ident: int = 0) -> None:
@@ -121,6 +124,7 @@ class Day:
         old = self.visits.get(v.id)
         was = old is not None and old.state is State.WAITING
         self.waiting += (v.state is State.WAITING) - was
+        self.changed = True
         if v.state in (State.DONE, State.NO_SHOW, State.LEFT, State.CANCELLED):
             self.visits.pop(v.id, None)
             self.expected.pop(v.id, None)
@@ -153,8 +157,9 @@ class Day:
             while self.agenda and self.agenda[0][0] == t:
                 _, _, what, ident = heapq.heappop(self.agenda)
                 getattr(self, "_" + what)(t, ident)
-            if t >= 0 and self.waiting:
+            if t >= 0 and self.waiting and self.changed:
                 self.dispatch(t)
+                self.changed = False
         # never came, came after slot + grace, or after closing (the day closed before them)
         self.res.no_shows = len(w.booked) - len(self.res.booked_start)
         return self.res
@@ -165,7 +170,9 @@ class Day:
             self.put(lifecycle.check_in(v, _at(t)))
 
     def _due(self, t: float, ident: int) -> None:
-        pass  # a booked citizen's turn comes: only the dispatch after it matters
+        v = self.visits.get(ident)
+        if v is not None and v.state is State.WAITING:
+            self.changed = True  # an arrived booked citizen's turn comes: call next takes them
 
     def _tick(self, t: float, ident: int) -> None:
         v = self.visits.get(ident)

@@ -5,7 +5,9 @@ Every decision is the server's own: which visit a free counter takes is
 visits; booked citizens not yet arrived only from slot - grace to the planner's horizon
 ahead), transitions are `backend.domain.lifecycle`'s, no-shows and closing are
 `queue.automatic_transitions`. The simulator only decides what the world does: who
-arrives when, how long each service takes, when a walk-in gives up.
+arrives when, how long each service takes, when a walk-in gives up. A free counter asks
+call next whenever the open visits change (an arrival, a walk-in, a finish, a no-show, a
+walk-in leaving) or an arrived booked citizen falls due; not at moments when nothing changed.
 
 Simplifications (stated in the report): a called citizen starts at once (no walk to the
 counter), counters are staffed all day and handle every errand, a booked citizen later

@@ -44,9 +44,10 @@ def next_booking_at(day: DayState, now: datetime, counter: Counter | None = None
     no-show: slot + grace still ahead) whose errand the counter handles."""
     gone_by = now - day.rules.grace
     booked = State.BOOKED
+    errands = counter.errands if counter is not None else None  # None: every errand
     return min((v.slot_start for v in day.visits
                 if v.state is booked and v.slot_start is not None and v.slot_start > gone_by
-                and v.kind is Kind.BOOKED and (counter is None or counter.handles(v.errand))),
+                and v.kind is Kind.BOOKED and (errands is None or v.errand in errands)),
                default=None)
 
 

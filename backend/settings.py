@@ -60,6 +60,9 @@ class SiteConfig(BaseModel):
     booking_days_ahead: Annotated[int, Field(ge=0, le=400)] = 60
     passed_over_minutes: Annotated[int, Field(ge=0, le=480)] = 20
     duration_quantile: Annotated[float, Field(ge=0, le=1)] = 0.8
+    #: What one staffed counter hour costs in DKK (salary and overhead); 0: not known. The
+    #: statistics then give the value of the idle counter minutes.
+    staff_hour_dkk: Annotated[float, Field(ge=0, le=100_000)] = 0
     hours: dict[str, str] = Field(default_factory=lambda: {d: "09:00-15:00" for d in WEEKDAYS[:5]})
     closed_on_customary_days: bool = True
     #: Closed on Danish public holidays (only the demo turns this off).

@@ -1,6 +1,7 @@
 """The day's statistics, computed by the backend from the anonymised visit facts: counts,
 the booked share against the 70 % goal, rates, waiting, service against expected,
-counter utilisation, pre-calls, and arrivals and calls by hour as bars."""
+counter utilisation, idle counter minutes and their value, pre-calls, and arrivals and
+calls by hour as bars."""
 
 from __future__ import annotations
 
@@ -89,6 +90,7 @@ class StatsScreen(SubScreen):
                 mean=number(f["waiting_walkin"]["mean"]),
                 p90=number(f["waiting_walkin"]["p90"]))),
         ]
+        rows += self.idle_rows(f.get("idle"))
         for label, value in rows:
             totals.add_row(label, value if isinstance(value, str) else number(value))
         service = Table(title=_("Service minutes per errand"), title_justify="left",
@@ -119,6 +121,22 @@ class StatsScreen(SubScreen):
         return Group(totals, Text(""), Text(_("Outcomes: {list}").format(list=outcomes or "—")),
                      Text(_("Pre-calls: {list}").format(list=precalls)), Text(""), service,
                      counters, hours)
+
+    def idle_rows(self, idle: dict | None) -> list[tuple[str, str]]:
+        """Idle counter minutes (the time a chance queue could fill) and, when the site has
+        set what a staff hour costs, their value."""
+        if not idle:
+            return []
+        out = [(_("Idle counter minutes"), _("{minutes} min").format(
+            minutes=present.decimal(idle["minutes"], 0)))]
+        if self.start != self.end:
+            out.append((_("Idle counter minutes a day"), _("{minutes} min").format(
+                minutes=present.decimal(idle["per_day"], 0))))
+        if idle.get("dkk") is not None:
+            out.append((_("Their value at DKK {rate} an hour").format(
+                rate=present.decimal(idle["staff_hour_dkk"], 0)),
+                _("DKK {amount}").format(amount=present.decimal(idle["dkk"], 0))))
+        return out
 
     # --- actions ---------------------------------------------------------------------------
     def action_day(self, step: int) -> None:

@@ -8,14 +8,24 @@ import subprocess
 import sys
 from datetime import date, datetime
 
+import pytest
 import tomlkit
 
 from backend.services import stats as statslib
 from backend.storage.models import CounterRow, VisitRow
 
-from .helpers import CPH, T0, site_dict
+from .helpers import CPH, T0, make_ctx, site_dict
 
 DAY = date(2026, 11, 24)
+#: What a staffed counter hour costs at the test site (the idle minutes' value).
+STAFF_HOUR_DKK = 450
+
+
+@pytest.fixture
+def ctx(tmp_path):
+    c = make_ctx(tmp_path, staff_hour_dkk=STAFF_HOUR_DKK)
+    yield c
+    c.db.dispose()
 
 
 def at(hh: int, mm: int) -> datetime:
@@ -85,9 +95,34 @@ def test_figures_by_hand(ctx, sup):
     # Skranke 1 served 12 + 8 + 10 + 6 = 36 minutes of the 8-hour (480 min) day
     assert f["utilisation"] == [{"counter": "Skranke 1", "busy": 36.0, "open": 480.0,
                                  "utilisation": 7.5, "idle": 444.0}]
+    # the counters' idle minutes together, and what that staff time cost at DKK 450 an hour
+    assert f["idle"] == {"minutes": 444.0, "per_day": 444.0, "dkk": 3330,
+                         "staff_hour_dkk": STAFF_HOUR_DKK}
     assert f["precalls"] == {"solved_by_phone": 1}
     hours = {h["hour"]: h for h in f["by_hour"]}
     assert hours[9]["called"] == 3 and hours[8]["arrived"] == 1
+
+
+def test_idle_minutes_of_several_counters_and_days_and_no_value_without_a_rate():
+    def served(counter: int, day: date, minutes: int) -> VisitRow:
+        start = datetime.combine(day, at(9, 0).timetz())
+        return visit(ticket="B001", ticket_seq=1, kind="booked", state="done",
+                     outcome="served", day=day, slot_start=start, arrived_at=start,
+                     called_at=start, started_at=start,
+                     finished_at=start.replace(minute=minutes) if minutes < 60
+                     else start.replace(hour=10), counter_id=counter)
+
+    other = date(2026, 11, 25)
+    rows = [served(1, DAY, 30), served(2, DAY, 60), served(1, other, 60)]
+    opening = {DAY: 480.0, other: 240.0}
+    f = statslib.summarise(rows, {1: "Skranke 1", 2: "Skranke 2"}, opening, CPH, 450)
+    # 450 + 420 idle on the first day, 180 on the second (Skranke 2 did not serve then)
+    assert f["idle"] == {"minutes": 1050.0, "per_day": 525.0, "dkk": 7875,
+                         "staff_hour_dkk": 450}
+    f = statslib.summarise(rows, {1: "Skranke 1", 2: "Skranke 2"}, opening, CPH)
+    assert f["idle"]["minutes"] == 1050.0 and f["idle"]["dkk"] is None
+    assert statslib.summarise([], {}, {}, CPH, 450)["idle"] == {
+        "minutes": 0.0, "per_day": None, "dkk": 0, "staff_hour_dkk": 450}
 
 
 def test_csv_export_equals_the_figures(ctx, sup, tmp_path):
@@ -151,8 +186,11 @@ def test_the_statistics_screen_shows_the_figures_and_its_csv_equals_them(
     assert "Andel bookede (mål 70 %)" in text and "66,7 %" in text  # Danish decimals
     assert "Ventetid, uden tid: gns. / p90" in text and "18 / 30 min" in text
     assert "Skranke 1" in text and "7,5 %" in text
+    assert "Ledige skrankeminutter" in text and "444 min" in text
+    assert "Værdi ved 450 kr. i timen" in text and "3.330 kr." in text
     rows = {(r["section"], r["key"]): r["value"]
             for r in csv.DictReader(path.open(encoding="utf-8"))}
     assert rows[("total", "booked_share")] == str(figures["booked_share"])
     assert rows[("waiting_walkin", "mean")] == str(figures["waiting_walkin"]["mean"])
     assert rows[("utilisation", "Skranke 1")] == "7.5"
+    assert rows[("idle", "minutes")] == "444.0" and rows[("idle", "dkk")] == "3330"

@@ -158,23 +158,36 @@ def test_precall_screen(snap_compare, server, ctx, tmp_path, day, size):
                         run_before=before, terminal_size=size)
 
 
-@pytest.mark.parametrize("size", [(120, 36), (200, 50)], ids=["120x36", "200x50"])
-def test_statistics_screen(snap_compare, server, ctx, tmp_path, size):
-    from screens.stats import StatsScreen
+class TestStatistics:
+    """The statistics screen at a site that has set what a staff hour costs (the idle
+    counter minutes are shown with their value)."""
 
-    from .test_api_stats import build
+    @pytest.fixture
+    def ctx(self, tmp_path):
+        from .helpers import make_ctx
+        from .test_api_stats import STAFF_HOUR_DKK
 
-    build(ctx)
+        c = make_ctx(tmp_path, staff_hour_dkk=STAFF_HOUR_DKK)
+        yield c
+        c.db.dispose()
 
-    async def before(pilot):
-        await wait(pilot, lambda: pilot.app.connection == "online"
-                   and hasattr(pilot.app.screen, "apply"))
-        await pilot.press("t")
-        await wait(pilot, lambda: isinstance(pilot.app.screen, StatsScreen)
-                   and pilot.app.screen.figures is not None)
-        await quiet(pilot)
-    assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
-                        run_before=before, terminal_size=size)
+    @pytest.mark.parametrize("size", [(120, 36), (200, 50)], ids=["120x36", "200x50"])
+    def test_statistics_screen(self, snap_compare, server, ctx, tmp_path, size):
+        from screens.stats import StatsScreen
+
+        from .test_api_stats import build
+
+        build(ctx)
+
+        async def before(pilot):
+            await wait(pilot, lambda: pilot.app.connection == "online"
+                       and hasattr(pilot.app.screen, "apply"))
+            await pilot.press("t")
+            await wait(pilot, lambda: isinstance(pilot.app.screen, StatsScreen)
+                       and pilot.app.screen.figures is not None)
+            await quiet(pilot)
+        assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
+                            run_before=before, terminal_size=size)
 
 
 # --- issue 22: the three screens at the smallest and a large terminal ---------------------------

@@ -60,11 +60,22 @@ def walkin_key(v: Visit) -> tuple:
     return (-v.priority, _t(v.arrived_at), v.id)
 
 
+#: durations()'s last answer: (observed tuple, quantile, answer). The server and the
+#: simulator keep the same observed tuple until a visit finishes, and a decision is made far
+#: more often than that: the sort per errand is done once per change, not per decision.
+_last_durations: tuple = ((), 0.0, {})
+
+
 def durations(day: DayState) -> dict[str, float]:
-    """Expected minutes per errand from the day's finished visits, where the rules ask for it."""
+    """Expected minutes per errand from the day's finished visits, where the rules ask for it.
+    The answer is shared between calls with the same observed tuple: read it, never change it."""
+    global _last_durations
     q = day.rules.duration_quantile
     if not q or not day.observed:
         return {}
+    seen, seen_q, answer = _last_durations
+    if seen is day.observed and seen_q == q:
+        return answer
     by: dict[str, list[float]] = {}
     for errand, minutes in day.observed:
         if minutes >= 1:  # shorter is a slip of the finger, not a service
@@ -74,6 +85,7 @@ def durations(day: DayState) -> dict[str, float]:
         if len(xs) >= MIN_SAMPLES:
             xs.sort()
             out[errand] = xs[min(len(xs) - 1, int(q * len(xs)))]
+    _last_durations = (day.observed, q, out)
     return out
 
 
@@ -85,6 +97,35 @@ class _Walkin:
     overdue_at: float  # from then on it may not be passed over
 
 
+#: _counters()'s memo: the day's counters it was asked about, and per asking counter (by
+#: id(), the counter kept beside its answer so the id stays its own) what it answered.
+_counters_memo: tuple = ((), {})
+
+
+def _counters(all_counters: tuple[Counter, ...], asking: Counter | None
+              ) -> tuple[list[Counter], dict[int, int], dict[str, int]]:
+    """The open counters (and the asking one) by id, their index, and a memo of which of
+    them handle each errand (filled as errands come). Shared while the counters are the
+    same objects (a day's counters change far more rarely than decisions are made): read
+    them, never change them."""
+    global _counters_memo
+    seen, answers = _counters_memo
+    if seen is not all_counters:
+        answers = {}
+        _counters_memo = (all_counters, answers)
+    hit = answers.get(id(asking))
+    if hit is not None and hit[0] is asking:
+        return hit[1]
+    counters = [c for c in all_counters if c.state is CounterState.OPEN]
+    if asking is not None and all(c.id != asking.id for c in counters):
+        counters.append(asking)
+    counters.sort(key=lambda c: c.id)
+    answer = (counters, {c.id: i for i, c in enumerate(counters)}, {})
+    if len(answers) < 64:
+        answers[id(asking)] = (asking, answer)
+    return answer
+
+
 class Model:
     """A day at `now` as the planner sees it (built once per decision or plan)."""
 
@@ -92,18 +133,13 @@ class Model:
                  horizon: timedelta | None = None) -> None:
         self.now = now
         rules = day.rules
-        counters = [c for c in day.counters if c.state is CounterState.OPEN]
-        if asking is not None and all(c.id != asking.id for c in counters):
-            counters.append(asking)
-        counters.sort(key=lambda c: c.id)
-        self.counters = counters
-        self.index = {c.id: i for i, c in enumerate(counters)}
+        counters, index, masks = _counters(day.counters, asking)
+        self.counters, self.index = counters, index
         quant = durations(day)
-        masks: dict[str, int] = {}
 
         def mask(errand: str, counter_id: int | None) -> int:
             if counter_id is not None:
-                i = self.index.get(counter_id)
+                i = index.get(counter_id)
                 return 0 if i is None or not counters[i].handles(errand) else 1 << i
             m = masks.get(errand)
             if m is None:
@@ -111,7 +147,7 @@ class Model:
                                         if c.handles(errand))
             return m
 
-        # seconds from now; this loop runs over the whole day on every decision: kept lean
+        # seconds from now; this loop runs over the open day on every decision: kept lean
         t0 = now.timestamp()
         free = self.free = [0.0] * len(counters)
         jobs = []
@@ -124,14 +160,17 @@ class Model:
         for v in day.visits:
             state = v.state
             if state is booked_ or state is waiting:
-                minutes = quant.get(v.errand, v.expected_minutes) if quant else v.expected_minutes
-                arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
                 if v.kind is walkin_:
                     if state is not waiting:
                         continue
+                    arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
+                    seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
+                        v.expected_minutes * 60
                     if v.counter_id is None:
+                        m = masks.get(v.errand)
                         walkins.append(((-v.priority, arrived, v.id), _Walkin(
-                            v, minutes * 60, mask(v.errand, None), arrived + limit)))
+                            v, seconds, mask(v.errand, None) if m is None else m,
+                            arrived + limit)))
                         continue
                     due, key, is_booked = 0, (-v.priority, INF, arrived, v.id), False
                     slot = -INF
@@ -139,34 +178,43 @@ class Model:
                     continue
                 else:
                     slot = v.slot_start.timestamp() - t0
-                    if state is booked_ and (slot + grace <= 0 or slot > reach):
-                        continue  # a no-show (the gap is free), or beyond the horizon
+                    if state is booked_:
+                        if slot + grace <= 0 or slot > reach:
+                            continue  # a no-show (the gap is free), or beyond the horizon
+                        arrived = INF
+                    else:
+                        arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
+                    seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
+                        v.expected_minutes * 60
                     key, is_booked = (-v.priority, slot, arrived, v.id), True
                     if v.counter_id is not None:
                         due = 0
+                    elif state is waiting:
+                        due = slot - ahead if slot > ahead else 0
                     else:
-                        due = max(0, slot - ahead) if state is waiting else max(0, slot)
-                m = mask(v.errand, v.counter_id)
+                        due = slot if slot > 0 else 0
+                m = mask(v.errand, v.counter_id) if v.counter_id is not None else (
+                    masks.get(v.errand) or mask(v.errand, None))
                 if m:
-                    jobs.append((due, key, v, is_booked, minutes * 60, m, slot))
+                    # (due, key) decide the order; key ends with the visit's id: unique
+                    jobs.append((due, key, v, is_booked, seconds, m, slot))
             elif state in HOLDING_STATES:
-                i = self.index.get(v.counter_id)
+                i = index.get(v.counter_id)
                 if i is not None:
                     begin = v.started_at or v.called_at or now
                     minutes = quant.get(v.errand, v.expected_minutes)
                     free[i] = max(free[i], begin.timestamp() - t0 + minutes * 60,
                                   OVERRUN_SECONDS)
-        jobs.sort(key=lambda j: (j[0], j[1]))
+        jobs.sort()
         self.n = len(jobs)
-        self.due = [j[0] for j in jobs]
-        self.key = [j[1] for j in jobs]
-        self.visit = [j[2] for j in jobs]
-        self.booked = [j[3] for j in jobs]
-        self.dur = [j[4] for j in jobs]
-        self.mask = [j[5] for j in jobs]
-        #: a booked citizen's promise: starting later than this (and later than without the
-        #: walk-in) is a delay; being called early is not a right
-        self.slot = [j[6] for j in jobs]
+        if jobs:
+            (self.due, self.key, self.visit, self.booked, self.dur, self.mask,
+             self.slot) = (list(x) for x in zip(*jobs, strict=True))
+        else:
+            self.due, self.key, self.visit, self.booked, self.dur, self.mask, self.slot = (
+                [], [], [], [], [], [], [])
+        #: self.slot: a booked citizen's promise: starting later than this (and later than
+        #: without the walk-in) is a delay; being called early is not a right
         walkins.sort(key=lambda w: w[0])
         self.walkins = [w for _, w in walkins if w.mask]
 

@@ -27,19 +27,6 @@ class NextChoice:
     held: Visit | None = None
 
 
-def _pending_booked(day: DayState, now: datetime) -> list[Visit]:
-    """Booked citizens still to be served who have not been called yet."""
-    out = []
-    for v in day.visits:
-        if v.kind is not Kind.BOOKED or v.slot_start is None:
-            continue
-        if v.state is State.WAITING or (
-            v.state is State.BOOKED and v.slot_start + day.rules.grace > now
-        ):
-            out.append(v)
-    return out
-
-
 def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datetime) -> bool:
     """The planner's fit test (backend/domain/planner.py)."""
     return planner.walkin_fits(day, walkin, counter_id, now)
@@ -53,9 +40,15 @@ def _candidates(day: DayState, counter: Counter) -> list[Visit]:
 
 def next_booking_at(day: DayState, now: datetime, counter: Counter | None = None
                     ) -> datetime | None:
-    starts = [v.slot_start for v in _pending_booked(day, now)
-              if v.state is State.BOOKED and (counter is None or counter.handles(v.errand))]
-    return min(starts, default=None)
+    """The start of the next booked citizen still expected (not yet arrived, and not yet a
+    no-show: slot + grace still ahead) whose errand the counter handles."""
+    gone_by = now - day.rules.grace
+    booked = State.BOOKED
+    errands = counter.errands if counter is not None else None  # None: every errand
+    return min((v.slot_start for v in day.visits
+                if v.state is booked and v.slot_start is not None and v.slot_start > gone_by
+                and v.kind is Kind.BOOKED and (errands is None or v.errand in errands)),
+               default=None)
 
 
 def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:

@@ -12,6 +12,10 @@ Definitions (each figure says what it counts):
 - service minutes: start to finish, mean per errand, against the errand's expected minutes;
 - utilisation per counter: minutes in service / opening minutes of the days it served;
   idle minutes are the rest;
+- idle counter minutes: the counters' idle minutes together (the counters that served that
+  day, over its whole opening hours), per open day, and their value in DKK at the site's
+  `staff_hour_dkk` (None when the site has not set it): staff time paid for in which nobody
+  was served, the time a chance queue of walk-ins could fill;
 - pre-calls: visits called ahead, by result.
 """
 
@@ -51,7 +55,7 @@ def _round(x: float | None) -> float | None:
 
 
 def summarise(rows: list[VisitRow], counters: dict[int, str], opening_minutes: dict[date, float],
-              tz) -> dict[str, Any]:
+              tz, staff_hour_dkk: float = 0.0) -> dict[str, Any]:
     """Pure: the figures of these visits (see the module's definitions)."""
     live = [r for r in rows if r.state != "cancelled"]
     booked = [r for r in live if r.kind == "booked"]
@@ -82,14 +86,17 @@ def summarise(rows: list[VisitRow], counters: dict[int, str], opening_minutes: d
         if r.called_at:
             by_hour[r.called_at.astimezone(tz).hour]["called"] += 1
     utilisation = []
+    idle_total = 0.0
     for cid, minutes in sorted(busy.items(), key=lambda kv: counters.get(kv[0], "")):
         open_minutes = sum(opening_minutes.get(d, 0) for d in days_served[cid])
+        idle_total += max(0.0, open_minutes - minutes)
         utilisation.append({"counter": counters.get(cid, str(cid)), "busy": _round(minutes),
                             "open": _round(open_minutes),
                             "utilisation": _round(100 * minutes / open_minutes)
                             if open_minutes else None,
                             "idle": _round(max(0.0, open_minutes - minutes))})
     precalls = Tally(r.precall.get("result") for r in rows if r.precall)
+    open_days = len({d for served in days_served.values() for d in served})
     share = len(booked) / len(live) if live else None
     return {
         "visits": len(live), "booked": len(booked), "walkins": len(walkins),
@@ -111,6 +118,10 @@ def summarise(rows: list[VisitRow], counters: dict[int, str], opening_minutes: d
         "service": [{"errand": e, "n": len(v), "mean": _round(mean(v)),
                      "expected": expected[e]} for e, v in sorted(service.items())],
         "utilisation": utilisation,
+        "idle": {"minutes": _round(idle_total),
+                 "per_day": _round(idle_total / open_days) if open_days else None,
+                 "dkk": round(idle_total / 60 * staff_hour_dkk) if staff_hour_dkk else None,
+                 "staff_hour_dkk": staff_hour_dkk or None},
         "precalls": dict(sorted(precalls.items())),
         "by_hour": [{"hour": h, "arrived": t["arrived"], "called": t["called"]}
                     for h, t in sorted(by_hour.items())],
@@ -124,7 +135,7 @@ def stats(session, ctx, site_id: str, start: date, end: date) -> dict[str, Any]:
     counters = {c.id: c.name for c in repo.counters(session, site_id)}
     opening = {d: sum((b - a).total_seconds() / 60 for a, b in site.windows(d))
                for d in {r.day for r in rows}}
-    out = summarise(rows, counters, opening, site.tz)
+    out = summarise(rows, counters, opening, site.tz, site.staff_hour_dkk)
     return {"site_id": site_id, "from": start.isoformat(), "to": end.isoformat(), **out}
 
 
@@ -140,6 +151,7 @@ def municipality(session, ctx, start: date, end: date) -> dict[str, Any]:
     total = summarise(rows, {}, {}, ctx.settings.sites[0].tz)
     total["utilisation"] = [{**u, "counter": f"{one['site_id']}: {u['counter']}"}
                             for one in sites for u in one["utilisation"]]
+    total["idle"] = _idle_together([one["idle"] for one in sites])
     hours: dict[int, Tally] = defaultdict(Tally)
     for one in sites:
         for h in one["by_hour"]:
@@ -149,6 +161,16 @@ def municipality(session, ctx, start: date, end: date) -> dict[str, Any]:
     return {"from": start.isoformat(), "to": end.isoformat(),
             "sites": [{"name": ctx.site(one["site_id"]).name, **one} for one in sites],
             "total": total}
+
+
+def _idle_together(idle: list[dict[str, Any]]) -> dict[str, Any]:
+    """The sites' idle counter minutes added up (per day: each site's per day, added); their
+    value only over the sites that set a staff hour's cost."""
+    def added(key):
+        values = [one[key] for one in idle if one[key] is not None]
+        return _round(sum(values)) if values else None
+    return {"minutes": added("minutes") or 0.0, "per_day": added("per_day"),
+            "dkk": added("dkk"), "staff_hour_dkk": None}
 
 
 def _rows(figures: dict[str, Any]):
@@ -169,6 +191,8 @@ def _rows(figures: dict[str, Any]):
     for u in figures["utilisation"]:
         yield "utilisation", u["counter"], u["utilisation"]
         yield "idle_minutes", u["counter"], u["idle"]
+    for k, v in figures["idle"].items():
+        yield "idle", k, v
     for h in figures["by_hour"]:
         yield "arrived_by_hour", h["hour"], h["arrived"]
         yield "called_by_hour", h["hour"], h["called"]

@@ -5,7 +5,9 @@ Every decision is the server's own: which visit a free counter takes is
 visits; booked citizens not yet arrived only from slot - grace to the planner's horizon
 ahead), transitions are `backend.domain.lifecycle`'s, no-shows and closing are
 `queue.automatic_transitions`. The simulator only decides what the world does: who
-arrives when, how long each service takes, when a walk-in gives up.
+arrives when, how long each service takes, when a walk-in gives up. A free counter asks
+call next whenever the open visits change (an arrival, a walk-in, a finish, a no-show, a
+walk-in leaving) or an arrived booked citizen falls due; not at moments when nothing changed.
 
 Simplifications (stated in the report): a called citizen starts at once (no walk to the
 counter), counters are staffed all day and handle every errand, a booked citizen later
@@ -85,12 +87,18 @@ class Day:
                                       f"u{k + 1}") for k in range(counters))
         self.holding: dict[int, int | None] = {c.id: None for c in self.counters}
         self.visits: dict[int, Visit] = {}
+        #: the open visits by state: booked citizens not yet arrived (in slot order), the rest
+        self.expected: dict[int, Visit] = {}
+        self.present: dict[int, Visit] = {}
         self.agenda: list[tuple[float, int, str, int]] = []
         self.seq = 0
         self.observed: list[tuple[str, float]] = []
         self._observed: tuple | None = None  # the DayState's, rebuilt after a finish
         self.res = DayResult(policy.name, counters, world.length)
         self.waiting = 0
+        #: the open visits changed (or a waiting booked citizen fell due) since the counters
+        #: last asked: only then do free counters ask call next again
+        self.changed = True
         self.closed = False
 
     def at(self, t: float, what: str, ident: int = 0) -> None:
@@ -103,9 +111,13 @@ class Day:
             visits = tuple(self.visits.values())
         else:
             early, late = now - self.rules.grace, now + HORIZON
-            booked = State.BOOKED
-            visits = tuple(v for v in self.visits.values() if v.state is not booked
-                           or early < v.slot_start < late)
+            visits = list(self.present.values())
+            for v in self.expected.values():  # in slot order
+                if v.slot_start >= late:
+                    break
+                if early < v.slot_start:
+                    visits.append(v)
+            visits = tuple(visits)
         if self._observed is None:
             self._observed = tuple(self.observed) if self.rules.duration_quantile else ()
         return DayState(SITE, DAY, self.counters, visits, self.rules, self._observed)
@@ -114,10 +126,18 @@ class Day:
         old = self.visits.get(v.id)
         was = old is not None and old.state is State.WAITING
         self.waiting += (v.state is State.WAITING) - was
+        self.changed = True
         if v.state in (State.DONE, State.NO_SHOW, State.LEFT, State.CANCELLED):
             self.visits.pop(v.id, None)
+            self.expected.pop(v.id, None)
+            self.present.pop(v.id, None)
         else:
             self.visits[v.id] = v
+            if v.state is State.BOOKED:
+                self.expected[v.id] = v
+            else:
+                self.expected.pop(v.id, None)
+                self.present[v.id] = v
 
     # --- the run ---------------------------------------------------------------------------
     def run(self) -> DayResult:
@@ -126,7 +146,7 @@ class Day:
         for i, b in enumerate(w.booked):
             v = Visit(i + 1, SITE, DAY, Kind.BOOKED, f"B{i + 1:03d}", State.BOOKED, b.errand,
                       b.minutes, slot_start=_at(b.slot))
-            self.visits[v.id] = v
+            self.put(v)
             if not b.no_show and b.arrival < b.slot + grace:
                 self.at(b.arrival, "arrive", v.id)
             self.at(max(0.0, b.slot - ahead), "due", v.id)
@@ -139,8 +159,9 @@ class Day:
             while self.agenda and self.agenda[0][0] == t:
                 _, _, what, ident = heapq.heappop(self.agenda)
                 getattr(self, "_" + what)(t, ident)
-            if t >= 0 and self.waiting:
+            if t >= 0 and self.waiting and self.changed:
                 self.dispatch(t)
+                self.changed = False
         # never came, came after slot + grace, or after closing (the day closed before them)
         self.res.no_shows = len(w.booked) - len(self.res.booked_start)
         return self.res
@@ -151,7 +172,9 @@ class Day:
             self.put(lifecycle.check_in(v, _at(t)))
 
     def _due(self, t: float, ident: int) -> None:
-        pass  # a booked citizen's turn comes: only the dispatch after it matters
+        v = self.visits.get(ident)
+        if v is not None and v.state is State.WAITING:
+            self.changed = True  # an arrived booked citizen's turn comes: call next takes them
 
     def _tick(self, t: float, ident: int) -> None:
         v = self.visits.get(ident)

@@ -39,6 +39,8 @@ class Optimum:
     method: str  # dp | milp
     gap: float  # relative gap (0 when optimal)
     seconds: float = 0.0
+    #: the walk-ins served (their index in the day's world; the MILP's solution only)
+    chosen: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +143,7 @@ def solve_milp(inst: Instance, time_limit: float = 10.0) -> Optimum:
     service at most the free counters."""
     import highspy
 
-    col_start, rows = [0], []
+    col_start, rows, col_walkin = [0], [], []
     n = len(inst.release)
     cap = inst.cap
     n_units = len(cap)
@@ -153,6 +155,7 @@ def solve_milp(inst: Instance, time_limit: float = 10.0) -> Optimum:
             rows.append(j)
             rows.extend(n + u for u in range(s, s + p))
             col_start.append(len(rows))
+            col_walkin.append(j)
     n_cols = len(col_start) - 1
     if n_cols == 0:
         return Optimum(0, 0.0, "milp", 0.0)
@@ -182,7 +185,9 @@ def solve_milp(inst: Instance, time_limit: float = 10.0) -> Optimum:
     if not math.isfinite(bound):
         bound = float(served)
     gap = max(0.0, (bound - served) / bound) if bound > 0 else 0.0
-    return Optimum(served, max(bound, served), "milp", gap)
+    x = h.getSolution().col_value
+    chosen = tuple(sorted(col_walkin[c] for c in range(n_cols) if x[c] > 0.5))
+    return Optimum(served, max(bound, served), "milp", gap, chosen=chosen)
 
 
 def optimum(world: World, baseline: DayResult, grid: float = 60.0,
@@ -195,4 +200,5 @@ def optimum(world: World, baseline: DayResult, grid: float = 60.0,
     res = solve_dp(inst) if baseline.counters == 1 else None
     if res is None:
         res = solve_milp(inst, time_limit)
-    return Optimum(res.served, res.bound, res.method, res.gap, time.perf_counter() - t)
+    return Optimum(res.served, res.bound, res.method, res.gap, time.perf_counter() - t,
+                   res.chosen)

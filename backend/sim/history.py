@@ -7,8 +7,9 @@ length, booking capacity and fill, grace (the site's settings), the errand mix, 
 service minutes (mean and coefficient of variation of full visits), the share of visits
 ending short (missing documents, referred) and how long those take against full ones, the
 no-show rate, booked citizens' arrival against their slot (mean, standard deviation), and
-walk-ins by hour. Kept from the parameters file: the staff hour's cost, walk-in patience,
-the planner's settings, the dispersion of walk-in arrivals.
+walk-ins by hour. The staff hour's cost is the site's `staff_hour_dkk` when it sets one.
+Kept from the parameters file: the staff hour's cost (when the site sets none), walk-in
+patience, the planner's settings, the dispersion of walk-in arrivals.
 """
 
 from __future__ import annotations
@@ -134,6 +135,8 @@ def measure(ctx, base: Params, days: int, site_id: str | None = None,
                windows[-1][1].timetz().replace(tzinfo=None))
     minutes = {d: sum((b - a).total_seconds() / 60 for a, b in site.windows(d))
                for d in recorded}
+    if site.staff_hour_dkk:
+        base = base.with_(staff_hour_dkk=site.staff_hour_dkk)
     return measure_facts(facts, base, opening=opening, opening_minutes=minutes,
                          slot_minutes=site.slot_minutes, capacity=site.booking_capacity,
                          grace_minutes=site.rules.grace_minutes, tz=site.tz,

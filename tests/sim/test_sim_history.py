@@ -21,7 +21,7 @@ EVENING = datetime(2026, 11, 24, 17, 0, tzinfo=CPH)  # the demo day played out t
 
 
 def test_from_history_reproduces_the_demo_day(tmp_path):
-    ctx = make_ctx(tmp_path, start=EVENING)
+    ctx = make_ctx(tmp_path, start=EVENING, staff_hour_dkk=520)
     generate(ctx, seed=4, now=EVENING)
     p = history.measure(ctx, params.default(), 1)
     with ctx.db.read() as s:
@@ -30,6 +30,7 @@ def test_from_history_reproduces_the_demo_day(tmp_path):
     figures = summarise(rows, {}, {EVENING.date(): 480.0}, site.tz)
     assert p.counters >= 1 and p.open.hour == 8 and p.close.hour == 16
     assert p.source.startswith("history test")
+    assert p.staff_hour_dkk == 520  # the site's own, not the parameters file's 450
     # the no-show rate
     booked = figures["booked"]
     measured = figures["no_show_rate"] / 100

@@ -26,6 +26,8 @@ from backend.settings import load_settings
 from backend.storage.db import Database
 from bench.bench_server import bench_zone
 
+from . import pg
+
 CPH = ZoneInfo("Europe/Copenhagen")
 #: A Tuesday, mid-morning.
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)
@@ -42,9 +44,25 @@ def site_dict(**over) -> dict:
     return base
 
 
+def database_url(tmp: Path, name: str = "skranke", *, migrated: bool = True,
+                 durable: bool = False) -> str:
+    """A fresh database for a test: a SQLite file in `tmp`, or in the PostgreSQL pass
+    (tests/pg.py) a database of its own in the session's cluster (`migrated`: with every
+    migration applied; `durable`: commits wait for the disk)."""
+    if pg.ENABLED:
+        return pg.cluster().database(migrated=migrated, durable=durable)
+    return f"sqlite:///{(tmp / f'{name}.db').as_posix()}"
+
+
+def db_settings(tmp: Path, name: str = "skranke", **kw) -> dict[str, str]:
+    """The settings that place a test's database (and, on PostgreSQL, its key file)."""
+    url = database_url(tmp, name, **kw)
+    return {"database_url": url} if url.startswith("sqlite") else {
+        "database_url": url, "key_file": (tmp / f"{name}.keys").as_posix()}
+
+
 def make_ctx(tmp: Path, *, start: datetime = T0, **site_over) -> AppContext:
-    settings = load_settings(None, database_url=f"sqlite:///{tmp / 'skranke.db'}",
-                             sites=[site_dict(**site_over)])
+    settings = load_settings(None, **db_settings(tmp), sites=[site_dict(**site_over)])
     ctx = AppContext(settings=settings, catalogue=load_catalogue(),
                      db=Database(settings.database_url), clock=ManualClock(start))
     ctx.bootstrap()
@@ -136,7 +154,8 @@ class LiveServer:
 
 
 SERVER_CONFIG = """
-database_url = "sqlite:///{db}"
+database_url = "{url}"
+key_file = "{keys}"
 tick_seconds = 1
 
 [[sites]]
@@ -163,11 +182,13 @@ class ServerProcess:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.db = tmp / "crash.db"
+        self.database_url = database_url(tmp, "crash", migrated=False, durable=True)
         self.config = tmp / "crash.toml"
         # a zone in which it is about 10:00 now: a booking half an hour ahead is today's and
         # within the site's hours at any hour of the run (in Copenhagen's time, a run after
         # 23:15 had none: a CI failure)
-        self.config.write_text(SERVER_CONFIG.format(db=self.db.as_posix(), zone=bench_zone()))
+        self.config.write_text(SERVER_CONFIG.format(
+            url=self.database_url, keys=(tmp / "crash.keys").as_posix(), zone=bench_zone()))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None

@@ -193,6 +193,27 @@ class ServerProcess:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
 
+    def rows(self, statement) -> list:
+        """The rows of a SQLAlchemy statement, read from the server's database directly."""
+        db = Database(self.database_url)
+        try:
+            with db.read() as s:
+                return list(s.execute(statement))
+        finally:
+            db.dispose()
+
+    def intact(self) -> bool:
+        """The database passes its integrity check (SQLite's; PostgreSQL, which guards its
+        own files, answers a query)."""
+        if not self.database_url.startswith("sqlite"):
+            from sqlalchemy import text
+
+            return self.rows(text("SELECT 1")) == [(1,)]
+        import sqlite3
+
+        with sqlite3.connect(self.db) as con:
+            return con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
     def cli(self, *args: str) -> str:
         p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(self.config),
                             *args], capture_output=True, text=True, timeout=60, check=True)

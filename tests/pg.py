@@ -17,6 +17,7 @@ as in production.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import itertools
 import os
@@ -101,10 +102,8 @@ class Cluster:
                     raise
 
     def stop(self) -> None:
-        try:
+        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired, OSError):
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        except (RuntimeError, subprocess.TimeoutExpired, OSError):
-            pass
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- databases ---------------------------------------------------------------------

@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import json_codec
+from .dialect import engine_options
 from .fast import SQLITE, Fast
 from .models import SiteRow
 from .open_visits import CACHE, OpenVisits, note_locked
@@ -92,10 +93,7 @@ class Database:
                                                synchronous=self._synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
-            self.write_engine = create_engine(url, pool_size=20, max_overflow=20,
-                                              pool_pre_ping=True,
-                                              json_serializer=json_codec.dumps,
-                                              json_deserializer=json_codec.loads)
+            self.write_engine = create_engine(url, **engine_options(url))
             self.read_engine = self.write_engine
         #: The write-ahead log `sync_wal` flushes while group commit is on, else None.
         self.wal: Path | None = None

@@ -35,6 +35,12 @@ except ImportError:  # Windows: a console's embedded backend, one process
     fcntl = None
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PG_BACKUP = ("backup copies SQLite databases only. On PostgreSQL use pg_dump, e.g. "
+             "pg_dump --format=custom --file=skranke.dump 'postgresql://user@host/skranke' "
+             "(online: the server may keep running); docs/operations.md")
+PG_RESTORE = ("restore writes SQLite databases only. On PostgreSQL use pg_restore into a new, "
+              "empty database, e.g. createdb skranke2 && pg_restore --dbname=skranke2 "
+              "skranke.dump, then point database_url at it; docs/operations.md")
 #: Under group commit, a checkpoint starts when the write-ahead log is larger than this
 #: (SQLite's own default: 1000 pages of 4 KiB).
 CHECKPOINT_BYTES = 4 * 1024 * 1024
@@ -145,7 +151,7 @@ class Database:
         import sqlite3
 
         if not self.is_sqlite:
-            raise RuntimeError("backup copies SQLite databases; use pg_dump for PostgreSQL")
+            raise RuntimeError(PG_BACKUP)
         source = make_url(self.url).database
         target = Path(target)
         if target.exists():
@@ -159,7 +165,7 @@ class Database:
         import sqlite3
 
         if not self.is_sqlite:
-            raise RuntimeError("restore writes SQLite databases; use pg_restore for PostgreSQL")
+            raise RuntimeError(PG_RESTORE)
         check(Path(source))
         self.dispose()
         target = make_url(self.url).database

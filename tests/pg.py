@@ -4,7 +4,8 @@
 first test that needs a database starts one cluster for the whole session (`initdb` and
 `pg_ctl` from /usr/lib/postgresql/*/bin, as the `postgres` user when the tests run as root,
 since PostgreSQL refuses to run as root), in a temporary folder, on a free loopback port;
-it is stopped and its folder removed when the session ends, also when tests fail.
+it is stopped and its folder removed when the session ends, also when tests fail or the
+session is killed (a watchdog process does it when the session's process is gone).
 
 Every test gets a database of its own, copied from a migrated template (`CREATE DATABASE …
 TEMPLATE`: about 20 ms, where migrating a fresh one took ten times that), dropped after the
@@ -23,6 +24,7 @@ import itertools
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -67,6 +69,7 @@ class Cluster:
         self._run("initdb", "-D", str(self.data), "-U", USER, "--auth=trust", "-E", "UTF8",
                   "--no-locale", "--no-sync")
         self._start()
+        self._watchdog = self._watch()
         self._template()
 
     # --- running the cluster's programs ------------------------------------------------
@@ -101,10 +104,22 @@ class Cluster:
                 if attempt == 2:
                     raise
 
+    def _watch(self) -> subprocess.Popen:
+        """A small process that stops the cluster and removes its folder when this one ends
+        (it reads its stdin until it closes), however it ends: also when killed."""
+        stop = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"]
+        if self.as_root:
+            stop = ["runuser", "-u", "postgres", "--", *stop]
+        code = ("import shutil, subprocess, sys; sys.stdin.read(); "
+                f"subprocess.run({stop!r}, capture_output=True, timeout=60); "
+                f"shutil.rmtree({str(self.folder)!r}, ignore_errors=True)")
+        return subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                start_new_session=True)  # not in the tests' process group
+
     def stop(self) -> None:
-        with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired, OSError):
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self._watchdog.stdin.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self._watchdog.wait(timeout=60)
 
     # --- databases ---------------------------------------------------------------------
     def url(self, name: str) -> str:

@@ -220,10 +220,11 @@ class ServerProcess:
         return p.stdout.strip()
 
     def start(self, *args: str, **env: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
-             "--port", str(self.port), *args], env={**os.environ, **env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.tmp / f"server-{self.port}.log", "ab") as out:  # read when one fails
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
+                 "--port", str(self.port), *args], env={**os.environ, **env},
+                stdout=out, stderr=out)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -46,30 +46,41 @@ def _make_tokens(url: str) -> tuple[dict[int, str], str, str]:
 
 class _Servers:
     """The two processes; a request goes to the one asked for, or to the other when that
-    one is down. `post` retries an unanswered request with the same key until answered."""
+    one is down. `post` re-sends an unanswered request with the same key until answered."""
 
     def __init__(self, a: ServerProcess, b: ServerProcess) -> None:
         self.procs = [a, b]
         self.dead: set[int] = set()
         self.keys = itertools.count()
-        self.unanswered = 0
+        self.local = threading.local()  # each client thread's connections to both
+
+    def _client(self, which: int) -> httpx.Client:
+        clients = getattr(self.local, "clients", None)
+        if clients is None:
+            clients = self.local.clients = [httpx.Client(base_url=p.url, timeout=30)
+                                            for p in self.procs]
+        return clients[which]
 
     def post(self, which: int, secret: str, path: str, body: dict | None = None
              ) -> tuple[httpx.Response, int]:
         key = f"k{next(self.keys)}"
-        for _ in range(100):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
             if which in self.dead:
                 which = 1 - which
             try:
-                r = httpx.post(f"{self.procs[which].url}{path}", json=body, timeout=10,
-                               headers={"Authorization": f"Bearer {secret}",
-                                        "Idempotency-Key": key})
+                r = self._client(which).post(path, json=body, headers={
+                    "Authorization": f"Bearer {secret}", "Idempotency-Key": key})
                 if r.status_code < 500:
                     return r, which
             except httpx.TransportError:
-                self.unanswered += 1
+                pass  # unknown: sent again, with its key
             time.sleep(0.05)
         raise AssertionError(f"no answer to {path}")
+
+    def close(self) -> None:
+        for c in getattr(self.local, "clients", ()):
+            c.close()
 
 
 def _all(work, args) -> None:
@@ -127,6 +138,7 @@ def _run(a, b, workers, reception, display) -> None:
             r, _ = servers.post(i % 2, reception, "/sites/test/walk-ins",
                                 {"errand": "health_card", "name": f"W{i}"})
             assert r.status_code == 201, r.text
+        servers.close()
 
     _all(walk_ins, range(10))
     start_seq = httpx.get(f"{a.url}/sites/test/day", timeout=10,
@@ -141,6 +153,12 @@ def _run(a, b, workers, reception, display) -> None:
     half = threading.Event()
 
     def client(i: int) -> None:
+        try:
+            work(i)
+        finally:
+            servers.close()
+
+    def work(i: int) -> None:
         n = i % COUNTERS + 1
         secret, turn = workers[n], i
         while True:
@@ -173,7 +191,7 @@ def _run(a, b, workers, reception, display) -> None:
     b.kill()  # in the middle of the writes: the clients carry on through a
     servers.dead.add(1)
     for t in threads:
-        t.join(timeout=60)
+        t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
 
     # every citizen called once, every one done; no counter ever held two at once
@@ -192,6 +210,7 @@ def _run(a, b, workers, reception, display) -> None:
         time.sleep(0.05)
     done.set()
     servers.post(0, reception, "/sites/test/walk-ins", {"errand": "health_card", "name": "x"})
+    servers.close()
     listener.join(timeout=30)
     seqs = [s for s, *_ in seen if s <= final]
     assert seqs == list(range(start_seq + 1, final + 1))

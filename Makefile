@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo server-demo test bench lint clean catalogues
+.PHONY: demo server-demo test test-postgresql bench lint clean catalogues
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,9 +20,23 @@ demo: $(STAMP)
 server-demo: $(STAMP)
 	$(BIN)/skranke-server demo
 
+# The backend's tests a second time on PostgreSQL (tests/pg.py starts a throwaway cluster;
+# without PostgreSQL's binaries the pass is skipped with a message). The console, browser,
+# snapshot and pure domain tests touch no database of their own: once is enough.
+PG_TESTS := tests --ignore=tests/browser --ignore-glob='tests/test_console_*' \
+	--ignore-glob='tests/test_domain_*' --ignore-glob='tests/test_planner*' \
+	--ignore=tests/test_layers.py --ignore=tests/test_bench.py \
+	--ignore=tests/sim/test_sim_days.py --ignore=tests/sim/test_sim_hindsight.py \
+	--ignore=tests/sim/test_sim_queueing.py --ignore=tests/security/test_console_plain_http.py \
+	--ignore=tests/faults/test_network_faults.py --ignore=tests/faults/test_unknown.py
+
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	SKRANKE_TEST_DB=postgresql $(BIN)/python -m pytest $(PG_TESTS)
+
+test-postgresql: $(STAMP)
+	SKRANKE_TEST_DB=postgresql $(BIN)/python -m pytest $(PG_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

@@ -70,9 +70,10 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
 
 #: How `serve --workers N` hands its command line to its worker processes.
 WORKER_ENV = "SKRANKE_SERVE_WORKER"
-#: With several workers, each one's event stream polls the table this often for the others'
-#: events (its own go out at once): the delay a console sees on a change made in another
-#: process is at most this, plus the stream's flush.
+#: With several workers on SQLite, each one's event stream polls the table this often for
+#: the others' events (its own go out at once; PostgreSQL's LISTEN/NOTIFY wakes them): the
+#: delay a console sees on a change made in another process is at most this, plus the
+#: stream's flush.
 WORKER_POLL_SECONDS = 0.01
 
 
@@ -96,13 +97,15 @@ def worker_app():
     """One worker of `serve --workers N` (an app factory, for uvicorn)."""
     from .api.app import create_app
     from .connections import configure
+    from .storage.dialect import is_sqlite
 
     given = json.loads(os.environ[WORKER_ENV])
     args = argparse.Namespace(config=given["config"], database_url=given["database_url"])
     ctx = build_context(args)
     configure(ctx.settings)  # the protocol's limits, in this worker's process
-    ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
-        ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
+    if is_sqlite(ctx.settings.database_url):  # PostgreSQL tells of the others' commits
+        ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
+            ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
     ctx.db.take_turns()
     ctx.plan_processes = True
     app = create_app(ctx)
@@ -325,6 +328,14 @@ def print_waiting_room(pages: dict[str, str]) -> None:
             print(f"    {label:<18} {pages[key]}")
 
 
+def _database_url_option(command: argparse.ArgumentParser) -> None:
+    """`--database-url` after the command too (`serve --database-url URL`); given before
+    it, the subcommand leaves it alone (SUPPRESS: no default of its own)."""
+    command.add_argument("--database-url", default=argparse.SUPPRESS,
+                         help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/skranke "
+                              "(overrides the settings)")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="skranke-server", description=__doc__)
     p.add_argument("--config", help="settings TOML (default: SKRANKE_SERVER_CONFIG or built-in)")
@@ -334,12 +345,12 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "serve", help="run the HTTP API (migrations are applied first)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="The database, first found: --database-url URL (given before the command: "
-               "skranke-server\n--database-url URL serve), SKRANKE_DATABASE_URL, "
-               "database_url in the settings file\n(--config, SKRANKE_SERVER_CONFIG), else "
-               "sqlite:///skranke.db in the current folder.\nPostgreSQL: "
-               "postgresql+psycopg://user@host/skranke. The address it uses is printed\n"
-               "at start.")
+        epilog="The database, first found: --database-url URL, SKRANKE_DATABASE_URL,\n"
+               "database_url in the settings file (--config, SKRANKE_SERVER_CONFIG),\n"
+               "else sqlite:///skranke.db in the current folder. PostgreSQL (several\n"
+               "processes or servers on one database): postgresql+psycopg://user@host/skranke.\n"
+               "The address it uses is printed at start.")
+    _database_url_option(s)
     s.add_argument("--host")
     s.add_argument("--port", type=int)
     s.add_argument("--demo", action="store_true",
@@ -351,6 +362,7 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_serve)
 
     m = sub.add_parser("migrate", help="apply database migrations and exit")
+    _database_url_option(m)
     m.set_defaults(func=cmd_migrate)
 
     t = sub.add_parser("token", help="create, list or revoke tokens")

@@ -3,7 +3,52 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from . import pg
 from .helpers import Api, LiveServer, ServerProcess, make_ctx, token
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "sqlite_only(reason): a test of SQLite's own files or "
+                            "settings, skipped in the PostgreSQL pass")
+    config.addinivalue_line("markers", "pg_only: runs in the PostgreSQL pass only "
+                            "(SKRANKE_TEST_DB=postgresql)")
+
+
+def pytest_report_header(config):
+    return f"database: {'PostgreSQL (tests/pg.py)' if pg.ENABLED else 'SQLite'}"
+
+
+def pytest_collection_modifyitems(config, items):
+    if pg.ENABLED and pg.binaries() is None:
+        skip = pytest.mark.skip(reason=pg.MISSING)
+        for item in items:
+            item.add_marker(skip)
+        return
+    for item in items:
+        if pg.ENABLED and (mark := item.get_closest_marker("sqlite_only")):
+            reason = mark.kwargs.get("reason") or (mark.args[0] if mark.args else "")
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+        elif not pg.ENABLED and item.get_closest_marker("pg_only"):
+            item.add_marker(pytest.mark.skip(
+                reason="PostgreSQL only: runs in the PostgreSQL pass (SKRANKE_TEST_DB=postgresql)"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if pg.ENABLED and pg.binaries() is None:
+        terminalreporter.write_line(pg.MISSING, yellow=True, bold=True)
+
+
+def pytest_sessionfinish(session):
+    pg.stop()  # the throwaway cluster, also when tests failed
+
+
+@pytest.fixture(autouse=True)
+def _drop_test_databases():
+    """In the PostgreSQL pass, a test's databases are dropped when it ends."""
+    yield
+    cluster = pg.started()
+    if cluster is not None:
+        cluster.drop_created()
 
 
 @pytest.fixture

@@ -26,6 +26,8 @@ from backend.settings import load_settings
 from backend.storage.db import Database
 from bench.bench_server import bench_zone
 
+from . import pg
+
 CPH = ZoneInfo("Europe/Copenhagen")
 #: A Tuesday, mid-morning.
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=CPH)
@@ -42,10 +44,27 @@ def site_dict(**over) -> dict:
     return base
 
 
+def database_url(tmp: Path, name: str = "skranke", *, migrated: bool = True,
+                 durable: bool = False) -> str:
+    """A fresh database for a test: a SQLite file in `tmp`, or in the PostgreSQL pass
+    (tests/pg.py) a database of its own in the session's cluster (`migrated`: with every
+    migration applied; `durable`: commits wait for the disk)."""
+    if pg.ENABLED:
+        return pg.cluster().database(migrated=migrated, durable=durable)
+    return f"sqlite:///{(tmp / f'{name}.db').as_posix()}"
+
+
+def db_settings(tmp: Path, name: str = "skranke", **kw) -> dict[str, str]:
+    """The settings that place a test's database (and, on PostgreSQL, its key file)."""
+    url = database_url(tmp, name, **kw)
+    return {"database_url": url} if url.startswith("sqlite") else {
+        "database_url": url, "key_file": (tmp / f"{name}.keys").as_posix()}
+
+
 def make_ctx(tmp: Path, *, start: datetime = T0, more_sites: tuple[dict, ...] = (),
              **site_over) -> AppContext:
     """A site "test" (its settings overridden by `site_over`) and `more_sites` beside it."""
-    settings = load_settings(None, database_url=f"sqlite:///{tmp / 'skranke.db'}",
+    settings = load_settings(None, **db_settings(tmp),
                              sites=[site_dict(**site_over), *more_sites])
     ctx = AppContext(settings=settings, catalogue=load_catalogue(),
                      db=Database(settings.database_url), clock=ManualClock(start))
@@ -140,7 +159,8 @@ class LiveServer:
 
 
 SERVER_CONFIG = """
-database_url = "sqlite:///{db}"
+database_url = "{url}"
+key_file = "{keys}"
 tick_seconds = 1
 
 [[sites]]
@@ -167,14 +187,37 @@ class ServerProcess:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.db = tmp / "crash.db"
+        self.database_url = database_url(tmp, "crash", migrated=False, durable=True)
         self.config = tmp / "crash.toml"
         # a zone in which it is about 10:00 now: a booking half an hour ahead is today's and
         # within the site's hours at any hour of the run (in Copenhagen's time, a run after
         # 23:15 had none: a CI failure)
-        self.config.write_text(SERVER_CONFIG.format(db=self.db.as_posix(), zone=bench_zone()))
+        self.config.write_text(SERVER_CONFIG.format(
+            url=self.database_url, keys=(tmp / "crash.keys").as_posix(), zone=bench_zone()))
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
+
+    def rows(self, statement) -> list:
+        """The rows of a SQLAlchemy statement, read from the server's database directly."""
+        db = Database(self.database_url)
+        try:
+            with db.read() as s:
+                return list(s.execute(statement))
+        finally:
+            db.dispose()
+
+    def intact(self) -> bool:
+        """The database passes its integrity check (SQLite's; PostgreSQL, which guards its
+        own files, answers a query)."""
+        if not self.database_url.startswith("sqlite"):
+            from sqlalchemy import text
+
+            return self.rows(text("SELECT 1")) == [(1,)]
+        import sqlite3
+
+        with sqlite3.connect(self.db) as con:
+            return con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
     def cli(self, *args: str) -> str:
         p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(self.config),
@@ -182,10 +225,11 @@ class ServerProcess:
         return p.stdout.strip()
 
     def start(self, *args: str, **env: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
-             "--port", str(self.port), *args], env={**os.environ, **env},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with open(self.tmp / f"server-{self.port}.log", "ab") as out:  # read when one fails
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
+                 "--port", str(self.port), *args], env={**os.environ, **env},
+                stdout=out, stderr=out)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -12,13 +12,17 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .helpers import free_port
+from .helpers import db_settings, free_port
 
 BIN = [sys.executable, "-m", "backend.cli"]
+_databases: dict[Path, dict[str, str]] = {}
 
 
 def run(tmp: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SKRANKE_DATABASE_URL": f"sqlite:///{tmp / 'cli.db'}"}
+    """`skranke-server ARGS` on the test's database (one per test folder)."""
+    if tmp not in _databases:
+        _databases[tmp] = db_settings(tmp, "cli", migrated=False)
+    env = {**os.environ, **{f"SKRANKE_{k.upper()}": v for k, v in _databases[tmp].items()}}
     p = subprocess.run([*BIN, *args], capture_output=True, text=True, env=env, timeout=120)
     if check:
         assert p.returncode == 0, p.stderr
@@ -70,8 +74,10 @@ def test_demo_data_is_reproducible_and_realistic(tmp_path):
 
 def test_serve_answers_health_and_openapi(tmp_path):
     port = free_port()
-    env = {**os.environ, "SKRANKE_DATABASE_URL": f"sqlite:///{tmp_path / 'srv.db'}"}
-    proc = subprocess.Popen([*BIN, "serve", "--port", str(port)], env=env,
+    where = db_settings(tmp_path, "srv", migrated=False)  # a new, empty database: migrated
+    env = {**os.environ, "SKRANKE_KEY_FILE": where.get("key_file", "")}
+    proc = subprocess.Popen([*BIN, "serve", "--database-url", where["database_url"],
+                             "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 20

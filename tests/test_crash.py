@@ -3,13 +3,15 @@ server process and its `srv` fixture: tests/helpers.py ServerProcess, tests/conf
 
 from __future__ import annotations
 
-import sqlite3
 import sys
 import threading
 import time
 
 import httpx
 import pytest
+from sqlalchemy import select
+
+from backend.storage.models import EventRow, SiteRow
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
@@ -53,8 +55,7 @@ def test_sigkill_loses_no_acknowledged_write(srv):
         time.sleep(0.1)
         srv.start()
 
-        with sqlite3.connect(srv.db) as con:
-            assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert srv.intact()
     time.sleep(0.5)
     stop.set()
     for t in threads:
@@ -71,11 +72,10 @@ def test_sigkill_loses_no_acknowledged_write(srv):
     names = [v["citizen"]["name"] for v in day["visits"]]
     for key, vid in acked.items():
         assert names.count(key) == 1, key  # there, and exactly once
-    with sqlite3.connect(srv.db) as con:
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        seqs = [r[0] for r in con.execute("SELECT seq FROM events ORDER BY seq")]
-        assert seqs == list(range(1, len(seqs) + 1))
-        assert con.execute("SELECT event_seq FROM sites").fetchone()[0] == seqs[-1]
+    assert srv.intact()
+    seqs = [r[0] for r in srv.rows(select(EventRow.seq).order_by(EventRow.seq))]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert srv.rows(select(SiteRow.event_seq))[0][0] == seqs[-1]
 
 
 def test_killed_between_commit_and_reply_then_retried_changes_once(srv):

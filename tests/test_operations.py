@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -14,11 +15,11 @@ from sqlalchemy import create_engine, inspect, text
 
 from backend.storage.db import MIGRATIONS, Database
 
-from .helpers import make_ctx, token
+from .helpers import database_url, db_settings, make_ctx, token
 
 
 def test_upgrade_a_database_made_by_the_previous_schema(tmp_path):
-    url = f"sqlite:///{tmp_path / 'old.db'}"
+    url = database_url(tmp_path, "old", migrated=False)
     engine = create_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
@@ -49,7 +50,7 @@ def test_schema_matches_the_models(tmp_path):
 
     from backend.storage.models import Base
 
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    db = Database(database_url(tmp_path, "m", migrated=False))
     db.migrate()
     with db.read_engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
@@ -57,6 +58,7 @@ def test_schema_matches_the_models(tmp_path):
     db.dispose()
 
 
+@pytest.mark.sqlite_only(reason="SQLite's online backup; PostgreSQL has pg_dump")
 def test_online_backup_while_writing_then_restore(tmp_path):
     ctx = make_ctx(tmp_path)
 
@@ -101,6 +103,7 @@ def test_online_backup_while_writing_then_restore(tmp_path):
     ctx.db.dispose()
 
 
+@pytest.mark.sqlite_only(reason="SQLite's online backup; PostgreSQL has pg_dump")
 def test_backup_cli_refuses_to_overwrite_and_restore_refuses_junk(tmp_path):
     env_db = ["--database-url", f"sqlite:///{tmp_path / 'a.db'}"]
     run = [sys.executable, "-m", "backend.cli", *env_db]
@@ -122,7 +125,22 @@ def test_backup_cli_refuses_to_overwrite_and_restore_refuses_junk(tmp_path):
 
 @pytest.mark.parametrize("table", ["visits", "events", "audit"])
 def test_tables_exist_after_migrate(tmp_path, table):
-    db = Database(f"sqlite:///{tmp_path / 't.db'}")
+    db = Database(database_url(tmp_path, "t", migrated=False))
     db.migrate()
     assert table in inspect(db.read_engine).get_table_names()
     db.dispose()
+
+
+@pytest.mark.pg_only
+def test_backup_and_restore_on_postgresql_say_to_use_pg_dump_and_pg_restore(tmp_path):
+    where = db_settings(tmp_path)
+    run = [sys.executable, "-m", "backend.cli", "--database-url", where["database_url"]]
+    env = {**os.environ, "SKRANKE_KEY_FILE": where["key_file"]}
+    backup = subprocess.run([*run, "backup", str(tmp_path / "b.db")], capture_output=True,
+                            text=True, env=env)
+    assert backup.returncode == 2 and "pg_dump" in backup.stderr
+    assert "Traceback" not in backup.stderr and not (tmp_path / "b.db").exists()
+    restore = subprocess.run([*run, "restore", str(tmp_path / "b.db")], capture_output=True,
+                             text=True, env=env)
+    assert restore.returncode == 2 and "pg_restore" in restore.stderr
+    assert "Traceback" not in restore.stderr

@@ -1,18 +1,19 @@
-"""`skranke-server serve --workers 2`: two server processes on one SQLite database. Every
+"""`skranke-server serve --workers 2`: two server processes on one database. Every
 citizen is called once, whichever process each counter's request reaches, and a console's
 event stream, served by either process, carries every change in order."""
 
 from __future__ import annotations
 
-import json
 import os
-import sqlite3
 import sys
 import threading
 import time
 
 import httpx
 import pytest
+from sqlalchemy import func, select
+
+from backend.storage.models import AuditRow, EventRow, SiteRow
 
 from .helpers import ServerProcess
 
@@ -92,12 +93,11 @@ def test_two_processes_call_each_citizen_once_and_stream_every_change(srv: Serve
     for t in threads:
         t.join()
     assert sorted(served) == sorted(set(served)) and len(served) == VISITS
-    with sqlite3.connect(srv.db) as con:
-        last = con.execute("SELECT event_seq FROM sites").fetchone()[0]
-        calls = con.execute("SELECT visit_id, count(*) FROM audit WHERE action = 'call_next' "
-                            "GROUP BY visit_id").fetchall()
-        states = {json.loads(d)["visit"]["state"] for (d,) in con.execute(
-            "SELECT data FROM events WHERE type = 'visit.finish'")}
+    last = srv.rows(select(SiteRow.event_seq))[0][0]
+    calls = srv.rows(select(AuditRow.visit_id, func.count()).where(
+        AuditRow.action == "call_next").group_by(AuditRow.visit_id))
+    states = {d["visit"]["state"] for (d,) in srv.rows(
+        select(EventRow.data).where(EventRow.type == "visit.finish"))}
     assert len(calls) == VISITS and all(n == 1 for _, n in calls)
     assert states == {"done"}
     deadline = time.monotonic() + 10  # the other process's events come within its poll

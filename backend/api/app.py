@@ -26,6 +26,7 @@ from ..services.fsync_process import ProcessSync
 from ..services.planning import Planner
 from ..services.tick import tick
 from ..storage import db as storage_db
+from ..storage.dialect import event_listener
 from . import (
     routes_audit,
     routes_bookings,
@@ -74,10 +75,14 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         app.state.planner = ctx.plans = planner
 
         ctx.db.event_sink[0] = hub.publish  # this process's commits go straight out
+        # other processes' commits: told by the database where it can (PostgreSQL)
+        listener = event_listener(ctx.settings.database_url, hub.notify)
         ctx.notifier = planner.changed
         task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
         yield
         await web.close(app)
+        if listener is not None:
+            await to_thread.run_sync(listener.stop)
         ctx.notifier = ctx.plans = ctx.db.event_sink[0] = None
         writers, ctx.writers = ctx.writers, None
         if isinstance(writers, ThreadPoolExecutor):

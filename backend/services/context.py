@@ -17,6 +17,7 @@ from ..domain.types import Counter, Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
 from ..storage.db import COMMITTED_EVENTS, Database, lock_site
+from ..storage.dialect import notify_events
 from ..storage.fast import Fast
 from ..storage.models import AuditRow, CounterRow, EventRow, SiteRow, VisitRow
 from ..storage.open_visits import touched
@@ -283,6 +284,8 @@ def _write_pending(session: Session) -> None:
         session.flush()
         for site_id, seq in (seqs or {}).items():
             _SET_SEQ.run(session, {"site": site_id, "seq": seq})
+        if seqs:  # the other server processes' streams, woken at the commit
+            notify_events(session, seqs)
         for table, rows in (pending or {}).items():
             stmt = _insert(table, tuple(rows[0]))  # a table's rows share their keys
             if len(rows) == 1:

@@ -146,11 +146,16 @@ class EventHub:
         self.feeds: dict[str, _SiteFeed] = {}
 
     # --- called from any thread after a commit -------------------------------------------
-    def notify(self, site_id: str) -> None:
-        """Read the table for new events now (a commit this process did not hand over)."""
-        feed, loop = self.feeds.get(site_id), self.loop
-        if feed is not None and loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(feed.wake.set)
+    def notify(self, site_id: str | None) -> None:
+        """Read the table for new events now (a commit this process did not hand over:
+        another process's, told by storage/dialect.py's listener); None: every site's."""
+        loop = self.loop
+        if loop is None or loop.is_closed():
+            return
+        feeds = list(self.feeds.values()) if site_id is None else [self.feeds.get(site_id)]
+        for feed in feeds:
+            if feed is not None:
+                loop.call_soon_threadsafe(feed.wake.set)
 
     def publish(self, rows: list[dict[str, Any]]) -> None:
         """The event rows of a commit of this process (storage/db.py event_sink), in the

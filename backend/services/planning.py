@@ -119,9 +119,11 @@ def _end_with_parent(parent: int) -> None:
 #: Built once (storage/fast.py): the mark of the newest plan published. Through the ORM,
 #: it and the site's row (storage/db.py read_site) were most of a snapshot's 5 ms.
 _MARK = Fast(select(Meta.value).where(Meta.key == bindparam("key")))
-_SET_MARK = Fast(update(Meta).where(Meta.key == bindparam("key"))
-                 .values(value=bindparam("value")))
-_NEW_MARK = Fast(insert(Meta).values(key=bindparam("key"), value=bindparam("value")))
+# (bind names apart from the columns': PostgreSQL's compiler refuses a column's own name)
+_SET_MARK = Fast(update(Meta).where(Meta.key == bindparam("mark_key"))
+                 .values(value=bindparam("mark_value")))
+_NEW_MARK = Fast(insert(Meta).values(key=bindparam("mark_key"),
+                                     value=bindparam("mark_value")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +341,8 @@ class Planner:
             marks = _MARK.rows(s, {"key": key})
             if marks and int(marks[0][0].split()[0]) >= seq:
                 return Published(seq, plan, now, data, gaps)  # another process was newer
-            (_SET_MARK if marks else _NEW_MARK).run(s, {"key": key, "value": f"{seq} {digest}"})
+            (_SET_MARK if marks else _NEW_MARK).run(s, {"mark_key": key,
+                                                          "mark_value": f"{seq} {digest}"})
             own = tx.emit(site_id, "queue.plan", {"as_of": seq, **data})
         # nothing came between the snapshot and the plan's own event: it covers that too
         return Published(own if own == seq + 1 else seq, plan, now, data, gaps)

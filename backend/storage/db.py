@@ -22,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from .. import json_codec
+from .dialect import engine_options
 from .fast import SQLITE, Fast
 from .models import SiteRow
 from .open_visits import CACHE, OpenVisits, note_locked
@@ -34,6 +35,12 @@ except ImportError:  # Windows: a console's embedded backend, one process
     fcntl = None
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+PG_BACKUP = ("backup copies SQLite databases only. On PostgreSQL use pg_dump, e.g. "
+             "pg_dump --format=custom --file=skranke.dump 'postgresql://user@host/skranke' "
+             "(online: the server may keep running); docs/operations.md")
+PG_RESTORE = ("restore writes SQLite databases only. On PostgreSQL use pg_restore into a new, "
+              "empty database, e.g. createdb skranke2 && pg_restore --dbname=skranke2 "
+              "skranke.dump, then point database_url at it; docs/operations.md")
 #: Under group commit, a checkpoint starts when the write-ahead log is larger than this
 #: (SQLite's own default: 1000 pages of 4 KiB).
 CHECKPOINT_BYTES = 4 * 1024 * 1024
@@ -92,10 +99,7 @@ class Database:
                                                synchronous=self._synchronous)
             self.read_engine = _sqlite_engine(url, immediate=False)
         else:
-            self.write_engine = create_engine(url, pool_size=20, max_overflow=20,
-                                              pool_pre_ping=True,
-                                              json_serializer=json_codec.dumps,
-                                              json_deserializer=json_codec.loads)
+            self.write_engine = create_engine(url, **engine_options(url))
             self.read_engine = self.write_engine
         #: The write-ahead log `sync_wal` flushes while group commit is on, else None.
         self.wal: Path | None = None
@@ -147,7 +151,7 @@ class Database:
         import sqlite3
 
         if not self.is_sqlite:
-            raise RuntimeError("backup copies SQLite databases; use pg_dump for PostgreSQL")
+            raise RuntimeError(PG_BACKUP)
         source = make_url(self.url).database
         target = Path(target)
         if target.exists():
@@ -161,7 +165,7 @@ class Database:
         import sqlite3
 
         if not self.is_sqlite:
-            raise RuntimeError("restore writes SQLite databases; use pg_restore for PostgreSQL")
+            raise RuntimeError(PG_RESTORE)
         check(Path(source))
         self.dispose()
         target = make_url(self.url).database

@@ -96,7 +96,7 @@ def tokens(srv) -> tuple[str, str]:
     from backend.services import tokens as made
     from backend.storage.db import Database
 
-    db = Database(f"sqlite:///{srv.db.as_posix()}")
+    db = Database(srv.database_url)
     try:
         with db.write() as s:
             sup, _ = made.create(s, "supervisor", "sven", datetime.now(UTC), 1)

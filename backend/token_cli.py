@@ -20,7 +20,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     if args.action == "create":
         site_id, refusal = token_site(args.role, args.site, [s.id for s in ctx.settings.sites])
         if refusal:
-            print(refusal, file=sys.stderr)
+            print(f"skranke-server: {refusal}", file=sys.stderr)
             return 2
     with ctx.db.write() as s:
         if args.action == "create" and args.role in pairing.DEVICE_ROLES and not args.bearer:

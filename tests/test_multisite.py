@@ -317,3 +317,35 @@ def test_token_create_binds_a_site_and_token_list_shows_it(ctx, tmp_path):
     assert table[0][:4] == ["ID", "ROLE", "PERSON", "SITE"]
     assert {row[2]: row[3] for row in table[1:]} == {"nils": "nord", "sven": "(all)",
                                                      "tv": "nord"}
+
+
+def test_migration_0007_binds_paired_devices_and_leaves_people_on_every_site(tmp_path):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from backend.storage.db import MIGRATIONS, Database
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0006")
+        for tid, role in (("d1", "display"), ("k1", "kiosk"), ("c1", "caseworker")):
+            conn.execute(text(
+                "INSERT INTO tokens (id, token_hash, role, person, label, created_at, "
+                "expires_at) VALUES (:id, :h, :role, 'p', '', '2026-11-24 09:00:00', "
+                "'2027-11-24 09:00:00')"), {"id": tid, "h": tid * 32, "role": role})
+        conn.execute(text(
+            "INSERT INTO device_pairings (code_hash, token_id, site_id, created_at, "
+            "expires_at) VALUES ('x', 'd1', 'nord', '2026-11-24 09:00:00', "
+            "'2026-11-25 09:00:00')"))
+    engine.dispose()
+    db = Database(url)
+    db.migrate()
+    with db.read_engine.connect() as conn:
+        sites = dict(conn.execute(text("SELECT id, site_id FROM tokens")).all())
+    assert sites == {"d1": "nord", "k1": None, "c1": None}
+    db.dispose()

@@ -26,11 +26,18 @@ class Served(ServerProcess):
         self.config.write_text(extra + text)
 
     def start(self, *args: str, **env: str) -> None:
+        self.launch(*args, **env)
+        self.ready()
+
+    def launch(self, *args: str, **env: str) -> None:
+        """Start the process (it migrates its database itself), without waiting for it."""
         self.out = open(self.log, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
              "--port", str(self.port), *args], env={**os.environ, **env},
             stdout=self.out, stderr=self.out)
+
+    def ready(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

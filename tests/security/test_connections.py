@@ -69,12 +69,12 @@ def test_idle_sockets_and_a_slow_header_leave_health_fast(served, many_files, tm
     crowded by other work) may the guarded server be slower, and then no more than half
     again the control. The header deadline (5 s) falls after the measurement: closing 1,000
     sockets at once is their end, not their being idle."""
-    srv = served(header_timeout_seconds=5)
     (control_dir := tmp_path / "control").mkdir()
     control = Served(control_dir)
-    control.cli("migrate")
-    control.start()
+    control.launch()  # starting beside the other
     try:
+        srv = served(header_timeout_seconds=5)
+        control.ready()
         sockets = _idle(srv.port, 1000)
         slow = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
         stop = threading.Event()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +34,7 @@ from .outbox import OFFLINE_OK, Outbox, perform
 from .unknown import Unknowns
 
 log = logging.getLogger("skranke.app")
+TOLD_KEPT = 500
 
 
 class SkrankeApp(App):
@@ -59,7 +61,8 @@ class SkrankeApp(App):
         self.errands = present.Errands({})
         self.connection = "connecting"
         self.theme = config.ui.theme
-        self.told: list[str] = []  # every message shown to the user this session
+        #: the messages shown to the user lately (the last TOLD_KEPT, for tests and support)
+        self.told: deque[str] = deque(maxlen=TOLD_KEPT)
 
     def notify(self, message: str, **kw: Any) -> None:
         self.told.append(message)
@@ -216,6 +219,7 @@ class SkrankeApp(App):
         """The actions waiting for their answer changed: status bar and rows; an overdue
         one is told plainly, once."""
         pending = list(self.unknowns.pending.values()) if self.unknowns else []
+        self._overdue_told &= {p.key for p in pending}  # answered: forgotten
         for p in pending:
             if p.overdue and p.key not in self._overdue_told:
                 self._overdue_told.add(p.key)

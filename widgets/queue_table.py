@@ -161,6 +161,8 @@ class VisitTable(RowTable):
         wanted_ids = {v.id for v in wanted}
         gone = [vid for vid in shown if vid not in wanted_ids]
         with self.app.batch_update():
+            for vid in gone:  # cells are kept for the rows on screen only
+                self._made.pop(vid, None)
             if len(gone) > 20:  # a new view, not a change: DataTable removes rows in O(n)
                 self.clear()
                 shown.clear()

@@ -26,7 +26,8 @@ def build_context(args: argparse.Namespace, **overrides) -> AppContext:
         overrides["database_url"] = args.database_url
     settings = load_settings(getattr(args, "config", None), **overrides)
     catalogue = load_catalogue(settings.errands_file or None)
-    ctx = AppContext(settings=settings, catalogue=catalogue, db=Database(settings.database_url),
+    ctx = AppContext(settings=settings, catalogue=catalogue,
+                     db=Database(settings.database_url, settings.write_lock_timeout),
                      clock=SystemClock())
     fault = os.environ.get("SKRANKE_FAULT_INJECT")  # crash tests only: "after_commit:/path"
     if fault:
@@ -61,7 +62,6 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
                                     host=host, port=port, log_level="info",
                                     **uvicorn_options(settings), **ssl))
         return
-    ctx.plan_processes = True  # plans off the GIL the answers wait for
     app = create_app(ctx)
     _tune_gc()
     uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options(settings),
@@ -106,8 +106,6 @@ def worker_app():
     if is_sqlite(ctx.settings.database_url):  # PostgreSQL tells of the others' commits
         ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
             ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
-    ctx.db.take_turns()
-    ctx.plan_processes = True
     app = create_app(ctx)
     _tune_gc()
     return app

@@ -91,13 +91,12 @@ def generate(ctx: AppContext, seed: int = 1, *, site_id: str | None = None,
     today = ctx.today(site, now)
     days = site.open_days(today, 4)
     summary = DemoSummary(days={}, today_walkins=0)
-    with ctx.db.write() as s:
+    with ctx.db.write(timeout=60) as s:
         if reset:
             ids = select(VisitRow.id).where(VisitRow.site_id == site.id, VisitRow.day >= today)
             s.execute(delete(NoteRow).where(NoteRow.visit_id.in_(ids)))
             s.execute(delete(VisitRow).where(VisitRow.site_id == site.id,
                                              VisitRow.day >= today))
-            ctx.db.open_visits.forget(site.id)  # a statement past the ORM
         counters = repo.counters(s, site.id)
         for day in days:
             rows = _book_day(ctx, s, rng, site, day, now)

@@ -151,6 +151,9 @@ class Settings(BaseSettings):
     tick_seconds: Annotated[float, Field(gt=0, le=300)] = 5
     worker_threads: Annotated[int, Field(ge=1, le=200)] = 4
     workers: Annotated[int, Field(ge=1, le=64)] = 1
+    #: A write that cannot get the database's lock within this many seconds of its arrival
+    #: answers 503 database_busy (nothing written; the console sends it again, same key).
+    write_lock_timeout: Annotated[float, Field(gt=0, le=120)] = 5
     personal_data_days: Annotated[int, Field(ge=1, le=3650)] = 30
     event_retention_hours: Annotated[int, Field(ge=1)] = 48
     events_poll_seconds: Annotated[float, Field(gt=0, le=10)] = 0.5

@@ -104,32 +104,24 @@ def test_time_passing_alone_refreshes_the_estimates(ctx):
     asyncio.run(go())
 
 
-def test_the_servers_planning_process_plans_the_same_and_a_dead_one_is_replaced(ctx):
+def test_the_apps_planning_loop_plans_the_same_off_the_event_loop(ctx):
+    """As the server plans: the snapshot and the plan in a worker thread, its event on the
+    write thread (services/writer.py)."""
+    from backend.services.writer import WriteThread
+
     register(ctx, "Ida Berg")
     register(ctx, "Ole Lund")
     here = Planner(ctx).make("test", None)
-    apart = Planner(ctx, processes=True)
-    try:
-        there = apart.make("test", None, refresh=True)
-        assert (there.plan, there.data, there.gaps) == (here.plan, here.data, here.gaps)
-        pool = apart._pool
-        assert pool is not None
-        for proc in list(pool._processes.values()):  # the planning process dies
-            proc.kill()
-            proc.join(5)
-        again = apart.make("test", None, refresh=True)  # planned here, meanwhile
-        assert again.data == here.data
-        assert apart._pool is None
-        assert apart.make("test", None, refresh=True).data == here.data  # a new process
 
-        async def on_the_loop():  # as the server plans: make_here, awaiting the process
-            made = await apart.make_here("test", None, refresh=True)
-            for proc in list(apart._pool._processes.values()):
-                proc.kill()
-                proc.join(5)
-            return made, await apart.make_here("test", None, refresh=True)
+    async def on_the_loop():
+        ctx.writes = WriteThread()
+        planner = Planner(ctx)
+        try:
+            return await planner.make_async("test", None, refresh=True)
+        finally:
+            writes, ctx.writes = ctx.writes, None
+            writes.close()
+            await planner.close()
 
-        made, meanwhile = asyncio.run(on_the_loop())
-        assert made.data == meanwhile.data == here.data and apart._pool is None
-    finally:
-        asyncio.run(apart.close())
+    made = asyncio.run(on_the_loop())
+    assert (made.plan, made.data, made.gaps) == (here.plan, here.data, here.gaps)

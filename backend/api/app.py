@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
+import time
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -18,15 +17,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .. import logs, web
-from ..domain.errors import DomainError
+from ..domain.errors import DatabaseBusy, DiskFull, DomainError
 from ..services.context import AppContext
-from ..services.durable import GroupSync
 from ..services.events import EventHub
-from ..services.fsync_process import ProcessSync
 from ..services.planning import Planner
 from ..services.tick import tick
-from ..storage import db as storage_db
-from ..storage.dialect import event_listener
+from ..services.writer import WriteThread
+from ..storage import dialect
 from . import (
     routes_audit,
     routes_bookings,
@@ -54,51 +51,32 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         # Few worker threads for reads: dozens of threads fighting for the GIL only add
         # latency.
         to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
-        # Writes. SQLite takes one writer at a time, and with group commit (below) a write
-        # is a few milliseconds of Python and no fsync: it runs on the event loop itself,
-        # in arrival order. A writer thread made every write wait for the loop's hold on
-        # the GIL after each SQLite call (20-30 % less throughput, measured). Elsewhere
-        # writes get their own threads, handed work by asyncio's executor.
-        syncer = _syncer(ctx)
-        if syncer is not None:
-            ctx.durable = syncer.durable
-            ctx.writers = "inline"
-        else:
-            ctx.writers = ThreadPoolExecutor(ctx.settings.worker_threads,
-                                             thread_name_prefix="skranke-write")
+        ctx.writes = WriteThread()  # every write of the app, off the event loop
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
         app.state.streams = Streams(ctx)
-        planner = Planner(ctx, processes=ctx.plan_processes)
+        planner = Planner(ctx)
         planner.start()
         app.state.planner = ctx.plans = planner
-
-        ctx.db.event_sink[0] = hub.publish  # this process's commits go straight out
+        ctx.listeners = [hub, planner]  # this process's commits go straight out
         # other processes' commits: told by the database where it can (PostgreSQL)
-        listener = event_listener(ctx.settings.database_url, hub.notify)
-        ctx.notifier = planner.changed
+        listener = dialect.event_listener(ctx.settings.database_url, hub.notify)
         task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
         yield
         await web.close(app)
         if listener is not None:
-            await to_thread.run_sync(listener.stop)
-        ctx.notifier = ctx.plans = ctx.db.event_sink[0] = None
-        writers, ctx.writers = ctx.writers, None
-        if isinstance(writers, ThreadPoolExecutor):
-            writers.shutdown(wait=True)
-        ctx.durable = None
-        if syncer is not None:
-            syncer.close()
-            ctx.db.sync_wal()
-            ctx.db.group_commit(False)
-        await planner.close()
-        await app.state.streams.close()
-        await hub.close()
+            await asyncio.to_thread(listener.stop)
         if task:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await planner.close()
+        writes, ctx.writes = ctx.writes, None
+        await asyncio.to_thread(writes.close)
+        ctx.listeners, ctx.plans = [], None
+        await app.state.streams.close()
+        await hub.close()
 
     # No interactive docs: FastAPI's load their scripts from a public CDN (a third party
     # in every operator's browser, and nothing on a closed network). The contract is
@@ -170,17 +148,6 @@ def _allowed(app: FastAPI, scope) -> str:
     return ", ".join(sorted(methods))
 
 
-def _syncer(ctx: AppContext) -> GroupSync | None:
-    """Group commit's fsyncs, on SQLite with a file: in a process of their own where the
-    platform passes it pipes (POSIX), else on a thread (services/durable.py)."""
-    db = ctx.db
-    if os.name != "posix":
-        return GroupSync(db.sync_wal) if db.group_commit(True) else None
-    if not db.group_commit(True, checkpoints=False):
-        return None
-    return ProcessSync(db.wal, storage_db.CHECKPOINT_BYTES)
-
-
 #: The counters' cycle and the kiosks' requests, matched first. FastAPI tries the routes in
 #: order, a few µs each: a route at the end of the list answered 0.25 ms later than the
 #: same route at its front (measured, closed loop). None of these shares a pattern with
@@ -204,7 +171,7 @@ def _busiest(route) -> int:
 async def _tick_loop(ctx: AppContext) -> None:
     while True:
         try:
-            made = await to_thread.run_sync(tick, ctx)
+            made = await ctx.writes.run(tick, ctx)
             if made:
                 log.info("tick: %d automatic transitions", made)
         except Exception as exc:  # noqa: BLE001 - the loop must survive a bad tick
@@ -212,11 +179,40 @@ async def _tick_loop(ctx: AppContext) -> None:
         await asyncio.sleep(ctx.settings.tick_seconds)
 
 
+#: /health/ready's limit for reading and taking the write lock.
+READY_SECONDS = 1.0
+
+
 def _meta_router():
     router = APIRouter(tags=["meta"])
 
     @router.get("/health", summary="Liveness, no token needed")
     def health():
+        return {"status": "ok"}
+
+    @router.get("/health/live", summary="The process answers (for systemd and load "
+                "balancers: restart it when this fails); no token needed")
+    async def live():
+        return {"status": "ok"}
+
+    @router.get("/health/ready", summary="The database is reachable and takes writes within "
+                "a short time (a load balancer sends no traffic while this is 503); no token "
+                "needed", responses={503: {"description": "Not ready: the reason in `code`"}})
+    async def ready(request: Request):
+        ctx = request.app.state.ctx
+        try:
+            await asyncio.wait_for(asyncio.to_thread(ctx.db.ready, READY_SECONDS),
+                                   READY_SECONDS + 0.5)
+        except (TimeoutError, OperationalError, OSError, RuntimeError) as exc:
+            if isinstance(exc, TimeoutError) or dialect.is_busy(exc):
+                error: DomainError = DatabaseBusy()
+            elif dialect.is_disk_full(exc):
+                error = DiskFull()
+            else:
+                error = DomainError("The database is unavailable.", code="database_unavailable",
+                                    status=503, retry_after=1)
+            return JSONResponse({"status": "not_ready", **error.body()}, status_code=503,
+                                headers={"Retry-After": str(error.extra["retry_after"])})
         return {"status": "ok"}
 
     @op(router, "GET", "/errands", ALL, summary="The errand catalogue")
@@ -236,6 +232,29 @@ def _meta_router():
                 "site": actor.site_id}
 
     return router
+
+
+#: When the last "disk full" was logged: one line per incident, not one per write.
+_disk_full_logged = [float("-inf")]
+
+
+def _unavailable(exc: Exception) -> JSONResponse:
+    """A database that cannot take the write now: busy, full, or gone. Nothing of the
+    write was kept (its transaction rolled back); the client sends it again, same key."""
+    if dialect.is_busy(exc):
+        error: DomainError = DatabaseBusy()
+    elif dialect.is_disk_full(exc):
+        error = DiskFull()
+        now = time.monotonic()
+        if now - _disk_full_logged[0] > 60:
+            _disk_full_logged[0] = now
+            log.error("the database's disk is full: writes answer 503 until there is space")
+    else:
+        log.error("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
+        error = DomainError("The database is unavailable; try again.",
+                            code="database_unavailable", status=503, retry_after=1)
+    return JSONResponse(error.body(), status_code=error.status,
+                        headers={"Retry-After": str(error.extra["retry_after"])})
 
 
 def _errors(app: FastAPI) -> None:
@@ -279,10 +298,13 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(OperationalError)
     async def operational(_req: Request, exc: OperationalError):
-        log.error("database unavailable: %s", type(exc.orig).__name__)
-        return JSONResponse({"code": "database_unavailable",
-                             "message": "The database is busy or unavailable; try again."},
-                            status_code=503, headers={"Retry-After": "1"})
+        return _unavailable(exc)
+
+    @app.exception_handler(OSError)
+    async def os_error(req: Request, exc: OSError):
+        if not dialect.is_disk_full(exc):
+            return await crash(req, exc)
+        return _unavailable(exc)
 
     @app.exception_handler(Exception)
     async def crash(_req: Request, exc: Exception):

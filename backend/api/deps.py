@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 import math
@@ -21,7 +20,7 @@ from pydantic import AwareDatetime as _Aware
 from pydantic import TypeAdapter, ValidationError
 
 from .. import json_codec
-from ..domain.errors import Forbidden, Invalid, TooManyFailures, Unauthorized
+from ..domain.errors import DatabaseBusy, Forbidden, Invalid, TooManyFailures, Unauthorized
 from ..services import throttle, tokens
 from ..services.context import Actor, AppContext, Tx
 from ..storage.models import IdempotencyRow
@@ -74,10 +73,9 @@ _refused: dict[str, float] = {}
 
 
 def _authenticate(ctx: AppContext, secret: str, client: str = "") -> Actor:
-    """Look the token up in the database and remember the answer (on the event loop under
-    SQLite, where the writes run too; else in a worker thread). A client that has failed
-    too often is refused before its token is looked up; a failure is counted and logged
-    (never the token)."""
+    """Look the token up in the database and remember the answer (in a worker thread; a
+    failure is counted on the write thread). A client that has failed too often is refused
+    before its token is looked up; a failure is counted and logged (never the token)."""
     settings = ctx.settings
     allowed, window = settings.auth_failures_allowed, settings.auth_failure_window_seconds
     until = _refused.get(client)
@@ -103,8 +101,7 @@ def _authenticate(ctx: AppContext, secret: str, client: str = "") -> Actor:
         raise TooManyFailures("Too many failed attempts; wait before trying again.",
                               retry_after=wait)
     if failed is not None:
-        with ctx.db.write() as session:
-            count, wait = throttle.record(session, client, now, allowed, window)
+        count, wait = ctx.write_now(_count_failure, ctx, client, now, allowed, window)
         log.warning("failed authentication from %s: %s (%d in the window)", client or "?",
                     failed.code, count)
         if wait is not None:
@@ -114,6 +111,12 @@ def _authenticate(ctx: AppContext, secret: str, client: str = "") -> Actor:
         _token_cache.clear()
     _token_cache[key] = (actor, expires_at, time.monotonic())
     return actor
+
+
+def _count_failure(ctx: AppContext, client: str, now: datetime, allowed: int, window: int
+                   ) -> tuple[int, int | None]:
+    with ctx.db.write() as session:
+        return throttle.record(session, client, now, allowed, window)
 
 
 def _refuse(client: str, wait: int) -> None:
@@ -132,11 +135,6 @@ async def check_secret(ctx: AppContext, secret: str, client: str) -> Actor:
     actor = _cached(ctx, tokens.digest(secret))
     if actor is not None:
         return actor
-    if ctx.writers == "inline":
-        # SQLite under the app: one indexed read, done here like the writes; in a worker
-        # thread it waited for the GIL and the thread (p99 of the time before a write's
-        # transaction 40 ms at 100 req/s, from each token's lookup every few seconds)
-        return _authenticate(ctx, secret, client)
     return await to_thread.run_sync(_authenticate, ctx, secret, client)
 
 
@@ -191,23 +189,20 @@ class Writer:
 
     async def run(self, fn: Callable[[Tx], Any], status: int = 200, remember: bool = True
                   ) -> JSONResponse:
-        """Run `fn` in one write transaction (where `ctx.writers` says: on the event loop for
-        SQLite, else a write thread); with a key, remember its answer (unless it holds data
-        that must not be kept twice, like a revealed CPR). The answer waits until the commit
-        is on disk (group commit), and an answer that is a waiting visit also for the plan
-        that covers the change, so it carries the visit's place in the queue and its
-        estimated call time."""
-        pool = self.ctx.writers
-        if pool == "inline":  # SQLite under the app: the event loop is the one writer
-            body, status, replayed, seqs = self._run(fn, status, remember)
-        elif pool is not None:  # the app's write threads (api/app.py): a plain hand-off
-            body, status, replayed, seqs = await asyncio.get_running_loop().run_in_executor(
-                pool, self._run, fn, status, remember)
+        """Run `fn` in one write transaction on the write thread (services/writer.py); with a
+        key, remember its answer (unless it holds data that must not be kept twice, like a
+        revealed CPR). A write that cannot get the database's lock within
+        `write_lock_timeout` of its arrival answers 503 database_busy with nothing written.
+        An answer that is a waiting visit also waits for the plan that covers the change,
+        so it carries the visit's place in the queue and its estimated call time."""
+        deadline = time.monotonic() + self.ctx.settings.write_lock_timeout
+        writes = self.ctx.writes
+        if writes is not None:
+            body, status, replayed, seqs = await writes.run(self._run, fn, status, remember,
+                                                            deadline)
         else:
-            body, status, replayed, seqs = await to_thread.run_sync(self._run, fn, status,
-                                                                     remember)
-        if self.ctx.durable is not None and not replayed:
-            await self.ctx.durable()  # on disk before the answer says so
+            body, status, replayed, seqs = await to_thread.run_sync(
+                self._run, fn, status, remember, deadline)
         plans = self.ctx.plans
         if plans is not None and isinstance(body, dict) and body.get("state") == "waiting" \
                 and "site_id" in body:
@@ -218,9 +213,13 @@ class Writer:
                 body = {**body, **published.place(body["id"], self.ctx.site(site_id).tz)}
         return _respond(body, status, replayed=replayed)
 
-    def _run(self, fn: Callable[[Tx], Any], status: int, remember: bool
+    def _run(self, fn: Callable[[Tx], Any], status: int, remember: bool, deadline: float
              ) -> tuple[Any, int, bool, dict[str, int]]:
-        with self.ctx.db.write() as session:
+        left = deadline - time.monotonic()
+        if left <= 0:  # waited its turn too long behind writes that waited for the lock
+            raise DatabaseBusy()
+        with self.ctx.transaction(self.actor, self.occurred_at, timeout=left) as tx:
+            session = tx.session
             if self.key:
                 prior = session.get(IdempotencyRow, (self.actor.token_id, self.key))
                 if prior is not None:
@@ -229,7 +228,6 @@ class Writer:
                         raise Invalid("This Idempotency-Key was used for another request.",
                                       code="idempotency_key_reused")
                     return prior.response, prior.status, True, {}
-            tx = Tx(self.ctx, session, self.actor, self.occurred_at)
             body = fn(tx)
             self._crash_point("before_commit")
             if self.key and remember:
@@ -237,7 +235,6 @@ class Writer:
                     actor=self.actor.token_id, key=self.key, method=self.method,
                     path=self.path, body_hash=self.body_hash, status=status, response=body,
                     created_at=tx.now))
-        self.ctx.notify(tx.emitted)
         self._crash_point("after_commit")
         return body, status, False, tx.last_seq
 

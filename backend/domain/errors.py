@@ -64,3 +64,27 @@ class TooManyFailures(DomainError):
 
     status = 429
     code = "too_many_failures"
+
+
+class DatabaseBusy(DomainError):
+    """A write could not get the database's lock in time (another writer, a backup, an
+    anti-virus scan holding the file): nothing was written; send it again, same key."""
+
+    status = 503
+    code = "database_busy"
+
+    def __init__(self, message: str = "Databasen er optaget; prøv igen om lidt. "
+                 "(The database is busy; try again shortly.)", **extra: Any) -> None:
+        super().__init__(message, retry_after=extra.pop("retry_after", 1), **extra)
+
+
+class DiskFull(DomainError):
+    """The database's disk is full: nothing of this write was kept; it heals by itself
+    when space is back."""
+
+    status = 503
+    code = "disk_full"
+
+    def __init__(self, message: str = "Disken er fuld; skriv til driften. "
+                 "(The server's disk is full; tell operations.)", **extra: Any) -> None:
+        super().__init__(message, retry_after=extra.pop("retry_after", 5), **extra)

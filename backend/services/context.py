@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, event, insert, inspect, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Errand
 from ..clock import Clock
 from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
-from ..domain.types import Counter, Visit
+from ..domain.types import Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
-from ..storage.db import COMMITTED_EVENTS, Database, lock_site
+from ..storage.db import Database, lock_site
 from ..storage.dialect import notify_events
-from ..storage.fast import Fast
 from ..storage.models import AuditRow, CounterRow, EventRow, SiteRow, VisitRow
-from ..storage.open_visits import touched
 
+if TYPE_CHECKING:
+    from .planning import Published
+    from .writer import WriteThread
+
+T = TypeVar("T")
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
 
@@ -43,6 +48,21 @@ class Actor:
 SYSTEM = Actor(token_id="system", role="system", person="system")  # noqa: S106
 
 
+class CommitListener(Protocol):
+    """Told, in the committing thread, of every write transaction of this process that
+    wrote events: the event stream sends them on, the planner plans again."""
+
+    def committed(self, site_ids: set[str], events: list[dict[str, Any]]) -> None: ...
+
+
+class PlanSource(Protocol):
+    """The published plans (services/planning.py Planner) while the app runs."""
+
+    def latest(self, site_id: str) -> Published | None: ...
+
+    async def after(self, site_id: str, seq: int) -> Published | None: ...
+
+
 @dataclass
 class AppContext:
     settings: Settings
@@ -50,24 +70,38 @@ class AppContext:
     db: Database
     clock: Clock
     hmac_key: bytes = b""
-    #: Called with a site id after a commit that wrote events (the SSE hub listens).
-    notifier: Any = None
-    #: The published plans (services/planning.py) while the app runs, else None.
-    plans: Any = None
-    #: Where writes run while the app runs (api/app.py): "inline" on the event loop
-    #: (SQLite), or an executor's threads; None outside the app.
-    writers: Any = None
-    #: While the app runs on SQLite: awaited before a write's answer (services/durable.py).
-    durable: Any = None
-    #: Plans computed in a process of their own (services/planning.py): the server's.
-    plan_processes: bool = False
+    #: Told of each commit that wrote events (the event stream, the planner), while the
+    #: app runs.
+    listeners: list[CommitListener] = field(default_factory=list)
+    #: The published plans while the app runs, else None.
+    plans: PlanSource | None = None
+    #: The thread the app's writes run on (services/writer.py) while it runs, else None.
+    writes: WriteThread | None = None
     #: Fault injection for crash tests: ("after_commit" | "before_commit", request path).
     crash_at: tuple[str, str] | None = None
 
-    def notify(self, site_ids) -> None:
-        if self.notifier is not None:
-            for site_id in site_ids:
-                self.notifier(site_id)
+    @contextmanager
+    def transaction(self, actor: Actor | None = None, occurred_at: datetime | None = None,
+                    timeout: float | None = None) -> Iterator[Tx]:
+        """One write transaction on behalf of `actor` (the system's by default): committed
+        when the block ends without error, then its events handed to the listeners."""
+        with self.db.write(timeout) as session:
+            tx = Tx(self, session, actor or SYSTEM, occurred_at)
+            yield tx
+        self.committed(tx)
+
+    def write_now(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` (which opens its own write transactions) on the app's write thread
+        while the app runs, else here. From a worker thread, never the event loop."""
+        writes = self.writes
+        if writes is None:
+            return fn(*args)
+        return writes.submit(fn, *args).result()
+
+    def committed(self, tx: Tx) -> None:
+        if tx.events:
+            for listener in self.listeners:
+                listener.committed(tx.emitted, tx.events)
 
     def site(self, site_id: str) -> SiteConfig:
         site = self.settings.site_map.get(site_id)
@@ -96,7 +130,7 @@ class AppContext:
         self.db.migrate()
         from .. import keys  # the keys live outside the database (backend/keys.py)
 
-        with self.db.write() as s:
+        with self.db.write(timeout=60) as s:
             self.hmac_key = keys.load(self.settings, s).audit_hmac
             keys.encrypt_clear_rows(s)
             for site in self.settings.sites:
@@ -122,9 +156,11 @@ class Tx:
     actor: Actor
     occurred_at: datetime | None = None
     now: datetime = field(init=False)
-    _locked: dict[str, repo.LockedSite] = field(default_factory=dict, init=False)
+    _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
     #: The last event sequence this transaction wrote, per site.
     last_seq: dict[str, int] = field(default_factory=dict, init=False)
+    #: The events it wrote, as the event stream frames them after the commit.
+    events: list[dict[str, Any]] = field(default_factory=list, init=False)
     #: Counters read in this transaction, held here: the session's identity map holds
     #: unchanged rows only weakly, so a second `get` would read the row again.
     _counters: dict[int, CounterRow] = field(default_factory=dict, init=False)
@@ -139,21 +175,19 @@ class Tx:
 
     # --- locking and loading -------------------------------------------------------------
     def lock(self, site_id: str) -> SiteConfig:
-        site = self.ctx.site(site_id)
-        self.actor.check_site(site_id)  # every write locks its site first: checked here
-        if site_id not in self._locked:
+        self.site_lock(site_id)
+        return self.ctx.site(site_id)
+
+    def site_lock(self, site_id: str) -> SiteRow:
+        """The site's row as read under its lock (taking the lock)."""
+        row = self._locked.get(site_id)
+        if row is None:
+            self.ctx.site(site_id)
+            self.actor.check_site(site_id)  # every write locks its site first: checked here
             row = lock_site(self.session, site_id)
             if row is None:
                 raise NotFound(f"There is no site '{site_id}'.", code="unknown_site")
             self._locked[site_id] = row
-        return site
-
-    def site_lock(self, site_id: str) -> repo.LockedSite:
-        """The site's row as read under its lock (taking the lock)."""
-        row = self._locked.get(site_id)
-        if row is None:
-            self.lock(site_id)
-            row = self._locked[site_id]
         return row
 
     def seq(self, site_id: str) -> int:
@@ -161,18 +195,12 @@ class Tx:
         return self.site_lock(site_id).event_seq
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
-        if self.ctx.db.is_sqlite:  # BEGIN IMMEDIATE: the whole transaction is under the lock
-            row = repo.load_visit(self.session, visit_id)
-            if row is None:
-                raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
-            self.lock(row.site_id)
-        else:  # the site's row lock first, then the visit as it is under that lock
-            site_id = self.session.scalar(select(VisitRow.site_id).where(
-                VisitRow.id == visit_id))
-            if site_id is None:
-                raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
-            self.lock(site_id)
-            row = self.session.get(VisitRow, visit_id)
+        """The visit as it is under its site's lock (the lock first, on every database)."""
+        site_id = self.session.scalar(select(VisitRow.site_id).where(VisitRow.id == visit_id))
+        if site_id is None:
+            raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
+        self.lock(site_id)
+        row = self.session.get(VisitRow, visit_id)
         if if_match is not None and if_match != row.version:
             from .views import visit_view
 
@@ -190,15 +218,11 @@ class Tx:
         self._counters[row.id] = row
         return row
 
-    def counter(self, counter_id: int | None) -> CounterRow | Counter | None:
-        """A counter by id, to read (its number, name, staff): read once per transaction, or
-        taken from the site's held day (storage/open_visits.py). Counters a transaction
-        changes are read with `counter_row`."""
+    def counter(self, counter_id: int | None) -> CounterRow | None:
+        """A counter by id, read once per transaction."""
         if counter_id is None:
             return None
         row = self._counters.get(counter_id)
-        if row is None:  # one this transaction has not read for writing: from the held day
-            row = self.ctx.db.open_visits.counter(self.session, counter_id)
         if row is None:
             row = self.session.get(CounterRow, counter_id)
             if row is not None:
@@ -221,18 +245,13 @@ class Tx:
 
     # --- writing ---------------------------------------------------------------------------
     def save(self, row: VisitRow, visit: Visit) -> None:
-        values = repo.changes(row, visit)
-        values["updated_at"] = self.now
-        if inspect(row).persistent:
-            repo.update_visit(self.session, row, values)
-            touched(self.session, row)
-        else:  # not stored yet: its INSERT carries the values
-            for name, value in values.items():
-                setattr(row, name, value)
+        for name, value in repo.changes(row, visit).items():
+            setattr(row, name, value)
+        row.updated_at = self.now
 
     def audit(self, action: str, *, site_id: str | None, visit: VisitRow | None = None,
               counter_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
-        _pending(self.session, AuditRow).append(dict(
+        self.session.add(AuditRow(
             at=self.now, occurred_at=self.occurred_at, actor=self.actor.person,
             token_id=self.actor.token_id, role=self.actor.role, action=action,
             site_id=site_id, visit_id=visit.id if visit is not None else None,
@@ -243,62 +262,12 @@ class Tx:
     def emit(self, site_id: str, type_: str, data: dict[str, Any]) -> int:
         """Append an event (ids and states only) with the site's next sequence number."""
         site = self.site_lock(site_id)
-        seq = site.event_seq = site.event_seq + 1  # stored before the commit, below
+        seq = site.event_seq + 1
+        if site_id not in self.last_seq:  # the other server processes' streams, at commit
+            notify_events(self.session, site_id)
         self.last_seq[site_id] = seq
-        _pending(self.session, EventRow).append(dict(
-            site_id=site_id, seq=seq, at=self.now, type=type_, data=data))
-        self.session.info.setdefault(_SEQS, {})[site_id] = seq
+        event = dict(site_id=site_id, seq=seq, at=self.now, type=type_, data=data)
+        self.events.append(event)
+        self.session.add(EventRow(**event))
+        site.event_seq = seq
         return seq
-
-
-# Audit and event rows are appended, never read back in their transaction: they are
-# written in one multi-row INSERT each just before the commit, not through the ORM's unit
-# of work one object at a time (the write path's largest cost after the queries). The
-# site's new event sequence is stored there too, with one UPDATE.
-_ROWS = "skranke_rows"
-_SEQS = "skranke_seqs"
-_SITES = SiteRow.__table__
-# Statements built once: building one and its cache key costs more than running it.
-_SET_SEQ = Fast(update(_SITES).where(_SITES.c.id == bindparam("site")).values(
-    event_seq=bindparam("seq")))
-_INSERTS: dict = {}
-
-
-def _insert(table, columns: tuple[str, ...]) -> Fast:
-    stmt = _INSERTS.get((table, columns))
-    if stmt is None:
-        stmt = _INSERTS[table, columns] = Fast(insert(table).values(
-            {name: bindparam(name) for name in columns}))
-    return stmt
-
-
-def _pending(session: Session, model) -> list[dict[str, Any]]:
-    return session.info.setdefault(_ROWS, {}).setdefault(model.__table__, [])
-
-
-@event.listens_for(Session, "before_commit")
-def _write_pending(session: Session) -> None:
-    pending = session.info.pop(_ROWS, None)
-    seqs = session.info.pop(_SEQS, None)
-    if pending or seqs:
-        session.flush()
-        for site_id, seq in (seqs or {}).items():
-            _SET_SEQ.run(session, {"site": site_id, "seq": seq})
-        if seqs:  # the other server processes' streams, woken at the commit
-            notify_events(session, seqs)
-        for table, rows in (pending or {}).items():
-            stmt = _insert(table, tuple(rows[0]))  # a table's rows share their keys
-            if len(rows) == 1:
-                stmt.run(session, rows[0])
-            else:
-                stmt.run_many(session, rows)
-        events = (pending or {}).get(EventRow.__table__)
-        if events:  # handed to this process's event stream after the commit (storage/db.py)
-            session.info[COMMITTED_EVENTS] = events
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_ROWS, None)
-    session.info.pop(_SEQS, None)
-    session.info.pop(COMMITTED_EVENTS, None)

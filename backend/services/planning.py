@@ -3,11 +3,11 @@ estimated call times are recomputed and sent as one `queue.plan` event.
 
 A full plan runs the whole day forward (backend/domain/planner.py); on a busy site it costs
 more than the change itself, so it is not made inside each write transaction. Each write
-commits its change and its visit event at once; the site's planner then reads a consistent
-snapshot (the site's event sequence and the open visits, one read transaction), computes
-the plan outside any lock (under `skranke-server serve` in a process of its own) and
-appends a `queue.plan` event carrying `as_of` (the sequence
-it reflects), the waiting visits' ids in queue order and the estimates. Changes that come
+commits its change and its visit event at once; the site's planning loop then reads a
+consistent snapshot (the site's event sequence and the open visits, one read transaction),
+computes the plan in a worker thread outside any lock, and appends (on the write thread) a
+`queue.plan` event carrying `as_of` (the sequence it reflects), the waiting visits' ids in
+queue order and the estimates. Changes that come
 close together share one plan, so under load plans follow at a pace the machine can carry
 (the planner rests nine times as long as its last plan took: at most a tenth of the CPU)
 and every console still sees the new order within a fraction of a second. Call next never
@@ -29,24 +29,19 @@ import contextlib
 import hashlib
 import json
 import logging
-import multiprocessing
-import os
-import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from anyio import CapacityLimiter, to_thread
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import select
 
 from ..domain.forward import Plan
 from ..domain.queue import queue_plan
-from ..storage.db import read_site
-from ..storage.fast import Fast
-from ..storage.models import Meta
-from .context import SYSTEM, AppContext, Tx
+from ..storage import repo
+from ..storage.models import Meta, SiteRow
+from .context import SYSTEM, AppContext
 from .events import running_loop
 from .views import gap_views, iso
 
@@ -103,29 +98,6 @@ def _compute(state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
     return plan, data, gaps, digest
 
 
-def _end_with_parent(parent: int) -> None:
-    """In the planning process: exit when the server (`parent`, given by it: one killed
-    while this process was starting is already gone) has gone, however it went (a killed
-    server's pool never tells its worker)."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, daemon=True, name="skranke-parent-watch").start()
-
-
-#: Built once (storage/fast.py): the mark of the newest plan published. Through the ORM,
-#: it and the site's row (storage/db.py read_site) were most of a snapshot's 5 ms.
-_MARK = Fast(select(Meta.value).where(Meta.key == bindparam("key")))
-# (bind names apart from the columns': PostgreSQL's compiler refuses a column's own name)
-_SET_MARK = Fast(update(Meta).where(Meta.key == bindparam("mark_key"))
-                 .values(value=bindparam("mark_value")))
-_NEW_MARK = Fast(insert(Meta).values(key=bindparam("mark_key"),
-                                     value=bindparam("mark_value")))
-
-
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     seq: int
@@ -149,20 +121,19 @@ class _Site:
 class Planner:
     """One planning loop per site in this process; writes tell it what they committed."""
 
-    def __init__(self, ctx: AppContext, processes: bool = False) -> None:
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self.loop: asyncio.AbstractEventLoop | None = None
         self.sites: dict[str, _Site] = {}
         self.limiter = CapacityLimiter(1)  # plans do not take the request threads
         self.refresh_seconds = REFRESH_SECONDS
-        #: With `processes` (the server, cli.py) plans are computed in a process of their
-        #: own, made on first use: a plan is 10-20 ms of Python, and in a thread it held
-        #: the GIL the event loop's writes wait for after every SQLite call.
-        self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
 
     # --- called from any thread after a commit ---------------------------------------------
+    def committed(self, site_ids: set[str], events: list[dict[str, Any]]) -> None:
+        for site_id in site_ids:
+            if any(e["site_id"] == site_id and e["type"] != "queue.plan" for e in events):
+                self.changed(site_id)
+
     def changed(self, site_id: str) -> None:
         loop = self.loop
         if loop is None or loop.is_closed():
@@ -225,11 +196,7 @@ class Planner:
             t0 = time.perf_counter()
             site.busy = True
             try:
-                if self.ctx.writers == "inline":  # SQLite under the app: see make_here
-                    published = await self.make_here(site.site_id, site.latest, refresh)
-                else:
-                    published = await to_thread.run_sync(self.make, site.site_id, site.latest,
-                                                          refresh, limiter=self.limiter)
+                published = await self.make_async(site.site_id, site.latest, refresh)
             except Exception as exc:  # noqa: BLE001 - the loop must survive a bad plan
                 log.error("plan for site %s failed: %s", site.site_id, type(exc).__name__)
                 site.dirty.set()
@@ -252,55 +219,26 @@ class Planner:
             took = time.perf_counter() - t0
             await asyncio.sleep(min(REST_MAX, max(REST_MIN, REST_RATIO * took)))
 
-    async def make_here(self, site_id: str, previous: Published | None, refresh: bool = False
-                        ) -> Published:
-        """`make` with its reads and its write on the event loop, like the app's writes
-        under SQLite, and the plan computed in the planning process (or a worker thread).
-        In a worker thread the reads and the pickling held the GIL in slices the loop's
-        writes waited for after each SQLite call."""
+    async def make_async(self, site_id: str, previous: Published | None,
+                         refresh: bool = False) -> Published:
+        """`make` off the event loop: the snapshot and the plan in a worker thread, the
+        plan's event on the write thread (services/writer.py) while the app runs."""
+        made = await to_thread.run_sync(self._plan, site_id, previous, refresh,
+                                        limiter=self.limiter)
+        if isinstance(made, Published):
+            return made
+        snap, computed = made
+        writes = self.ctx.writes
+        if writes is None:
+            return await to_thread.run_sync(self._publish, site_id, snap, *computed)
+        return await writes.run(self._publish, site_id, snap, *computed)
+
+    def _plan(self, site_id: str, previous: Published | None, refresh: bool
+              ) -> Published | tuple[_Snapshot, tuple[Plan, dict, dict, str]]:
         snap = self._snapshot(site_id, previous, refresh)
         if isinstance(snap, Published):
             return snap
-        computed = None
-        if self.processes:
-            pool = self._planning_pool()
-            try:
-                computed = await asyncio.wrap_future(
-                    pool.submit(_compute, snap.state, snap.now, snap.tz))
-            except BrokenProcessPool:
-                self._lost(pool)
-        if computed is None:
-            computed = await to_thread.run_sync(_compute, snap.state, snap.now, snap.tz,
-                                                limiter=self.limiter)
-        return self._publish(site_id, snap, *computed)
-
-    # --- in a worker thread (or, for make_here, on the loop) -----------------------------------
-    def _planning_pool(self) -> ProcessPoolExecutor:
-        with self._pool_lock:
-            if self._pool is None:
-                self._pool = ProcessPoolExecutor(
-                    1, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_end_with_parent, initargs=(os.getpid(),))
-            return self._pool
-
-    def _lost(self, pool: ProcessPoolExecutor) -> None:
-        log.warning("the planning process stopped; planning here, a new one next time")
-        with self._pool_lock:
-            if self._pool is pool:
-                self._pool = None
-
-    def compute(self, state, now: datetime, tz) -> tuple[Plan, dict, dict, str]:
-        """`_compute`, in the planning process when there is one (the day and the plan cross
-        as pickles, about a millisecond); if that process has died, here, and the next
-        plan gets a new one."""
-        if not self.processes:
-            return _compute(state, now, tz)
-        pool = self._planning_pool()
-        try:
-            return pool.submit(_compute, state, now, tz).result()
-        except BrokenProcessPool:
-            self._lost(pool)
-            return _compute(state, now, tz)
+        return snap, _compute(snap.state, snap.now, snap.tz)
 
     def make(self, site_id: str, previous: Published | None, refresh: bool = False
              ) -> Published:
@@ -309,7 +247,7 @@ class Planner:
         snap = self._snapshot(site_id, previous, refresh)
         if isinstance(snap, Published):
             return snap
-        return self._publish(site_id, snap, *self.compute(snap.state, snap.now, snap.tz))
+        return self._publish(site_id, snap, *_compute(snap.state, snap.now, snap.tz))
 
     def _snapshot(self, site_id: str, previous: Published | None, refresh: bool
                   ) -> _Snapshot | Published:
@@ -318,14 +256,13 @@ class Planner:
         site = ctx.site(site_id)
         now = ctx.clock.now()
         with ctx.db.read() as s:  # one snapshot: the sequence, the state and the mark agree
-            row = read_site(s, site_id)
-            seq = (row.event_seq or 0) if row else 0
+            seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == site_id)) or 0
             if previous is not None and previous.as_of >= seq and not refresh:
                 return previous
-            state = ctx.db.open_visits.state(s, site_id, ctx.today(site, now), seq,
-                                             site.rules, now, ctx.horizon, row)
-            marks = _MARK.rows(s, {"key": f"plan_as_of:{site_id}"})
-            published = marks[0][0].split() if marks else ["-1", ""]
+            state = repo.day_state(s, site_id, ctx.today(site, now), site.rules, now=now,
+                                   horizon=ctx.horizon)
+            mark = s.get(Meta, f"plan_as_of:{site_id}")
+            published = mark.value.split() if mark is not None else ["-1", ""]
         return _Snapshot(seq, state, now, site.tz, published)
 
     def _publish(self, site_id: str, snap: _Snapshot, plan: Plan, data: dict, gaps: dict,
@@ -335,23 +272,20 @@ class Planner:
         ctx, seq, now, key = self.ctx, snap.seq, snap.now, f"plan_as_of:{site_id}"
         if snap.published[1:] == [digest]:  # the last plan published says just this
             return Published(seq, plan, now, data, gaps)
-        with ctx.db.write() as s:
-            tx = Tx(ctx, s, SYSTEM)
+        with ctx.transaction(SYSTEM) as tx:
             tx.lock(site_id)
-            marks = _MARK.rows(s, {"key": key})
-            if marks and int(marks[0][0].split()[0]) >= seq:
+            mark = tx.session.get(Meta, key)
+            if mark is not None and int(mark.value.split()[0]) >= seq:
                 return Published(seq, plan, now, data, gaps)  # another process was newer
-            (_SET_MARK if marks else _NEW_MARK).run(s, {"mark_key": key,
-                                                          "mark_value": f"{seq} {digest}"})
+            if mark is None:
+                tx.session.add(Meta(key=key, value=f"{seq} {digest}"))
+            else:
+                mark.value = f"{seq} {digest}"
             own = tx.emit(site_id, "queue.plan", {"as_of": seq, **data})
         # nothing came between the snapshot and the plan's own event: it covers that too
         return Published(own if own == seq + 1 else seq, plan, now, data, gaps)
 
     async def close(self) -> None:
-        with self._pool_lock:
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
         for site in self.sites.values():
             if site.task:
                 site.task.cancel()

@@ -22,8 +22,8 @@ def tick(ctx: AppContext) -> int:
     """Run every due automatic transition on every site; returns how many were made."""
     made = 0
     for site in ctx.settings.sites:
-        with ctx.db.write() as session:
-            tx = Tx(ctx, session, SYSTEM)
+        with ctx.transaction(SYSTEM) as tx:
+            session = tx.session
             tx.lock(site.id)
             today = ctx.today(site, tx.now)
             days = sorted(set(session.scalars(select(VisitRow.day).where(
@@ -46,8 +46,6 @@ def tick(ctx: AppContext) -> int:
                     finish_change(tx, row, change.action,
                                   {"automatic": True, "reason": change.after.left_reason})
                     made += 1
-            emitted = tx.emitted
-        ctx.notify(emitted)
     purge_personal_data(ctx)
     with ctx.db.write() as session:
         cutoff = ctx.clock.now() - timedelta(hours=ctx.settings.idempotency_hours)

@@ -10,13 +10,12 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..domain import cpr as cprlib
 from ..domain.queue import queue_plan
 from ..storage import repo
-from ..storage.fast import Fast
 from ..storage.models import CounterRow, NoteRow, VisitRow
 
 
@@ -35,19 +34,19 @@ def visit_event(row: VisitRow, tz: ZoneInfo, counter_number: int | None,
                 rank: int | None, estimate: datetime | None = None) -> dict[str, Any]:
     """The visit as events carry it: no name, CPR, phone or free text. `estimate`: the
     planner's expected call time of a waiting walk-in."""
-    c = repo.columns(row)
-    if c["kind"] != "walkin" or c["state"] != "waiting":
+    r = row
+    if r.kind != "walkin" or r.state != "waiting":
         estimate = None
     return {
-        "id": c["id"], "ticket": c["ticket"], "kind": c["kind"], "state": c["state"],
-        "errand": c["errand"], "expected_minutes": c["expected_minutes"],
-        "priority": c["priority"], "counter_id": c["counter_id"], "counter": counter_number,
-        "slot_start": iso(c["slot_start"], tz), "arrived_at": iso(c["arrived_at"], tz),
-        "called_at": iso(c["called_at"], tz), "started_at": iso(c["started_at"], tz),
-        "finished_at": iso(c["finished_at"], tz), "call_count": c["call_count"],
-        "outcome": c["outcome"], "left_reason": c["left_reason"],
-        "documents": [{"code": k, "status": s} for k, s in (c["documents"] or {}).items()],
-        "queue_rank": rank, "estimated_call_at": iso(estimate, tz), "version": c["version"],
+        "id": r.id, "ticket": r.ticket, "kind": r.kind, "state": r.state,
+        "errand": r.errand, "expected_minutes": r.expected_minutes,
+        "priority": r.priority, "counter_id": r.counter_id, "counter": counter_number,
+        "slot_start": iso(r.slot_start, tz), "arrived_at": iso(r.arrived_at, tz),
+        "called_at": iso(r.called_at, tz), "started_at": iso(r.started_at, tz),
+        "finished_at": iso(r.finished_at, tz), "call_count": r.call_count,
+        "outcome": r.outcome, "left_reason": r.left_reason,
+        "documents": [{"code": k, "status": s} for k, s in (r.documents or {}).items()],
+        "queue_rank": rank, "estimated_call_at": iso(estimate, tz), "version": r.version,
     }
 
 
@@ -68,17 +67,15 @@ class _Note(NamedTuple):
     text: str
 
 
-_NOTES_OF = Fast(select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text).where(
-    _NOTES.c.visit_id == bindparam("visit")).order_by(_NOTES.c.id))
-
-
 def visit_notes(session: Session, visit_id: int) -> list:
     """A visit's notes (created_at, author, text), oldest first: a plain statement on the
     session's connection, not an ORM load, since every write's answer asks for them. Notes
     this session added are flushed first; nothing else needs to be."""
     if any(isinstance(o, NoteRow) for o in session.new):
         session.flush()
-    return [_Note(*r) for r in _NOTES_OF.rows(session, {"visit": visit_id})]
+    return [_Note(*r) for r in session.execute(
+        select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text)
+        .where(_NOTES.c.visit_id == visit_id).order_by(_NOTES.c.id))]
 
 
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import func, select
 
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
@@ -13,9 +13,7 @@ from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
 from ..domain.queue import choose_next
 from ..domain.types import Counter, DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
-from ..storage.fast import Fast
 from ..storage.models import CounterRow, NoteRow, VisitRow
-from ..storage.open_visits import touched
 from .context import Tx
 from .views import iso, visit_event, visit_view
 
@@ -89,8 +87,8 @@ def _busy(tx: Tx, counter: CounterRow | Counter, held: Visit | VisitRow | None |
 def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     site = tx.lock(site_id)
     day = tx.ctx.today(site, tx.now)
-    state = tx.ctx.db.open_visits.state(tx.session, site_id, day, tx.seq(site_id),
-                                        site.rules, tx.now, tx.ctx.horizon)
+    state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
+                           horizon=tx.ctx.horizon)
     held = next((c for c in state.counters if c.number == number), None)
     if held is None:
         raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
@@ -105,7 +103,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
                 "walkins_waiting": choice.walkins_waiting,
                 "held": None if choice.held is None else {
                     "id": choice.held.id, "ticket": choice.held.ticket}}
-    row = repo.load_visit(tx.session, choice.visit.id)  # the whole visit, not the light one
+    row = tx.session.get(VisitRow, choice.visit.id)  # the whole visit, not the light one
     tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
     view = finish_change(tx, row, "call_next", {"reason": choice.reason})
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,
@@ -193,16 +191,9 @@ def reveal_cpr(tx: Tx, visit_id: int) -> dict[str, Any]:
     return {"visit_id": row.id, "cpr": cprlib.pretty(row.cpr) if row.cpr else None}
 
 
-_LAST_TICKET = Fast(select(func.max(VisitRow.ticket_seq)).where(
-    VisitRow.site_id == bindparam("site"), VisitRow.day == bindparam("day"),
-    VisitRow.kind == bindparam("kind")))
-_BOOKING = Fast(select(VisitRow.id).where(VisitRow.booking_ref == bindparam("ref"),
-                                          VisitRow.site_id == bindparam("site")))
-
-
 def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
-    seq = _LAST_TICKET.rows(tx.session, {"site": site_id, "day": day, "kind": kind.value}
-                            )[0][0] or 0
+    seq = tx.session.scalar(select(func.max(VisitRow.ticket_seq)).where(
+        VisitRow.site_id == site_id, VisitRow.day == day, VisitRow.kind == kind.value)) or 0
     prefix = "B" if kind is Kind.BOOKED else "C"
     return f"{prefix}{seq + 1:03d}", seq + 1
 
@@ -219,14 +210,15 @@ def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand
                           code="unknown_document", documents=sorted(docs))
         docs[code] = DocStatus(status).value
     ticket, seq = next_ticket(tx, site_id, day, kind)
-    row = repo.insert_visit(tx.session, dict(
+    row = VisitRow(
         site_id=site_id, day=day, kind=kind.value, ticket=ticket, ticket_seq=seq,
         state=state.value, errand=errand.code, expected_minutes=errand.minutes,
         citizen_name=name, cpr=normal,
         cpr_ref=cprlib.keyed_hash(normal, tx.ctx.hmac_key) if normal else None,
         phone=phone, documents=docs, priority=extra.pop("priority", 0) or 0, call_count=0,
-        created_at=tx.now, updated_at=tx.now, version=1, **extra))
-    touched(tx.session, row)  # the held day takes it in at the commit
+        created_at=tx.now, updated_at=tx.now, version=1, **extra)
+    tx.session.add(row)
+    tx.session.flush()  # its id, for the audit row and the event
     return row
 
 
@@ -247,10 +239,11 @@ def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | Non
 
 def check_in_by_ref(tx: Tx, site_id: str, booking_ref: str) -> dict[str, Any]:
     tx.lock(site_id)
-    found = _BOOKING.rows(tx.session, {"ref": booking_ref.upper(), "site": site_id})
-    if not found:
+    found = tx.session.scalar(select(VisitRow.id).where(
+        VisitRow.booking_ref == booking_ref.upper(), VisitRow.site_id == site_id))
+    if found is None:
         raise NotFound("No booking with that reference here.", code="unknown_booking")
-    return check_in(tx, found[0][0], None)
+    return check_in(tx, found, None)
 
 
 def check_in(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:

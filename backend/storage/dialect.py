@@ -1,55 +1,157 @@
 """The one place that knows which database Skranke runs on.
 
-Everything else writes portable SQLAlchemy. What differs is here, in small functions named
-for what they do:
+Everything else writes portable SQLAlchemy. What differs is here, each in a small function
+named for what it does: the engine's options, how a write transaction begins and takes the
+site's lock within a time limit, and how to tell a busy or full database from other errors.
 
-- SQLite: one file; a process's event streams are woken by its own commits.
-- PostgreSQL (several server processes, or servers, on one database): every write
-  transaction that appends events also sends `pg_notify` on one channel with the site's
-  id; PostgreSQL delivers it at commit (never for a rolled-back transaction). Each server
-  process keeps one listening connection, in a thread of its own, that wakes its streams:
-  a change made through another process reaches this one's listeners within milliseconds.
+- SQLite: one server process on one file. WAL (readers never wait for the writer),
+  `synchronous=FULL` (a commit is on disk before it is acknowledged), and `BEGIN IMMEDIATE`
+  with the busy timeout set to the write's remaining time: the whole write transaction
+  holds the database's one write lock, so it is also the site's lock.
+- PostgreSQL: `SET LOCAL lock_timeout`, then `SELECT … FOR UPDATE` on the site's row.
+  Several server processes (or servers) share the database: a write transaction that
+  appends events also sends `pg_notify` with the site's id, which PostgreSQL delivers at
+  commit (never for a rolled-back one); each process keeps one listening connection, in a
+  thread of its own, that wakes its event streams.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Connection, Engine, bindparam, event, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .. import json_codec
+from .models import SiteRow
 
 log = logging.getLogger("skranke.storage")
-
-#: The channel on which commits that appended events name their site (PostgreSQL).
-EVENTS_CHANNEL = "skranke_events"
+#: Connection.info key: the seconds a write transaction may wait for its lock.
+LOCK_TIMEOUT = "skranke_lock_timeout"
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_file(url: str) -> str | None:
+    """The SQLite database's file, or None (in memory, or not SQLite)."""
+    if not is_sqlite(url):
+        return None
+    database = make_url(url).database
+    return database if database and database != ":memory:" else None
+
+
 def engine_options(url: str) -> dict[str, Any]:
-    """`create_engine` arguments for a PostgreSQL database."""
-    return dict(pool_size=20, max_overflow=20, pool_pre_ping=True,
-                json_serializer=json_codec.dumps, json_deserializer=json_codec.loads)
+    """`create_engine` arguments for this database."""
+    options: dict[str, Any] = dict(json_serializer=json_codec.dumps,
+                                   json_deserializer=json_codec.loads)
+    if is_sqlite(url):
+        options.update(pool_size=20, max_overflow=20, pool_timeout=60,
+                       connect_args={"check_same_thread": False, "timeout": 60})
+    else:
+        options.update(pool_size=20, max_overflow=20, pool_pre_ping=True)
+    return options
 
 
-_NOTIFY = text(f"SELECT pg_notify('{EVENTS_CHANNEL}', :site)").bindparams(
-    bindparam("site"))
-
-
-def notify_events(session: Session, site_ids: Iterable[str]) -> None:
-    """Inside a write transaction that appended events: tell every server process's
-    listener (PostgreSQL delivers it when the transaction commits). Nothing on SQLite."""
-    if session.get_bind().dialect.name != "postgresql":
+def prepare(engine: Engine, *, writes: bool) -> None:
+    """Set up every new connection of `engine` (SQLite: its pragmas and its own BEGIN)."""
+    if engine.dialect.name != "sqlite":
+        if writes:
+            event.listen(engine, "begin", _begin_postgresql)
         return
-    for site_id in site_ids:
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None  # BEGIN is emitted below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    event.listen(engine, "begin", _begin_sqlite_write if writes else _begin_sqlite_read)
+
+
+def _ms(conn: Connection) -> int:
+    return max(1, int(1000 * conn.info.get(LOCK_TIMEOUT, 60.0)))
+
+
+def _begin_sqlite_write(conn: Connection) -> None:
+    dbapi = conn.connection.dbapi_connection
+    dbapi.execute(f"PRAGMA busy_timeout={_ms(conn)}")
+    dbapi.execute("BEGIN IMMEDIATE")
+
+
+def _begin_sqlite_read(conn: Connection) -> None:
+    conn.connection.dbapi_connection.execute("BEGIN")
+
+
+def _begin_postgresql(conn: Connection) -> None:
+    # on the driver's connection: the Connection is still beginning (the driver opens the
+    # transaction with this statement, and the site's FOR UPDATE waits at most this long)
+    with conn.connection.dbapi_connection.cursor() as cur:
+        cur.execute(f"SET LOCAL lock_timeout = {_ms(conn)}")
+
+
+def set_lock_timeout(conn: Connection, seconds: float) -> None:
+    """The time the next write transaction on `conn` may wait for its lock."""
+    conn.info[LOCK_TIMEOUT] = seconds
+
+
+#: The site's row, locked for the rest of the transaction. SQLite compiles no FOR UPDATE:
+#: its BEGIN IMMEDIATE holds the lock already.
+LOCK_SITE = select(SiteRow).with_for_update()
+
+
+def _codes(exc: BaseException) -> tuple[str, str, int | None]:
+    """(message, SQLSTATE or SQLite error name, errno) of a driver error, as far as known."""
+    orig = getattr(exc, "orig", exc)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None) or ""
+    return str(orig).lower(), state, getattr(orig, "errno", None)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """The write waited for its lock longer than it may (SQLITE_BUSY / lock_not_available)."""
+    text, state, _ = _codes(exc)
+    return state in ("SQLITE_BUSY", "55P03") or "database is locked" in text
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """The disk (or the database's size limit) is full: SQLITE_FULL, ENOSPC, disk_full."""
+    text, state, number = _codes(exc)
+    return (state in ("SQLITE_FULL", "53100") or number == errno.ENOSPC
+            or "database or disk is full" in text)
+
+
+def check_writable(conn: Connection) -> None:
+    """Take and give back the write lock (or check the server takes writes): /health/ready."""
+    if conn.dialect.name == "sqlite":
+        dbapi = conn.connection.dbapi_connection
+        dbapi.execute(f"PRAGMA busy_timeout={_ms(conn)}")
+        dbapi.execute("BEGIN IMMEDIATE")
+        dbapi.execute("ROLLBACK")
+    else:
+        if conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
+            raise RuntimeError("the database is read-only")
+
+
+# --- other processes' commits (PostgreSQL) ------------------------------------------------
+#: The channel on which commits that appended events name their site.
+EVENTS_CHANNEL = "skranke_events"
+_NOTIFY = text(f"SELECT pg_notify('{EVENTS_CHANNEL}', :site)").bindparams(bindparam("site"))
+
+
+def notify_events(session: Session, site_id: str) -> None:
+    """In a write transaction that appends events for the site: tell every server process's
+    listener, when it commits (PostgreSQL). Nothing on SQLite (one process)."""
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(_NOTIFY, {"site": site_id})
 
 
@@ -60,10 +162,11 @@ def libpq_url(url: str) -> str:
 
 class EventListener:
     """One connection that LISTENs for `notify_events`, in a daemon thread: `wake(site_id)`
-    for each notification, `wake(None)` after (re)connecting, when notifications may have
-    been missed. It reconnects on its own after the database went away."""
+    for each notification, `wake(None)` after (re)connecting, when some may have been
+    missed. It reconnects by itself after the database went away; meanwhile the streams
+    poll the table (services/events.py)."""
 
-    #: How long a wait for notifications lasts before the thread looks whether to stop.
+    #: How long one wait for notifications lasts before the thread looks whether to stop.
     TICK = 0.5
 
     def __init__(self, url: str, wake: Callable[[str | None], None]) -> None:
@@ -100,15 +203,14 @@ class EventListener:
                 self.listening.clear()
                 failures += 1
                 if failures in (1, 10) or failures % 100 == 0:
-                    log.warning("event listener lost its database connection (%s); "
-                                "streams fall back to polling until it is back",
-                                type(exc).__name__)
+                    log.warning("event listener lost its database connection (%s); streams "
+                                "poll the table until it is back", type(exc).__name__)
                 self._stop.wait(min(5.0, 0.2 * failures))
 
 
 def event_listener(url: str, wake: Callable[[str | None], None]) -> EventListener | None:
-    """A started listener where the database can tell other processes' commits (PostgreSQL);
-    None where it cannot (SQLite: its streams poll the table)."""
+    """A started listener where the database tells of other processes' commits
+    (PostgreSQL); None on SQLite, whose one process hands its commits over itself."""
     if is_sqlite(url):
         return None
     return EventListener(url, wake).start()

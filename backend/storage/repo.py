@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, bindparam, func, insert, or_, select, type_coerce, update
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.instrumentation import manager_of_class
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy.orm import Session
 
 from ..domain.types import (
     OPEN_STATES,
@@ -24,22 +21,7 @@ from ..domain.types import (
     State,
     Visit,
 )
-from .fast import Fast
-from .models import CounterRow, SiteRow, VisitRow, as_utc
-
-#: session.info key: the sites a write transaction locked, {site: (seq at lock, LockedSite)}
-LOCKED = "skranke_locked"
-
-
-@dataclass(slots=True)
-class LockedSite:
-    """A site's row as a write transaction read it under the site's lock (storage/db.py
-    lock_site); the transaction's events move `event_seq` on, stored before the commit."""
-
-    id: str
-    event_seq: int
-    passed_over_minutes: int | None
-    duration_quantile: float | None
+from .models import CounterRow, SiteRow, VisitRow
 
 _COPIED = ("state", "errand", "expected_minutes", "priority", "counter_id", "slot_start",
            "arrived_at", "called_at", "last_called_at", "started_at", "finished_at",
@@ -47,20 +29,8 @@ _COPIED = ("state", "errand", "expected_minutes", "priority", "counter_id", "slo
            "day")
 
 
-def columns(r: VisitRow) -> dict[str, Any]:
-    """The row's column values by name, read from the object's own dict when it holds them
-    all (a loaded or saved visit; a write's domain visit, event and answer read about 115
-    of them, and through the ORM's attributes `to_visit` took 12 µs against 6-10 µs,
-    `changes` 12-17 against 7 µs, timeit); otherwise through the ORM, which loads what is
-    missing."""
-    d = r.__dict__
-    if d.keys() >= _ALL_KEYS:
-        return d
-    return {k: getattr(r, k) for k in _VISIT_KEYS}
-
-
 def to_visit(r: VisitRow) -> Visit:
-    c = columns(r)
+    c = {k: getattr(r, k) for k in _VISIT_KEYS}
     return Visit(
         id=c["id"], site_id=c["site_id"], day=c["day"], kind=Kind(c["kind"]),
         ticket=c["ticket"], state=State(c["state"]), errand=c["errand"],
@@ -79,89 +49,19 @@ def to_visit(r: VisitRow) -> Visit:
 def changes(r: VisitRow, v: Visit) -> dict[str, Any]:
     """The columns in which a changed domain visit differs from its row."""
     out: dict[str, Any] = {}
-    c = columns(r)
     for name in _COPIED:
         value = getattr(v, name)
         if hasattr(value, "value"):
             value = value.value
-        if c[name] != value:
+        if getattr(r, name) != value:
             out[name] = value
     docs = {k: s.value for k, s in v.documents}
-    if docs != (c["documents"] or {}):
+    if docs != (r.documents or {}):
         out["documents"] = docs
     return out
 
 
-_VISITS = VisitRow.__table__
-_LOAD_VISIT = Fast(select(*_VISITS.c).where(_VISITS.c.id == bindparam("id")))
-_VISIT_KEYS = tuple(c.key for c in _VISITS.c)
-_ALL_KEYS = frozenset(_VISIT_KEYS)
-_VISIT_CLASS = manager_of_class(VisitRow)
-
-
-def load_visit(session: Session, visit_id: int) -> VisitRow | None:
-    """A visit as an ORM object in the session, read with one plain statement: the
-    session's own object if it has one, else one made from the row as a query's load would
-    make it (an ORM load cost 250 µs of Python, this about a fifth). Pending changes are
-    not flushed first: a write reads its visit before it changes anything."""
-    held = session.identity_map.get(identity_key(VisitRow, visit_id))
-    if held is not None:
-        return held
-    rows = _LOAD_VISIT.rows(session, {"id": visit_id})
-    if not rows:
-        return None
-    return _as_loaded(session, dict(zip(_VISIT_KEYS, rows[0], strict=True)))
-
-
-def _in_utc(values: dict[str, Any]) -> dict[str, Any]:
-    """`values` with its times in UTC itself, as the ORM's set events hold them (models.py
-    as_utc): these writes go past the ORM."""
-    return {k: as_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
-
-
-def _as_loaded(session: Session, values: dict[str, Any]) -> VisitRow:
-    """The stored visit `values` (every column) as the object a load puts in the session."""
-    row = _VISIT_CLASS.new_instance()
-    row.__dict__.update(values)
-    make_transient_to_detached(row)  # as loaded: no history, its key from its id
-    session.add(row)
-    return row
-
-
-_NEW_KEYS = tuple(k for k in _VISIT_KEYS if k != "id")
-_INSERT_VISIT = Fast(insert(_VISITS).values({k: bindparam(k) for k in _NEW_KEYS})
-                     .returning(_VISITS.c.id))
-
-
-def insert_visit(session: Session, values: dict[str, Any]) -> VisitRow:
-    """A new visit written with one plain INSERT, and in the session as the object a load
-    of it would give (through the unit of work the INSERT was most of a walk-in's write).
-    Columns not in `values` are stored as NULL, as the ORM stores them (the model has no
-    server defaults). Like `update_visit`, past the unit of work: the caller tells the held
-    day (open_visits.touched)."""
-    if session.new:  # what the caller added first goes in first, as a flush would do
-        session.flush()
-    full = dict.fromkeys(_NEW_KEYS)
-    full.update(_in_utc(values))
-    ((full["id"],),) = _INSERT_VISIT.rows(session, full)
-    return _as_loaded(session, full)
-
-
-_UPDATES: dict[tuple[str, ...], Any] = {}
-
-
-def update_visit(session: Session, r: VisitRow, values: dict[str, Any]) -> None:
-    """Write `values` to a stored visit with one UPDATE now, and onto the row as its stored
-    state (no unit of work: on the write path that cost more than the statement)."""
-    key = tuple(values)
-    stmt = _UPDATES.get(key)
-    if stmt is None:  # built once per set of columns: building costs more than running
-        stmt = _UPDATES[key] = Fast(update(_VISITS).where(
-            _VISITS.c.id == bindparam("_id")).values({name: bindparam(name) for name in key}))
-    values = _in_utc(values)
-    stmt.run(session, {"_id": r.id, **values})
-    for name, value in values.items():
-        set_committed_value(r, name, value)
+_VISIT_KEYS = tuple(c.key for c in VisitRow.__table__.c)
 
 
 def to_counter(r: CounterRow) -> Counter:
@@ -258,10 +158,9 @@ def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, floa
 
 def planner_rules(session: Session, site_id: str, rules: Rules, row=None) -> Rules:
     """The site's rules with the planner settings a supervisor changed at runtime (as given,
-    or as the write transaction read them under the site's lock, else the site's row)."""
+    else as the session sees the site's row)."""
     if row is None:
-        locked = (session.info.get(LOCKED) or {}).get(site_id)
-        row = locked[1] if locked is not None else session.get(SiteRow, site_id)
+        row = session.get(SiteRow, site_id)
     if row is None or (row.passed_over_minutes is None and row.duration_quantile is None):
         return rules
     return replace(rules, **{k: v for k, v in (

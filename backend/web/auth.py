@@ -37,7 +37,7 @@ async def device_actor(request: Request) -> Actor:
 
 
 async def device_writer(request: Request) -> Writer:
-    """The API's write wrapper (idempotency, one transaction, durable answer) for a paired
+    """The API's write wrapper (idempotency, one transaction on the write thread) for a paired
     kiosk: its cookie is handed to `writer` as the bearer token. Kiosk writes must carry an
     Idempotency-Key (and so cannot be sent cross-site without a preflight either)."""
     if not request.headers.get("idempotency-key"):

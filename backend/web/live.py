@@ -48,12 +48,7 @@ class Room:
         return seq
 
     async def refresh(self) -> int:
-        if self.live.ctx.writers == "inline":
-            # SQLite under the app: a short read, done on the event loop like the writes
-            # and the token checks (api/deps.py); a worker thread waited for the GIL
-            seq = self._read()
-        else:
-            seq = await to_thread.run_sync(self._read)
+        seq = await to_thread.run_sync(self._read)
         old, self.changed = self.changed, asyncio.Event()
         old.set()
         self.ready.set()

@@ -45,19 +45,25 @@ def _json(body: Any, status: int = 200) -> JSONResponse:
 
 
 # --- pairing ----------------------------------------------------------------------------------
+def _redeem(ctx, code: str, now):
+    with ctx.db.write() as s:
+        done = pairing.redeem(s, code, now)
+        if done is None:
+            return None
+        secret, row, site_id = done
+        return secret, row.role, int((row.expires_at - now).total_seconds()), site_id
+
+
 @router.get("/pair/{code}")
 def pair(request: Request, code: str = Code, ctx=Depends(get_ctx)):
     now = ctx.clock.now()
-    with ctx.db.write() as s:
-        done = pairing.redeem(s, code, now)
-        if done is not None:
-            secret, row, site_id = done
-            role, max_age = row.role, int((row.expires_at - now).total_seconds())
+    done = ctx.write_now(_redeem, ctx, code, now)
     if done is None:
         return page(request, "message.html", status=404, title="Parring mislykkedes",
                     lines=["Parringslinket er ukendt, brugt eller udløbet.",
                            "The pairing link is unknown, used or expired.",
                            "skranke-server token create --role display|kiosk"])
+    secret, role, max_age, site_id = done
     target = pairing.PAGES[role].format(site=site_id)
     response = page(request, "paired.html", target=target, role=role)
     set_cookie(response, secret, max_age, secure=request.url.scheme == "https")

@@ -111,6 +111,11 @@ class Database:
                 with Session(bind=conn, expire_on_commit=False) as session, \
                         session.begin():
                     yield session
+        except Exception as exc:
+            error = dialect.unavailable(exc)
+            if error is None:
+                raise
+            raise error from exc
         finally:
             if local is not None:
                 local.release()

@@ -8,6 +8,7 @@ hindsight optimum needs each day's booking-only run: it is timed on `--hindsight
 
     .venv/bin/python bench/simulate.py [--days 1000] [--jobs 2] [--hindsight-days 50]
                                        [--policies booking,naive,planner] [--seed 1]
+                                       [--backend OTHER_CHECKOUT]
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+#: --backend CHECKOUT: time another checkout's backend with this script (before and after)
+_ROOT = (sys.argv[sys.argv.index("--backend") + 1] if "--backend" in sys.argv[:-1]
+         else str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, _ROOT)
 
 from backend.sim import engine, hindsight, params, study, world  # noqa: E402
 
@@ -72,10 +76,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--params", help="parameters file (default: the shipped defaults, "
                     "6 counters)")
+    ap.add_argument("--backend", help="a checkout whose backend to time (default: this one)")
     args = ap.parse_args()
     p = params.load(args.params)
     pols = study.policies(p, [x.strip() for x in args.policies.split(",")])
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"backend {Path(engine.__file__).parents[2]}")
     print(f"{args.days} days of {p.counters} counters, {args.jobs} processes, "
           f"{os.cpu_count()} CPUs, load average {load:.1f} at the start")
     worst = 0.0

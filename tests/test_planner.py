@@ -193,6 +193,24 @@ def test_duration_quantile_from_finished_visits_of_the_day():
     assert planner.durations(off) == {} and choose_next(off, off.counters[0], T0).visit is None
 
 
+def test_kept_answers_follow_the_day_they_were_kept_for():
+    """durations() and the counters' errands are kept between decisions while their inputs
+    are the same objects: a new quantile, new finished visits or a paused counter is seen."""
+    quick = tuple(("mitid", m) for m in (6, 7, 8, 8, 9, 30))
+    d = replace(day([walkin(1, -5, minutes=15, errand="mitid")]), observed=quick)
+    assert planner.durations(d) == {"mitid": 9}
+    assert planner.durations(replace(d, rules=Rules(duration_quantile=0.5))) == {"mitid": 8}
+    assert planner.durations(replace(d, observed=quick + (("mitid", 40),) * 3)) == {"mitid": 40}
+    assert planner.durations(d) == {"mitid": 9}
+    walkin_mitid = walkin(1, -5, minutes=5, errand="mitid")
+    d = day([walkin_mitid])
+    assert choose_next(d, d.counters[0], T0).visit.id == 1
+    only_passports = replace(d.counters[0], errands=frozenset({"passport_adult"}))
+    d2 = replace(d, counters=(only_passports, *d.counters[1:]))
+    assert choose_next(d2, d2.counters[0], T0).visit is None
+    assert choose_next(d, d.counters[0], T0).visit.id == 1
+
+
 # --- ranks -----------------------------------------------------------------------------------
 def test_ranks_follow_the_expected_call_times():
     d = day([walkin(1, -5, minutes=20), walkin(2, -3, minutes=5),

@@ -178,12 +178,9 @@ class Model:
                     continue
                 else:
                     slot = v.slot_start.timestamp() - t0
-                    if state is booked_:
-                        if slot + grace <= 0 or slot > reach:
-                            continue  # a no-show (the gap is free), or beyond the horizon
-                        arrived = INF
-                    else:
-                        arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
+                    if state is booked_ and (slot + grace <= 0 or slot > reach):
+                        continue  # a no-show (the gap is free), or beyond the horizon
+                    arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
                     seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
                         v.expected_minutes * 60
                     key, is_booked = (-v.priority, slot, arrived, v.id), True

@@ -50,7 +50,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         # Few worker threads for reads: dozens of threads fighting for the GIL only add
         # latency.
         to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
-        ctx.writes = WriteThread()  # every write of the app, off the event loop
+        ctx.writes = WriteThread(ctx.db.batch)  # every write of the app, off the loop
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub

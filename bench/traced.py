@@ -1,14 +1,16 @@
 """Run a program and write what it holds every few seconds, to find what grows
 (bench/soak.py --trace / --memory). Not for production.
 
-    python bench/traced.py [--light] OUT_DIR SECONDS module:function [argument ...]
+    python bench/traced.py [--light] [--collect] OUT_DIR SECONDS module:function [arg ...]
 
 Every SECONDS it writes one line of OUT_DIR/objects.jsonl: the process's RSS and where
 its memory is (Python's objects as tracemalloc counts them, SQLite's own allocations
 (page caches), the C allocator's bytes in use and held free, memory-mapped blocks), the
 collector's counts and the 40 commonest object types; and, unless --light,
 OUT_DIR/snap-NNN.pickle, a tracemalloc snapshot (tracing doubles the memory and slows
-every allocation: --light leaves it off and measures the program as it runs). The program
+every allocation: --light leaves it off and measures the program as it runs; --collect
+runs a full collection before each line, to tell garbage waiting for the collector from
+memory held). The program
 itself runs as its console script would (`backend.cli:main`, `console.cli:main`).
 `python bench/traced.py --diff OUT_DIR [FIRST]` prints the 25 places whose memory grew
 most from snapshot FIRST (default: the second) to the last, and the object types that grew.
@@ -83,11 +85,13 @@ def _objects() -> dict:
             "objects": sum(counts.values()), "types": dict(counts.most_common(40))}
 
 
-def _watch(out: Path, every: float) -> None:
+def _watch(out: Path, every: float, collect: bool) -> None:
     n = 0
     with (out / "objects.jsonl").open("a") as log:
         while True:
             time.sleep(every)
+            if collect:  # an experiment: is what grows garbage the collector has not seen?
+                gc.collect()
             if tracemalloc.is_tracing():
                 gc.collect()  # what is held, not the garbage the collector has yet to see
                 tracemalloc.take_snapshot().dump(str(out / f"snap-{n:03d}.pickle"))
@@ -99,7 +103,7 @@ def _watch(out: Path, every: float) -> None:
 def diff(out: Path, first: int = 1) -> None:
     lines = [json.loads(x) for x in (out / "objects.jsonl").read_text().splitlines()]
     if len(lines) > first:
-        print(f"{out}: memory (MB)", lines[first]["memory"], "->", lines[-1]["memory"])
+        print(f"{out}: memory (MB)", lines[first].get("memory"), "->", lines[-1].get("memory"))
         old, new = lines[first]["types"], lines[-1]["types"]
         grown = sorted(((new[k] - old.get(k, 0), k) for k in new), reverse=True)[:15]
         print("objects:", lines[first]["objects"], "->", lines[-1]["objects"])
@@ -115,9 +119,9 @@ def diff(out: Path, first: int = 1) -> None:
         s.size for s in a.statistics("filename"))
     print(f"{out}: {snaps[first].name} -> {snaps[-1].name}, traced memory "
           f"{total / 2**20:+.2f} MB")
-    for stat in b.compare_to(a, "traceback")[:25]:
-        if stat.size_diff <= 0:
-            break
+    grown = sorted((s for s in b.compare_to(a, "traceback") if s.size_diff > 0),
+                   key=lambda s: -s.size_diff)
+    for stat in grown[:25]:
         print(f"{stat.size_diff / 1024:+9.1f} KiB {stat.count_diff:+7d} blocks")
         for line in stat.traceback.format(limit=6):
             print("      " + line.strip())
@@ -127,12 +131,14 @@ def main() -> int:
     if sys.argv[1] == "--diff":
         diff(Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1)
         return 0
-    light = sys.argv[1] == "--light"
-    out, every, target, *rest = sys.argv[1 + light:]
+    args = sys.argv[1:]
+    light, collect = "--light" in args[:2], "--collect" in args[:2]
+    out, every, target, *rest = args[light + collect:]
     Path(out).mkdir(parents=True, exist_ok=True)
     if not light:
         tracemalloc.start(8)
-    threading.Thread(target=_watch, args=(Path(out), float(every)), daemon=True).start()
+    threading.Thread(target=_watch, args=(Path(out), float(every), collect),
+                     daemon=True).start()
     module, function = target.split(":")
     sys.argv = [target, *rest]
     return getattr(importlib.import_module(module), function)()

@@ -1,11 +1,10 @@
 """The write path in-process, without HTTP: CPU per write of each step of the counters'
 cycle, a walk-in and a plan, on a bench day (20 open counters, 60 waiting, 240 booked).
 
-Commits here use the command line's `synchronous=FULL` (no group commit), so wall times
-include an fsync; the CPU column (thread time) is the one to compare. With `--grouped` they
-commit as under the server (group commit: no fsync of their own, services/durable.py).
+Commits use `synchronous=FULL` as under the server, so wall times include an fsync; the
+CPU column (thread time) is the one to compare.
 
-    .venv/bin/python bench/write_path.py [N cycles, default 300] [--grouped]
+    .venv/bin/python bench/write_path.py [N cycles, default 300]
     ROOT=/path/to/other/checkout .venv/bin/python bench/write_path.py   # the same on another
 """
 
@@ -38,14 +37,12 @@ from backend.storage.db import Database  # noqa: E402
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--grouped"]
+    args = sys.argv[1:]
     n = int(args[0]) if args else 300
     settings = load_settings(write_config(Path(tempfile.mkdtemp(prefix="skranke-wp-"))))
     ctx = AppContext(settings=settings, catalogue=load_catalogue(),
                      db=Database(settings.database_url), clock=SystemClock())
     ctx.bootstrap()
-    if "--grouped" in sys.argv:
-        ctx.db.group_commit(True)
 
     def w(fn, actor=SYSTEM):
         with ctx.db.write() as s:

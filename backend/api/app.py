@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -17,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .. import logs, web
-from ..domain.errors import DatabaseBusy, DiskFull, DomainError
+from ..domain.errors import DatabaseBusy, DomainError
 from ..services.context import AppContext
 from ..services.events import EventHub
 from ..services.planning import Planner
@@ -50,7 +49,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         # Few worker threads for reads: dozens of threads fighting for the GIL only add
         # latency.
         to_thread.current_default_thread_limiter().total_tokens = ctx.settings.worker_threads
-        ctx.writes = WriteThread()  # every write of the app, off the event loop
+        ctx.writes = WriteThread(ctx.db.batch)  # every write of the app, off the loop
         hub = EventHub(ctx, poll_seconds=ctx.settings.events_poll_seconds)
         hub.loop = asyncio.get_running_loop()
         app.state.hub = hub
@@ -202,14 +201,11 @@ def _meta_router():
         try:
             await asyncio.wait_for(asyncio.to_thread(ctx.db.ready, READY_SECONDS),
                                    READY_SECONDS + 0.5)
-        except (TimeoutError, OperationalError, OSError, RuntimeError) as exc:
-            if isinstance(exc, TimeoutError) or dialect.is_busy(exc):
-                error: DomainError = DatabaseBusy()
-            elif dialect.is_disk_full(exc):
-                error = DiskFull()
-            else:
-                error = DomainError("The database is unavailable.", code="database_unavailable",
-                                    status=503, retry_after=1)
+        except Exception as exc:  # noqa: BLE001 - any failure: not ready, and why
+            error = DatabaseBusy() if isinstance(exc, TimeoutError) else (
+                dialect.unavailable(exc) or DomainError(
+                    "The database is unavailable.", code="database_unavailable", status=503,
+                    retry_after=1))
             return JSONResponse({"status": "not_ready", **error.body()}, status_code=503,
                                 headers={"Retry-After": str(error.extra["retry_after"])})
         return {"status": "ok"}
@@ -229,22 +225,11 @@ def _meta_router():
     return router
 
 
-#: When the last "disk full" was logged: one line per incident, not one per write.
-_disk_full_logged = [float("-inf")]
-
-
 def _unavailable(exc: Exception) -> JSONResponse:
-    """A database that cannot take the write now: busy, full, or gone. Nothing of the
+    """A database that cannot take the write now (busy, full, or gone): nothing of the
     write was kept (its transaction rolled back); the client sends it again, same key."""
-    if dialect.is_busy(exc):
-        error: DomainError = DatabaseBusy()
-    elif dialect.is_disk_full(exc):
-        error = DiskFull()
-        now = time.monotonic()
-        if now - _disk_full_logged[0] > 60:
-            _disk_full_logged[0] = now
-            log.error("the database's disk is full: writes answer 503 until there is space")
-    else:
+    error = dialect.unavailable(exc)
+    if error is None:
         log.error("database unavailable: %s", type(getattr(exc, "orig", exc)).__name__)
         error = DomainError("The database is unavailable; try again.",
                             code="database_unavailable", status=503, retry_after=1)

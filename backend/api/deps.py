@@ -229,7 +229,7 @@ class Writer:
                     actor=self.actor.token_id, key=self.key, method=self.method,
                     path=self.path, body_hash=self.body_hash, status=status, response=body,
                     created_at=tx.now))
-        self._crash_point("after_commit")
+        self.ctx.db.after_commit(lambda: self._crash_point("after_commit"))
         return body, status, False, tx.last_seq
 
     def _crash_point(self, where: str) -> None:

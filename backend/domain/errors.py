@@ -73,8 +73,8 @@ class DatabaseBusy(DomainError):
     status = 503
     code = "database_busy"
 
-    def __init__(self, message: str = "Databasen er optaget; prøv igen om lidt. "
-                 "(The database is busy; try again shortly.)", **extra: Any) -> None:
+    def __init__(self, message: str = "databasen er optaget / the database is busy",
+                 **extra: Any) -> None:
         super().__init__(message, retry_after=extra.pop("retry_after", 1), **extra)
 
 
@@ -85,6 +85,6 @@ class DiskFull(DomainError):
     status = 503
     code = "disk_full"
 
-    def __init__(self, message: str = "Disken er fuld; skriv til driften. "
-                 "(The server's disk is full; tell operations.)", **extra: Any) -> None:
+    def __init__(self, message: str = "disken er fuld / the server's disk is full",
+                 **extra: Any) -> None:
         super().__init__(message, retry_after=extra.pop("retry_after", 5), **extra)

@@ -80,7 +80,7 @@ class AppContext:
         with self.db.write(timeout) as session:
             tx = Tx(self, session, actor or SYSTEM, occurred_at)
             yield tx
-        self.committed(tx)
+        self.db.after_commit(lambda: self.committed(tx))
 
     def write_now(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` (which opens its own write transactions) on the app's write thread

@@ -228,6 +228,9 @@ class Planner:
         if isinstance(made, Published):
             return made
         snap, computed = made
+        if snap.published[1:] == [computed[3]]:  # the last plan published says just this
+            plan, data, gaps, _ = computed
+            return Published(snap.seq, plan, snap.now, data, gaps)
         writes = self.ctx.writes
         if writes is None:
             return await to_thread.run_sync(self._publish, site_id, snap, *computed)

@@ -11,7 +11,7 @@ from ..domain import cpr as cprlib
 from ..domain import lifecycle
 from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
 from ..domain.queue import choose_next
-from ..domain.types import Counter, DocStatus, Kind, Outcome, State, Visit
+from ..domain.types import DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
 from ..storage.models import CounterRow, NoteRow, VisitRow
 from .context import Tx
@@ -53,11 +53,9 @@ def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit
     return finish_change(tx, row, action, detail)
 
 
-def _open_counter(tx: Tx, site_id: str, number: int, counter: Counter | None = None
-                  ) -> CounterRow | Counter:
-    """The counter, refused unless it is open and (for a caseworker) theirs: `counter` when
-    the caller has it (call next, from the held day), else read."""
-    counter = counter if counter is not None else tx.counter_row(site_id, number)
+def _open_counter(tx: Tx, site_id: str, number: int) -> CounterRow:
+    """The counter, refused unless it is open and (for a caseworker) theirs."""
+    counter = tx.counter_row(site_id, number)
     tx.check_counter(counter)
     if counter.state != "open":
         raise DomainError(f"{counter.name} is {counter.state}; open it first.",
@@ -69,10 +67,9 @@ def _open_counter(tx: Tx, site_id: str, number: int, counter: Counter | None = N
 _UNREAD = object()
 
 
-def _busy(tx: Tx, counter: CounterRow | Counter, held: Visit | VisitRow | None | object = _UNREAD
-          ) -> None:
+def _busy(tx: Tx, counter: CounterRow, held: VisitRow | None | object = _UNREAD) -> None:
     """Refuse when the counter holds a called or serving visit: `held` when the caller
-    knows it, None included (call next, from the held day), else read."""
+    has read it, None included, else read."""
     if held is _UNREAD:
         held = tx.session.scalar(select(VisitRow).where(
             VisitRow.counter_id == counter.id, VisitRow.state.in_(["called", "serving"])))
@@ -87,13 +84,15 @@ def _busy(tx: Tx, counter: CounterRow | Counter, held: Visit | VisitRow | None |
 def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     site = tx.lock(site_id)
     day = tx.ctx.today(site, tx.now)
+    row = _open_counter(tx, site_id, number)
+    # refused before the day is read: a counter pressing call next while it holds a
+    # citizen costs two small reads, not the whole open day
+    _busy(tx, row, tx.session.scalar(select(VisitRow).where(
+        VisitRow.site_id == site_id, VisitRow.day == day,
+        VisitRow.state.in_(["called", "serving"]), VisitRow.counter_id == row.id).limit(1)))
     state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
                            horizon=tx.ctx.horizon)
-    held = next((c for c in state.counters if c.number == number), None)
-    if held is None:
-        raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
-    counter = _open_counter(tx, site_id, number, held)
-    _busy(tx, counter, state.holding(counter.id))
+    counter = next(c for c in state.counters if c.id == row.id)
     choice = choose_next(state, counter, tx.now)
     if choice.visit is None:
         upcoming = choice.next_booking_at or repo.next_booked_start(

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from ..domain.errors import DatabaseBusy
+from ..domain.errors import DatabaseBusy, DomainError
 from . import dialect
 from .models import SiteRow
 
@@ -30,6 +30,22 @@ PG_BACKUP = ("backup copies SQLite databases only. On PostgreSQL use pg_dump, e.
 PG_RESTORE = ("restore writes SQLite databases only. On PostgreSQL use pg_restore into a new, "
               "empty database, e.g. createdb skranke2 && pg_restore --dbname=skranke2 "
               "skranke.dump, then point database_url at it; docs/operations.md")
+
+
+class Batch:
+    """The write thread's shared transaction (Database.batch)."""
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+        self.unlock: Callable[[], None] = lambda: None
+        #: A write failed past its savepoint (not a rule's refusal): the batch is rolled
+        #: back whole and its writes run again, one transaction each.
+        self.broken = False
+        self.callbacks: list[Callable[[], None]] = []
+
+
+class _Current(threading.local):
+    current: Batch | None = None
 
 
 class Database:
@@ -53,6 +69,8 @@ class Database:
         # command, a test) queue for it here rather than in SQLite's busy handler, which
         # sleeps in growing steps between tries.
         self._writing = threading.Lock() if self.is_sqlite else None
+        #: The batch of the thread running one (the write thread), per thread.
+        self._batch = _Current()
 
     def migrate(self) -> None:
         """Apply every Alembic migration not yet applied (on start and on upgrade)."""
@@ -99,21 +117,93 @@ class Database:
     def write(self, timeout: float | None = None) -> Iterator[Session]:
         """One write transaction holding the lock (storage/dialect.py); commit on success,
         roll back on any error. Waits at most `timeout` seconds (default: lock_timeout)
-        for the lock, else raises DatabaseBusy with nothing written."""
+        for the lock, else raises DatabaseBusy with nothing written. Inside `batch` (the
+        write thread's), a SAVEPOINT of the batch's transaction instead."""
         timeout = self.lock_timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
-        local = self._writing
-        if local is not None and not local.acquire(timeout=max(0.0, timeout)):
-            raise DatabaseBusy()
+        batch = self._batch.current
         try:
-            with self.write_engine.connect() as conn:
+            if batch is not None:
+                with self._savepoint(batch, timeout) as session:
+                    yield session
+                return
+            deadline = time.monotonic() + timeout
+            with self._locked(timeout), self.write_engine.connect() as conn:
                 dialect.set_lock_timeout(conn, max(0.001, deadline - time.monotonic()))
                 with Session(bind=conn, expire_on_commit=False) as session, \
                         session.begin():
                     yield session
+        except Exception as exc:
+            if batch is not None and batch.conn is not None \
+                    and not isinstance(exc, DomainError):
+                batch.broken = True
+            error = dialect.unavailable(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    @contextmanager
+    def _locked(self, timeout: float) -> Iterator[None]:
+        local = self._writing
+        if local is not None and not local.acquire(timeout=max(0.0, timeout)):
+            raise DatabaseBusy()
+        try:
+            yield
         finally:
             if local is not None:
                 local.release()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """Call `fn` once the current write is committed: now, or after the batch's COMMIT."""
+        batch = self._batch.current
+        if batch is None:
+            fn()
+        else:
+            batch.callbacks.append(fn)
+
+    @contextmanager
+    def batch(self) -> Iterator[Batch]:
+        """The writes of this thread in the block share one transaction, a SAVEPOINT each
+        (a failing write rolls back only its own), and one COMMIT: one fsync for all. The
+        transaction begins at the first write, with that write's lock timeout. When the
+        block ends without error and nothing `broken` it, COMMIT, then the writes'
+        after_commit calls; otherwise everything rolls back."""
+        batch = Batch()
+        self._batch.current = batch
+        try:
+            yield batch
+            if batch.conn is not None and not batch.broken:
+                batch.conn.commit()
+        finally:
+            self._batch.current = None
+            if batch.conn is not None:
+                if batch.conn.in_transaction():
+                    batch.conn.rollback()
+                batch.conn.close()
+                batch.unlock()
+        if not batch.broken:
+            for fn in batch.callbacks:
+                fn()
+
+    @contextmanager
+    def _savepoint(self, batch: Batch, timeout: float) -> Iterator[Session]:
+        if batch.conn is None:  # the batch's first write: take the lock, with its timeout
+            deadline = time.monotonic() + timeout
+            lock = self._locked(timeout)
+            lock.__enter__()
+            conn = None
+            try:
+                conn = self.write_engine.connect()
+                dialect.set_lock_timeout(conn, max(0.001, deadline - time.monotonic()))
+                conn.begin()
+            except BaseException:
+                if conn is not None:
+                    conn.close()
+                lock.__exit__(None, None, None)
+                raise
+            batch.conn, batch.unlock = conn, lambda: lock.__exit__(None, None, None)
+        with Session(bind=batch.conn, expire_on_commit=False,
+                     join_transaction_mode="create_savepoint") as session, session.begin():
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:

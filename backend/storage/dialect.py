@@ -20,6 +20,7 @@ from __future__ import annotations
 import errno
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -28,9 +29,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .. import json_codec
+from ..domain.errors import DatabaseBusy, DiskFull, DomainError
 from .models import SiteRow
 
 log = logging.getLogger("skranke.storage")
+
 #: Connection.info key: the seconds a write transaction may wait for its lock.
 LOCK_TIMEOUT = "skranke_lock_timeout"
 
@@ -128,6 +131,27 @@ def is_disk_full(exc: BaseException) -> bool:
     text, state, number = _codes(exc)
     return (state in ("SQLITE_FULL", "53100") or number == errno.ENOSPC
             or "database or disk is full" in text)
+
+
+#: When "disk full" was last logged: one line per incident, not one per write.
+_full_logged = [float("-inf")]
+
+
+def unavailable(exc: BaseException) -> DomainError | None:
+    """The error to answer for a write the database could not take now (busy, full),
+    or None for any other error. Its transaction rolled back: nothing of it was kept."""
+    if isinstance(exc, DomainError):
+        return None
+    if is_busy(exc):
+        return DatabaseBusy()
+    if is_disk_full(exc):
+        now = time.monotonic()
+        if now - _full_logged[0] > 60:
+            _full_logged[0] = now
+            log.error("the database's disk is full: writes answer 503 disk_full until "
+                      "there is space")
+        return DiskFull()
+    return None
 
 
 def check_writable(conn: Connection) -> None:

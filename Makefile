@@ -22,13 +22,16 @@ server-demo: $(STAMP)
 
 # The backend's tests a second time on PostgreSQL (tests/pg.py starts a throwaway cluster;
 # without PostgreSQL's binaries the pass is skipped with a message). The console, browser,
-# snapshot and pure domain tests touch no database of their own: once is enough.
+# snapshot and pure domain tests touch no database of their own, and the console's fault
+# tests (tests/faults: network, unknown outcomes, a frozen server) test the console: once
+# is enough.
 PG_TESTS := tests --ignore=tests/browser --ignore-glob='tests/test_console_*' \
 	--ignore-glob='tests/test_domain_*' --ignore-glob='tests/test_planner*' \
 	--ignore=tests/test_layers.py --ignore=tests/test_bench.py \
 	--ignore=tests/sim/test_sim_days.py --ignore=tests/sim/test_sim_hindsight.py \
 	--ignore=tests/sim/test_sim_queueing.py --ignore=tests/security/test_console_plain_http.py \
-	--ignore=tests/faults/test_network_faults.py --ignore=tests/faults/test_unknown.py
+	--ignore=tests/faults/test_network_faults.py --ignore=tests/faults/test_unknown.py \
+	--ignore=tests/faults/test_server_faults.py
 
 test: $(STAMP)
 	$(BIN)/ruff check .

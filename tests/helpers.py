@@ -181,13 +181,19 @@ sun = "00:00-23:59"
 """
 
 
+_server_databases: dict[Path, str] = {}
+
+
 class ServerProcess:
     """`skranke-server serve` as a process of its own on loopback (the crash tests kill it)."""
 
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.db = tmp / "crash.db"
-        self.database_url = database_url(tmp, "crash", migrated=False, durable=True)
+        # server processes of one test folder share one database, as on SQLite's one file
+        if tmp not in _server_databases:
+            _server_databases[tmp] = database_url(tmp, "crash", migrated=False, durable=True)
+        self.database_url = _server_databases[tmp]
         self.config = tmp / "crash.toml"
         # a zone in which it is about 10:00 now: a booking half an hour ahead is today's and
         # within the site's hours at any hour of the run (in Copenhagen's time, a run after

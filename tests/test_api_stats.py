@@ -140,6 +140,7 @@ def test_stats_export_cli(ctx, tmp_path):
     out = tmp_path / "s.csv"
     cfg = tmp_path / "server.toml"
     cfg.write_text(tomlkit.dumps({"database_url": ctx.settings.database_url,
+                                  "key_file": ctx.settings.key_file,
                                   "sites": [site_dict()]}), encoding="utf-8")
     r = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(cfg), "stats",
                         "export", "--from", "2026-11-24", "--out", str(out)],

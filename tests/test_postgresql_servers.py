@@ -23,7 +23,7 @@ from backend.storage.models import AuditRow, VisitRow
 
 from .helpers import ServerProcess, free_port
 
-pytestmark = [pytest.mark.pg_only,
+pytestmark = [pytest.mark.pg_only, pytest.mark.timeout(300),  # a loaded machine's margin
               pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")]
 
 COUNTERS, CLIENTS, VISITS = 20, 50, 200

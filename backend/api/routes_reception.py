@@ -54,7 +54,7 @@ def precall_list(site_id: str = SiteId, days: int = Query(3, ge=0, le=14),
 @op(visit_router, "POST", "/{visit_id}/precall", (REC, SUP), response_model=VisitOut,
     summary="Record a call ahead: solved by phone or self-service (cancels the visit, its "
             "slot is free), needs the visit (prepared notes), not reached")
-async def record_precall(body: PrecallBody, visit_id: int = Path(ge=1),
+async def record_precall(body: PrecallBody, visit_id: int = Path(ge=1, le=2**31 - 1),
                    w: Writer = Depends(writer)):
     return await w.run(lambda tx: precalls.record(tx, visit_id, body.result, body.note,
                                             body.prepared_notes, w.if_match))

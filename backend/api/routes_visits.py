@@ -25,7 +25,7 @@ from .schemas import (
 )
 
 router = APIRouter(prefix="/visits", tags=["visits"])
-VisitId = Path(ge=1, le=2**31)
+VisitId = Path(ge=1, le=2**31 - 1)  # an INTEGER column on PostgreSQL too
 
 
 @op(router, "GET", "/{visit_id}", STAFF, response_model=VisitOut)

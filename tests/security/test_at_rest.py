@@ -12,10 +12,14 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import pytest
 
 from backend.storage.models import Meta
 
 from ..helpers import make_ctx
+
+pytestmark = pytest.mark.sqlite_only(
+    reason="the SQLite file's bytes, modes and backup; PostgreSQL keeps its own files")
 
 CPRS = ["010190-1234", "311299-4321", "150575-9876"]
 

@@ -73,7 +73,8 @@ def test_from_history_on_the_command_line(tmp_path, capsys):
     hours = ", ".join(f'{d} = "08:00-16:00"' for d in ("mon", "tue", "wed", "thu", "fri",
                                                         "sat", "sun"))
     cfg = tmp_path / "server.toml"
-    cfg.write_text(f'database_url = "sqlite:///{tmp_path / "skranke.db"}"\n'
+    cfg.write_text(f'database_url = "{ctx.settings.database_url}"\n'
+                   f'key_file = "{(tmp_path / "skranke.keys").as_posix()}"\n'
                    '[[sites]]\nid = "test"\nname = "Test"\ncounters = 6\n'
                    'booking_capacity = 4\npublic_holidays = false\n'
                    f'closed_on_customary_days = false\nhours = {{ {hours} }}\n', "utf-8")

@@ -7,9 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import re
-import subprocess
-import sys
 
 import pytest
 import tomlkit
@@ -209,12 +208,21 @@ def test_a_paired_device_opens_its_own_site_only(ctx, client, rec):
 
 
 # --- statistics: each site's, and the municipality's ------------------------------------------
-def _cli(ctx, tmp_path, *args: str) -> subprocess.CompletedProcess:
+def _cli(ctx, tmp_path, capsys, *args: str) -> tuple[int, str, str]:
+    """`skranke-server --config <two sites> ARGS` in this process: exit code, out, err."""
+    from backend import cli
+
     cfg = tmp_path / "two-sites.toml"
     cfg.write_text(tomlkit.dumps({"database_url": ctx.settings.database_url,
                                   "sites": [site_dict(), NORD]}), encoding="utf-8")
-    return subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(cfg), *args],
-                          capture_output=True, text=True, timeout=120)
+    capsys.readouterr()
+    umask = os.umask(0o022)  # main() makes it owner-only for the process: put it back
+    try:
+        code = cli.main(["--config", str(cfg), *args])
+    finally:
+        os.umask(umask)
+    out, err = capsys.readouterr()
+    return code, out, err
 
 
 def _nord_day(ctx) -> None:
@@ -229,7 +237,8 @@ def _nord_day(ctx) -> None:
                          counter_id=c1) for n in (1, 2)])
 
 
-def test_the_municipality_figures_are_each_sites_and_all_together(ctx, client, tmp_path):
+def test_the_municipality_figures_are_each_sites_and_all_together(ctx, client, tmp_path,
+                                                                   capsys):
     _nord_day(ctx)
     sup = Api(client, token(ctx, "supervisor", "sven"))
     m = sup.ok("get", "/stats?from=2026-11-24")
@@ -257,9 +266,10 @@ def test_the_municipality_figures_are_each_sites_and_all_together(ctx, client, t
     assert r.headers["content-type"] == "text/csv; charset=utf-8"
     assert "total,visits,2" in r.text
     # the same file from the command line
-    p = _cli(ctx, tmp_path, "stats", "export", "--from", "2026-11-24", "--all-sites")
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.replace("\r\n", "\n") == sup.get("/stats.csv?from=2026-11-24").text \
+    code, out, err = _cli(ctx, tmp_path, capsys, "stats", "export", "--from", "2026-11-24",
+                          "--all-sites")
+    assert code == 0, err
+    assert out.replace("\r\n", "\n") == sup.get("/stats.csv?from=2026-11-24").text \
         .replace("\r\n", "\n")
 
 
@@ -296,24 +306,24 @@ def test_the_contract_declares_the_csv_and_the_day_format(client):
 
 
 # --- tokens from the command line ---------------------------------------------------------
-def test_token_create_binds_a_site_and_token_list_shows_it(ctx, tmp_path):
-    assert _cli(ctx, tmp_path, "token", "create", "--role", "caseworker", "--person", "nils",
-                "--site", "nord").returncode == 0
-    assert _cli(ctx, tmp_path, "token", "create", "--role", "supervisor",
-                "--person", "sven").returncode == 0
-    p = _cli(ctx, tmp_path, "token", "create", "--role", "display", "--person", "tv",
-             "--site", "nord")
-    assert p.returncode == 0 and "/pair/" in p.stdout and "at nord" in p.stderr
+def test_token_create_binds_a_site_and_token_list_shows_it(ctx, tmp_path, capsys):
+    def cli(*args):
+        return _cli(ctx, tmp_path, capsys, *args)
+
+    assert cli("token", "create", "--role", "caseworker", "--person", "nils",
+               "--site", "nord")[0] == 0
+    assert cli("token", "create", "--role", "supervisor", "--person", "sven")[0] == 0
+    code, out, err = cli("token", "create", "--role", "display", "--person", "tv",
+                         "--site", "nord")
+    assert code == 0 and "/pair/" in out and "at nord" in err
     # a caseworker works at one site: with two sites, it must be named; no such site: refused
-    p = _cli(ctx, tmp_path, "token", "create", "--role", "caseworker", "--person", "x")
-    assert p.returncode == 2 and "--site" in p.stderr and "test, nord" in p.stderr
-    p = _cli(ctx, tmp_path, "token", "create", "--role", "admin", "--person", "x",
-             "--site", "syd")
-    assert p.returncode == 2 and "no site 'syd'" in p.stderr
-    listed = {t["person"]: t["site"] for t in json.loads(
-        _cli(ctx, tmp_path, "token", "list", "--json").stdout)}
+    code, out, err = cli("token", "create", "--role", "caseworker", "--person", "x")
+    assert code == 2 and "--site" in err and "test, nord" in err
+    code, out, err = cli("token", "create", "--role", "admin", "--person", "x", "--site", "syd")
+    assert code == 2 and "no site 'syd'" in err
+    listed = {t["person"]: t["site"] for t in json.loads(cli("token", "list", "--json")[1])}
     assert listed == {"nils": "nord", "sven": None, "tv": "nord"}
-    table = [line.split() for line in _cli(ctx, tmp_path, "token", "list").stdout.splitlines()]
+    table = [line.split() for line in cli("token", "list")[1].splitlines()]
     assert table[0][:4] == ["ID", "ROLE", "PERSON", "SITE"]
     assert {row[2]: row[3] for row in table[1:]} == {"nils": "nord", "sven": "(all)",
                                                      "tv": "nord"}

@@ -67,12 +67,13 @@ def _open_counter(tx: Tx, site_id: str, number: int) -> CounterRow:
 _UNREAD = object()
 
 
-def _busy(tx: Tx, counter: CounterRow, held: VisitRow | None | object = _UNREAD) -> None:
-    """Refuse when the counter holds a called or serving visit: `held` when the caller
-    has read it, None included, else read."""
+def _busy(tx: Tx, counter: CounterRow, held: Any = _UNREAD) -> None:
+    """Refuse when the counter holds a called or serving visit: `held` (its id, ticket and
+    state) when the caller has read it, None included, else read."""
     if held is _UNREAD:
-        held = tx.session.scalar(select(VisitRow).where(
-            VisitRow.counter_id == counter.id, VisitRow.state.in_(["called", "serving"])))
+        held = tx.session.execute(select(VisitRow.id, VisitRow.ticket, VisitRow.state).where(
+            VisitRow.counter_id == counter.id,
+            VisitRow.state.in_(["called", "serving"]))).first()
     if held is not None:
         state = str(held.state)
         raise DomainError(
@@ -87,9 +88,10 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     row = _open_counter(tx, site_id, number)
     # refused before the day is read: a counter pressing call next while it holds a
     # citizen costs two small reads, not the whole open day
-    _busy(tx, row, tx.session.scalar(select(VisitRow).where(
-        VisitRow.site_id == site_id, VisitRow.day == day,
-        VisitRow.state.in_(["called", "serving"]), VisitRow.counter_id == row.id).limit(1)))
+    _busy(tx, row, tx.session.execute(select(VisitRow.id, VisitRow.ticket, VisitRow.state)
+                                      .where(VisitRow.site_id == site_id, VisitRow.day == day,
+                                             VisitRow.state.in_(["called", "serving"]),
+                                             VisitRow.counter_id == row.id).limit(1)).first())
     state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
                            horizon=tx.ctx.horizon)
     counter = next(c for c in state.counters if c.id == row.id)

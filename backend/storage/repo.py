@@ -64,13 +64,6 @@ def changes(r: VisitRow, v: Visit) -> dict[str, Any]:
 _VISIT_KEYS = tuple(c.key for c in VisitRow.__table__.c)
 
 
-def to_counter(r: CounterRow) -> Counter:
-    return Counter(id=r.id, site_id=r.site_id, number=r.number, name=r.name,
-                   state=CounterState(r.state), staffed_by=r.staffed_by,
-                   errands=frozenset(r.errands) if r.errands is not None else None,
-                   version=r.version)
-
-
 def next_booked_start(session: Session, site_id: str, day: date, after: datetime
                       ) -> datetime | None:
     return session.scalar(select(func.min(VisitRow.slot_start)).where(
@@ -81,6 +74,22 @@ def next_booked_start(session: Session, site_id: str, day: date, after: datetime
 def counters(session: Session, site_id: str) -> list[CounterRow]:
     return list(session.scalars(
         select(CounterRow).where(CounterRow.site_id == site_id).order_by(CounterRow.number)))
+
+
+_COUNTER_COLS = (CounterRow.id, CounterRow.number, CounterRow.name, CounterRow.state,
+                 CounterRow.staffed_by, CounterRow.errands, CounterRow.version)
+
+
+def domain_counters(session: Session, site_id: str) -> tuple[Counter, ...]:
+    """The site's counters as the rules see them: one plain query of the needed columns
+    (every call next reads them), no ORM objects."""
+    rows = session.execute(select(*_COUNTER_COLS).where(CounterRow.site_id == site_id)
+                           .order_by(CounterRow.number))
+    return tuple(Counter(id=id, site_id=site_id, number=number, name=name,
+                         state=CounterState(state), staffed_by=staffed_by,
+                         errands=frozenset(errands) if errands is not None else None,
+                         version=version)
+                 for id, number, name, state, staffed_by, errands, version in rows)
 
 
 def _raw(col):
@@ -186,5 +195,5 @@ def day_state(session: Session, site_id: str, day: date, rules: Rules,
                           key=lambda r: r.finished_at, reverse=True)[:OBSERVED]
             seen = tuple(_minutes(r.errand, r.started_at, r.finished_at) for r in done)
     return DayState(site_id=site_id, day=day,
-                    counters=tuple(to_counter(c) for c in counters(session, site_id)),
+                    counters=domain_counters(session, site_id),
                     visits=visits, rules=rules, observed=seen)

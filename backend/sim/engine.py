@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -35,6 +36,9 @@ SITE = "sim"
 WALKIN_ID = 1_000_000
 #: The server's planner horizon for the shipped catalogue (services.context.horizon).
 HORIZON = timedelta(minutes=180)
+#: The server's duration quantile reads this many of the day's latest finished visits
+#: (storage.repo.OBSERVED; not imported: the simulator needs no database).
+OBSERVED = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,10 @@ class Day:
         self.expected: dict[int, Visit] = {}
         self.present: dict[int, Visit] = {}
         self.agenda: list[tuple[float, int, str, int]] = []
+        #: every booked citizen's slot (seconds), in id order = slot order (world.py sorts)
+        self.slots = [b.slot for b in world.booked]
+        self.grace_s = self.rules.grace.total_seconds()
+        self.horizon_s = HORIZON.total_seconds()
         self.seq = 0
         self.observed: list[tuple[str, float]] = []
         self._observed: tuple | None = None  # the DayState's, rebuilt after a finish
@@ -110,16 +118,17 @@ class Day:
         if everything:
             visits = tuple(self.visits.values())
         else:
-            early, late = now - self.rules.grace, now + HORIZON
-            visits = list(self.present.values())
-            for v in self.expected.values():  # in slot order
-                if v.slot_start >= late:
-                    break
-                if early < v.slot_start:
-                    visits.append(v)
-            visits = tuple(visits)
+            # booked citizens not yet arrived with now - grace < slot < now + horizon, as the
+            # server reads them (storage.repo.light_open_visits), found by bisection
+            t = (now - T0).total_seconds()
+            lo = bisect_right(self.slots, t - self.grace_s)
+            hi = bisect_left(self.slots, t + self.horizon_s)
+            get = self.expected.get
+            visits = (*self.present.values(),
+                      *[v for v in map(get, range(lo + 1, hi + 1)) if v is not None])
         if self._observed is None:
-            self._observed = tuple(self.observed) if self.rules.duration_quantile else ()
+            self._observed = (tuple(self.observed[-OBSERVED:])
+                              if self.rules.duration_quantile else ())
         return DayState(SITE, DAY, self.counters, visits, self.rules, self._observed)
 
     def put(self, v: Visit) -> None:
@@ -220,11 +229,22 @@ class Day:
 
     # --- call next -------------------------------------------------------------------------
     def choose(self, day: DayState, counter: Counter, now: datetime) -> Visit | None:
-        choice = choose_next(day, counter, now)
-        if self.policy.kind != "naive" or choice.reason in ("booked_due", "assigned"):
-            return choice.visit
+        if self.policy.kind != "naive":
+            return choose_next(day, counter, now).visit
+        # naive: call next's booked citizen if one is due (or assigned here), else the first
+        # walk-in. Call next is asked without the walk-ins: what it would pick of them is
+        # not wanted, and nothing else it answers depends on them (no walk-in here is
+        # assigned to a counter while it waits)
         walkins = [v for v in day.visits if v.kind is Kind.WALKIN and v.state is State.WAITING]
-        return min(walkins, key=walkin_key) if walkins else choice.visit
+        if not walkins:
+            return choose_next(day, counter, now).visit
+        booked = DayState(day.site_id, day.day, day.counters,
+                          tuple(v for v in day.visits if v.kind is not Kind.WALKIN), day.rules,
+                          day.observed)
+        choice = choose_next(booked, counter, now)
+        if choice.reason in ("booked_due", "assigned"):
+            return choice.visit
+        return min(walkins, key=walkin_key)
 
     def dispatch(self, t: float) -> None:
         now = _at(t)

@@ -266,6 +266,15 @@ class SkrankeClient:
         return await self.request("GET", f"/sites/{self.site}/stats.csv", as_text=True,
                                   params={"from": start.isoformat(), "to": end.isoformat()})
 
+    async def municipality_stats(self, start: date, end: date) -> dict[str, Any]:
+        """Every site's figures and all of them together (a token not bound to a site)."""
+        return await self.request("GET", "/stats",
+                                  params={"from": start.isoformat(), "to": end.isoformat()})
+
+    async def municipality_stats_csv(self, start: date, end: date) -> str:
+        return await self.request("GET", "/stats.csv", as_text=True,
+                                  params={"from": start.isoformat(), "to": end.isoformat()})
+
     async def book(self, errand: str, start: datetime, name: str, *, cpr: str | None = None,
                    phone: str | None = None, note: str | None = None, **kw: Any) -> Visit:
         return await self._visit("POST", f"/sites/{self.site}/bookings",

@@ -140,6 +140,9 @@ COMMANDS: tuple[Command, ...] = (
             scope="stats", roles=SUPERVISOR),
     Command("stats_week", "w", "week", N_("7 days"), N_("The last seven days up to this day"),
             scope="stats", roles=SUPERVISOR),
+    Command("stats_sites", "a", "sites", N_("All sites"),
+            N_("Switch between this site's figures and every site's of the municipality, "
+               "with their totals"), scope="stats", roles=SUPERVISOR),
     Command("stats_export", "x", "export", N_("Export CSV"),
             N_("Save these figures as CSV in your Documents folder"), scope="stats",
             roles=SUPERVISOR),

@@ -1,7 +1,8 @@
 """The day's statistics, computed by the backend from the anonymised visit facts: counts,
 the booked share against the 70 % goal, rates, waiting, service against expected,
 counter utilisation, idle counter minutes and their value, pre-calls, and arrivals and
-calls by hour as bars."""
+calls by hour as bars. `a` switches to every site of the municipality (`GET /stats`, for a
+supervisor token not bound to one site): a row per site and all of them together."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import platformdirs
+from rich import box
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -49,6 +51,8 @@ class StatsScreen(SubScreen):
         super().__init__()
         self.start = self.end = None
         self.figures: dict | None = None
+        #: every site of the municipality (GET /stats), else this site's
+        self.all_sites = False
 
     def compose(self) -> ComposeResult:
         yield self.heading()
@@ -62,14 +66,49 @@ class StatsScreen(SubScreen):
 
     @work(group="stats", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        every = self.all_sites
+        client = self.app.client
         try:
-            self.figures = await self.app.client.stats(self.start, self.end)
+            figures = await (client.municipality_stats if every else client.stats)(
+                self.start, self.end)
         except errors.ApiError as exc:
-            self.notify(errors.said(exc), severity="error")
+            if every and exc.code == "wrong_site":
+                self.all_sites = False
+                self.notify(_("Your sign-in is for this site only: every site's figures "
+                              "need a supervisor token for the whole municipality."),
+                            severity="warning", timeout=12)
+            else:
+                self.notify(errors.said(exc), severity="error")
             return
-        self.say(_("Statistics {start} – {end}").format(start=present.long_date(self.start),
-                                                         end=present.long_date(self.end)))
-        self.query_one("#figures", Static).update(self.render_figures(self.figures))
+        if every != self.all_sites:
+            return  # switched back while this was on its way
+        self.figures = figures
+        title = _("Statistics, all sites {start} – {end}") if every else \
+            _("Statistics {start} – {end}")
+        self.say(title.format(start=present.long_date(self.start),
+                              end=present.long_date(self.end)))
+        self.query_one("#figures", Static).update(
+            self.render_sites(figures) if every else self.render_figures(figures))
+
+    def render_sites(self, m: dict) -> Group:
+        """A row per site and one for all of them, then every figure of all together."""
+        days = self.start != self.end  # a range: the idle minutes per day too
+        rows = [site_row(one["name"], one, days) for one in m["sites"]]
+        rows.append(site_row(_("All sites"), m["total"], days))
+        sites = Table(title=_("Sites"), title_justify="left", box=box.SIMPLE_HEAD,
+                      collapse_padding=True, pad_edge=False)
+        headings = (_("Site"), _("Booked"), _("Walk-ins"), _("Booked share"),
+                    _("No-show rate"), _("Walk-in wait, mean"), _("Idle counter min"),
+                    *([_("Idle min a day")] if days else []), _("Their value"))
+        for i, heading in enumerate(headings):
+            # the figures whole on one line; a long heading wraps instead
+            sites.add_column(heading, justify="right" if i else "left",
+                             min_width=max(len(row[i]) for row in rows))
+        for i, row in enumerate(rows):
+            last = i == len(rows) - 1
+            sites.add_row(*row, end_section=i == len(rows) - 2, style="bold" if last else None)
+        return Group(sites, Text(""), Text(_("All sites together"), style="bold"),
+                     self.render_figures(m["total"]))
 
     def render_figures(self, f: dict) -> Group:
         errands = self.app.errands
@@ -133,9 +172,11 @@ class StatsScreen(SubScreen):
             out.append((_("Idle counter minutes a day"), _("{minutes} min").format(
                 minutes=present.decimal(idle["per_day"], 0))))
         if idle.get("dkk") is not None:
-            out.append((_("Their value at DKK {rate} an hour").format(
-                rate=present.decimal(idle["staff_hour_dkk"], 0)),
-                _("DKK {amount}").format(amount=present.decimal(idle["dkk"], 0))))
+            # all sites together: each site's minutes at its own rate (where it set one)
+            label = _("Their value at DKK {rate} an hour").format(
+                rate=present.decimal(idle["staff_hour_dkk"], 0)) if idle.get(
+                "staff_hour_dkk") else _("Their value at each site's staff hour")
+            out.append((label, dkk(idle["dkk"])))
         return out
 
     # --- actions ---------------------------------------------------------------------------
@@ -147,22 +188,49 @@ class StatsScreen(SubScreen):
         self.start = self.end - timedelta(days=6)
         self.load()
 
+    def action_sites(self) -> None:
+        self.all_sites = not self.all_sites
+        self.load()
+
     @work(group="stats-export", exclusive=True, exit_on_error=False)
     async def action_export(self) -> None:
+        every = self.all_sites
+        client = self.app.client
         try:
-            text = await self.app.client.stats_csv(self.start, self.end)
+            text = await (client.municipality_stats_csv if every else client.stats_csv)(
+                self.start, self.end)
         except errors.ApiError as exc:
             self.notify(errors.said(exc), severity="error")
             return
-        path = export_path(self.start, self.end)
+        path = export_path(self.start, self.end, every) if every else \
+            export_path(self.start, self.end)
         await asyncio.to_thread(_write, path, text)
         self.exported = path
         self.notify(_("Saved as {path}").format(path=path), timeout=12)
 
 
-def export_path(start: date, end: date) -> Path:
+def site_row(name: str, f: dict, days: bool) -> list[str]:
+    """One site's (or all sites') line of the all-sites table; `days`: with the idle
+    minutes per day."""
+    idle = f.get("idle") or {}
+    wait = f["waiting_walkin"]["mean"]
+    return [name, number(f["booked"]), number(f["walkins"]),
+            present.percent(f["booked_share"]), present.percent(f["no_show_rate"]),
+            "—" if wait is None else _("{minutes} min").format(minutes=number(wait)),
+            present.decimal(idle.get("minutes"), 0),
+            *([present.decimal(idle.get("per_day"), 0)] if days else []),
+            dkk(idle.get("dkk"))]
+
+
+def dkk(amount) -> str:
+    return "—" if amount is None else _("DKK {amount}").format(
+        amount=present.decimal(amount, 0))
+
+
+def export_path(start: date, end: date, all_sites: bool = False) -> Path:
     folder = platformdirs.user_documents_path() / "Skranke"
-    return folder / f"skranke-statistik-{start.isoformat()}-{end.isoformat()}.csv"
+    which = "alle-steder-" if all_sites else ""
+    return folder / f"skranke-statistik-{which}{start.isoformat()}-{end.isoformat()}.csv"
 
 
 def _write(path: Path, text: str) -> None:

@@ -190,6 +190,33 @@ class TestStatistics:
                             run_before=before, terminal_size=size)
 
 
+class TestAllSites:
+    """Issue 21: the statistics screen's all-sites view (`a`), two sites each with their own
+    staff hour's cost: a row per site, all of them together, and every figure of all."""
+
+    @pytest.fixture
+    def ctx(self, tmp_path):
+        from .helpers import make_ctx
+        from .test_console_stats_sites import NORD
+
+        c = make_ctx(tmp_path, staff_hour_dkk=450, more_sites=(NORD,))
+        yield c
+        c.db.dispose()
+
+    def test_all_sites_statistics(self, snap_compare, server, ctx, tmp_path):
+        from .test_console_stats_sites import open_stats, two_days
+
+        two_days(ctx)
+
+        async def before(pilot):
+            await open_stats(pilot)
+            await pilot.press("a")
+            await wait(pilot, lambda: "sites" in pilot.app.screen.figures)
+            await quiet(pilot)
+        assert snap_compare(console(server, ctx, tmp_path, role="supervisor", person="sven"),
+                            run_before=before, terminal_size=(120, 36))
+
+
 # --- issue 22: the three screens at the smallest and a large terminal ---------------------------
 SIZES = pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
 

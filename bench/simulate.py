@@ -98,7 +98,7 @@ def main() -> int:
               f" about {h['per_day'] * args.days:.0f} s for {args.days}), "
               f"{h['methods']}, largest gap {h['max_gap']:.1%}")
     target = 60.0 * args.days / 1000
-    print(f"slowest policy {worst:.1f} s against the target {target:.0f} s: "
+    print(f"slowest policy {worst:.1f} s against the target {target:.1f} s: "
           f"{'met' if worst <= target else 'NOT met'}")
     return 0
 

@@ -72,3 +72,34 @@ def test_the_planner_is_the_servers(monkeypatch):
     monkeypatch.setattr(planner, "pick_walkin", spy)
     r = engine.run_day(w, PLANNER, p)
     assert r.walkins_served == len(picked) > 0
+
+
+def test_naive_asks_call_next_without_its_walkins_and_decides_the_same(monkeypatch):
+    """The naive policy asks call next only whether a booked citizen is due (the planner's
+    pick among the walk-ins is not wanted, and not computed): the same day as when call next
+    is asked on the whole day and its pick thrown away."""
+    from backend.domain import planner
+    from backend.domain.planner import walkin_key
+    from backend.domain.types import Kind, State
+
+    p = params.default().with_(counters=3, booking_capacity=3)
+    worlds = [world.make(p, 6, i) for i in range(3)]
+    asked = []
+    orig = planner.pick_walkin
+    monkeypatch.setattr(planner, "pick_walkin", lambda *a: asked.append(1) or orig(*a))
+    fast = [engine.run_day(w, NAIVE, p) for w in worlds]
+    assert not asked and all(r.walkins_served for r in fast)
+
+    def whole_day(self, day, counter, now):
+        choice = engine.choose_next(day, counter, now)
+        if choice.reason in ("booked_due", "assigned"):
+            return choice.visit
+        walkins = [v for v in day.visits if v.kind is Kind.WALKIN and v.state is State.WAITING]
+        return min(walkins, key=walkin_key) if walkins else choice.visit
+
+    monkeypatch.setattr(engine.Day, "choose", whole_day)
+    for w, r in zip(worlds, fast, strict=True):
+        slow = engine.run_day(w, NAIVE, p)
+        assert asked  # the planner was asked this time
+        assert (slow.booked_start, slow.walkin_wait) == (r.booked_start, r.walkin_wait)
+        assert (slow.walkins_served, slow.walkins_left) == (r.walkins_served, r.walkins_left)

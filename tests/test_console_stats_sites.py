@@ -117,7 +117,7 @@ def test_a_site_bound_token_is_told_and_keeps_its_site(server, ctx, tmp_path):
     run(app, steps)
 
 
-def test_the_key_is_in_the_footer_and_help_and_follows_the_keymap(server, ctx, tmp_path):
+def test_the_key_is_in_the_footer_help_and_palette_and_follows_the_keymap(server, ctx, tmp_path):
     from console.app import make_app
     from console.config import Config
 
@@ -135,6 +135,7 @@ def test_the_key_is_in_the_footer_and_help_and_follows_the_keymap(server, ctx, t
         screen.refresh_bindings()
         await pilot.pause(0.3)
         assert "s Alle steder" in [k[2] for k in shown_keys(app)]
+        assert "Alle steder (s)" in [c.title for c in app.get_system_commands(screen)]
         await pilot.press("s")
         await wait(pilot, lambda: screen.all_sites and "sites" in screen.figures)
         await pilot.press("question_mark")

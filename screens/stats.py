@@ -91,23 +91,31 @@ class StatsScreen(SubScreen):
             self.render_sites(figures) if every else self.render_figures(figures))
 
     def render_sites(self, m: dict) -> Group:
-        """A row per site and one for all of them, then every figure of all together."""
+        """A row per site and one for all of them (the visits, then the idle counter minutes
+        and their value: two tables, so that each fits the narrowest terminal), then every
+        figure of all the sites together."""
         days = self.start != self.end  # a range: the idle minutes per day too
         rows = [site_row(one["name"], one, days) for one in m["sites"]]
         rows.append(site_row(_("All sites"), m["total"], days))
-        sites = Table(title=_("Sites"), title_justify="left", box=box.SIMPLE_HEAD,
-                      collapse_padding=True, pad_edge=False)
-        headings = (_("Site"), _("Booked"), _("Walk-ins"), _("Booked share"),
-                    _("No-show rate"), _("Walk-in wait, mean"), _("Idle counter min"),
-                    *([_("Idle min a day")] if days else []), _("Their value"))
-        for i, heading in enumerate(headings):
-            # the figures whole on one line; a long heading wraps instead
-            sites.add_column(heading, justify="right" if i else "left",
-                             min_width=max(len(row[i]) for row in rows))
-        for i, row in enumerate(rows):
-            last = i == len(rows) - 1
-            sites.add_row(*row, end_section=i == len(rows) - 2, style="bold" if last else None)
-        return Group(sites, Text(""), Text(_("All sites together"), style="bold"),
+        visits = (_("Booked"), _("Walk-ins"), _("Booked share, %"), _("No-show rate, %"),
+                  _("Walk-in wait, mean min"))
+        idle = (_("Idle counter min"), *([_("Idle min a day")] if days else []),
+                _("Their value, DKK"))
+        tables = []
+        for title, headings, first in ((_("Sites"), visits, 1),
+                                       (_("Idle counter minutes"), idle, 1 + len(visits))):
+            table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
+                          collapse_padding=True, pad_edge=False)
+            cols = [0, *range(first, first + len(headings))]
+            for col, heading in zip(cols, (_("Site"), *headings), strict=True):
+                # the figures have no spaces (their units are in the heading): a narrow
+                # terminal wraps the headings, never a figure
+                table.add_column(heading, justify="right" if col else "left")
+            for i, row in enumerate(rows):
+                table.add_row(*(row[c] for c in cols), end_section=i == len(rows) - 2,
+                              style="bold" if i == len(rows) - 1 else None)
+            tables.append(table)
+        return Group(*tables, Text(""), Text(_("All sites together"), style="bold"),
                      self.render_figures(m["total"]))
 
     def render_figures(self, f: dict) -> Group:
@@ -213,13 +221,11 @@ def site_row(name: str, f: dict, days: bool) -> list[str]:
     """One site's (or all sites') line of the all-sites table; `days`: with the idle
     minutes per day."""
     idle = f.get("idle") or {}
-    wait = f["waiting_walkin"]["mean"]
-    return [name, number(f["booked"]), number(f["walkins"]),
-            present.percent(f["booked_share"]), present.percent(f["no_show_rate"]),
-            "—" if wait is None else _("{minutes} min").format(minutes=number(wait)),
-            present.decimal(idle.get("minutes"), 0),
+    wait = f["waiting_walkin"]["mean"]  # minutes
+    return [name, number(f["booked"]), number(f["walkins"]), number(f["booked_share"]),
+            number(f["no_show_rate"]), number(wait), present.decimal(idle.get("minutes"), 0),
             *([present.decimal(idle.get("per_day"), 0)] if days else []),
-            dkk(idle.get("dkk"))]
+            present.decimal(idle.get("dkk"), 0)]
 
 
 def dkk(amount) -> str:

@@ -76,9 +76,10 @@ def test_the_key_shows_every_site_and_their_totals_and_back(server, ctx, tmp_pat
     assert "Borgerservice Test" in text and "Borgerservice Nord" in text
     assert "Alle steder tilsammen" in text
     # idle counter minutes: 444 + 468 = 912, worth 444/60*450 + 468/60*400 = 3330 + 3120
-    assert "3.330 kr." in text and "3.120 kr." in text and "6.450 kr." in text
-    assert "912" in text and "Værdi ved hvert steds timepris" in text
-    assert "66,7 %" in text  # test's booked share, with a Danish decimal comma
+    assert "Deres værdi, kr." in text and "3.330" in text and "3.120" in text
+    assert "6.450 kr." in text and "Værdi ved hvert steds timepris" in text
+    assert "912" in text
+    assert "66,7" in text and "66.7" not in text  # booked share at test, a Danish comma
     assert "nord: Skranke 1" in text
     assert seen["csv"].startswith("site,section,key,value")
     assert "*,total,visits,8" in seen["csv"].replace("\r\n", "\n")
@@ -98,7 +99,8 @@ def test_the_all_sites_view_in_english(server, ctx, tmp_path):
     run(app, steps)
     text = seen["text"]
     assert "Statistics, all sites Nov 24, 2026" in text
-    assert "DKK 6,450" in text and "All sites together" in text and "66.7 %" in text
+    assert "DKK 6,450" in text and "All sites together" in text and "66.7" in text
+    assert "Their value, DKK" in text and "3,330" in text
 
 
 def test_a_site_bound_token_is_told_and_keeps_its_site(server, ctx, tmp_path):

@@ -18,7 +18,7 @@ from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
 from ..domain.types import Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
-from ..storage.db import Database, lock_site
+from ..storage.db import Database, lock_site, lock_visits_site
 from ..storage.dialect import notify_events
 from ..storage.models import AuditRow, CounterRow, EventRow, SiteRow, VisitRow
 
@@ -199,11 +199,15 @@ class Tx:
         return self.site_lock(site_id).event_seq
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
-        """The visit as it is under its site's lock (the lock first, on every database)."""
-        site_id = self.session.scalar(select(VisitRow.site_id).where(VisitRow.id == visit_id))
-        if site_id is None:
+        """The visit as it is under its site's lock (the lock first, on every database: one
+        statement finds the visit's site and locks it, the next reads the visit)."""
+        site = lock_visits_site(self.session, visit_id)
+        if site is None:
             raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
-        self.lock(site_id)
+        if site.id not in self._locked:
+            self.ctx.site(site.id)
+            self.actor.check_site(site.id)
+            self._locked[site.id] = site
         row = self.session.get(VisitRow, visit_id)
         if if_match is not None and if_match != row.version:
             from .views import visit_view

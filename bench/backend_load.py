@@ -74,6 +74,7 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
     plan_lat: list[float] = []  # a change to the plan event that covers it
     changed: dict[int, float] = {}
     counts = [0] * len(secrets)
+    plan_events = [0]  # queue.plan events at that listener
     at_key = b'"at":"'
 
     async def one(i: int, secret: str) -> None:
@@ -103,6 +104,7 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
                             changed[seq] = at
                         else:
                             as_of = int(frame[a + 8:frame.index(b",", a)])
+                            plan_events[0] += 1
                             for covered in [q for q in changed if q <= as_of]:
                                 plan_lat.append((now - changed.pop(covered)) * 1000)
 
@@ -118,7 +120,8 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
 
     errors: list[str] = []
     asyncio.run(main())
-    out.put({"latencies": lat, "counts": counts, "plans": plan_lat, "errors": errors})
+    out.put({"latencies": lat, "counts": counts, "plans": plan_lat, "errors": errors,
+             "plan_events": plan_events[0]})
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -445,6 +448,8 @@ def main() -> None:
         plans = listened["plans"]
         print(f"{'to plan':<10} {len(plans):>6} {pct(plans, 50):>8.1f} {pct(plans, 99):>8.1f}  "
               "(a change to the queue.plan event covering it, at one listener)")
+        print(f"plans: {listened['plan_events']} queue.plan events for {len(plans)} changes "
+              "(changes close together share one plan)")
         sat, sat_counts = asyncio.run(saturate(url, secrets, 10))
         hp = asyncio.run(health(url, 5))
         print(f"saturation (mix, closed loop, a walk-in per citizen served): {sat:.0f} req/s")

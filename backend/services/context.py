@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Errand
@@ -31,6 +31,8 @@ T = TypeVar("T")
 #: once, costs a fraction of an ORM object through the session's flush.
 _AUDIT_INSERT = AuditRow.__table__.insert()
 _EVENT_INSERT = EventRow.__table__.insert()
+_COUNTER_Q = select(CounterRow).where(CounterRow.site_id == bindparam("site"),
+                                     CounterRow.number == bindparam("number"))
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
 
@@ -219,8 +221,7 @@ class Tx:
 
     def counter_row(self, site_id: str, number: int) -> CounterRow:
         self.lock(site_id)
-        row = self.session.scalar(select(CounterRow).where(
-            CounterRow.site_id == site_id, CounterRow.number == number))
+        row = self.session.scalar(_COUNTER_Q, {"site": site_id, "number": number})
         if row is None:
             raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
         self._counters[row.id] = row

@@ -125,12 +125,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     workers = ctx.settings.workers if args.workers is None else args.workers
     if workers < 1:
         raise RuntimeError("--workers is a number of processes, 1 or more")
+    if workers > 1 and args.demo and args.speed != 1.0:
+        raise RuntimeError("--workers needs the real clock: run the demo at --speed 1")
     if workers > 1 and is_sqlite(ctx.settings.database_url):
         raise RuntimeError(
             f"--workers {workers} needs PostgreSQL: SQLite runs as one server process (one "
             "write thread on one file); scale-out means PostgreSQL (docs/operations.md)")
-    if workers > 1 and args.demo and args.speed != 1.0:
-        raise RuntimeError("--workers needs the real clock: run the demo at --speed 1")
     if args.demo:
         start_life(ctx, port, seed=args.seed, speed=args.speed)
     from sqlalchemy.engine import make_url

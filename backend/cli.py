@@ -51,9 +51,9 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
     if settings.tls_certificate:
         ssl = {"ssl_certfile": settings.tls_certificate, "ssl_keyfile": settings.tls_key}
     if workers > 1:
-        # Several processes on the one database (DESIGN.md: the stream reads the table, the
-        # held day follows the event log, plans are deduplicated): each worker builds its
-        # own context from the same settings, in a fresh interpreter (uvicorn spawns them).
+        # Several processes on one PostgreSQL database (cmd_serve refuses SQLite): each
+        # worker builds its own context from the same settings, in a fresh interpreter
+        # (uvicorn spawns them); LISTEN/NOTIFY wakes every worker's streams.
         ctx.db.dispose()
         os.environ[WORKER_ENV] = json.dumps({
             "config": getattr(args, "config", None),
@@ -70,11 +70,6 @@ def _serve(ctx: AppContext, host: str, port: int, settings: Settings, workers: i
 
 #: How `serve --workers N` hands its command line to its worker processes.
 WORKER_ENV = "SKRANKE_SERVE_WORKER"
-#: With several workers on SQLite, each one's event stream polls the table this often for
-#: the others' events (its own go out at once; PostgreSQL's LISTEN/NOTIFY wakes them): the
-#: delay a console sees on a change made in another process is at most this, plus the
-#: stream's flush.
-WORKER_POLL_SECONDS = 0.01
 
 
 def _run_workers(config) -> None:
@@ -97,15 +92,11 @@ def worker_app():
     """One worker of `serve --workers N` (an app factory, for uvicorn)."""
     from .api.app import create_app
     from .connections import configure
-    from .storage.dialect import is_sqlite
 
     given = json.loads(os.environ[WORKER_ENV])
     args = argparse.Namespace(config=given["config"], database_url=given["database_url"])
     ctx = build_context(args)
     configure(ctx.settings)  # the protocol's limits, in this worker's process
-    if is_sqlite(ctx.settings.database_url):  # PostgreSQL tells of the others' commits
-        ctx.settings = ctx.settings.model_copy(update={"events_poll_seconds": min(
-            ctx.settings.events_poll_seconds, WORKER_POLL_SECONDS)})
     app = create_app(ctx)
     _tune_gc()
     return app
@@ -125,6 +116,8 @@ def _tune_gc() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .storage.dialect import is_sqlite
+
     ctx = build_context(args)
     if args.demo:
         _demo_clock(ctx, args.speed)
@@ -134,6 +127,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise RuntimeError("--workers is a number of processes, 1 or more")
     if workers > 1 and args.demo and args.speed != 1.0:
         raise RuntimeError("--workers needs the real clock: run the demo at --speed 1")
+    if workers > 1 and is_sqlite(ctx.settings.database_url):
+        raise RuntimeError(
+            f"--workers {workers} needs PostgreSQL: SQLite runs as one server process (one "
+            "write thread on one file); scale-out means PostgreSQL (docs/operations.md)")
     if args.demo:
         start_life(ctx, port, seed=args.seed, speed=args.speed)
     from sqlalchemy.engine import make_url

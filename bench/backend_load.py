@@ -11,6 +11,7 @@ sent) and, in the same run, the bare /health throughput, so the figures stand as
 a noisy machine. Double calls are counted from the audit log afterwards.
 
     .venv/bin/python bench/backend_load.py [--rate 200] [--seconds 30]
+    .venv/bin/python bench/backend_load.py --database-url throwaway --workers 2  # PostgreSQL
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import sqlite3
 import sys
 import tempfile
 import time
@@ -74,6 +74,7 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
     plan_lat: list[float] = []  # a change to the plan event that covers it
     changed: dict[int, float] = {}
     counts = [0] * len(secrets)
+    plan_events = [0]  # queue.plan events at that listener
     at_key = b'"at":"'
 
     async def one(i: int, secret: str) -> None:
@@ -103,6 +104,7 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
                             changed[seq] = at
                         else:
                             as_of = int(frame[a + 8:frame.index(b",", a)])
+                            plan_events[0] += 1
                             for covered in [q for q in changed if q <= as_of]:
                                 plan_lat.append((now - changed.pop(covered)) * 1000)
 
@@ -118,7 +120,8 @@ def listeners_main(url: str, secrets: list[str], since: int, seconds: float, out
 
     errors: list[str] = []
     asyncio.run(main())
-    out.put({"latencies": lat, "counts": counts, "plans": plan_lat, "errors": errors})
+    out.put({"latencies": lat, "counts": counts, "plans": plan_lat, "errors": errors,
+             "plan_events": plan_events[0]})
 
 
 # --- the load ----------------------------------------------------------------------------------
@@ -323,15 +326,18 @@ async def health(url: str, seconds: float, workers: int = 21) -> float:
         return n / (time.perf_counter() - t0)
 
 
-def double_calls(db: Path) -> tuple[int, int]:
-    with sqlite3.connect(db) as con:
-        doubles = con.execute(
+def double_calls(database_url: str) -> tuple[int, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as con:
+        doubles = con.execute(text(
             "SELECT count(*) FROM (SELECT visit_id FROM audit WHERE action IN "
-            "('call_next', 'call') GROUP BY visit_id HAVING count(*) > 1)").fetchone()[0]
+            "('call_next', 'call') GROUP BY visit_id HAVING count(*) > 1) AS d")).scalar()
         holding: dict[int, int] = {}
         two = 0
-        for (data,) in con.execute("SELECT data FROM events ORDER BY seq"):
-            v = json.loads(data).get("visit")
+        for (data,) in con.execute(text("SELECT data FROM events ORDER BY seq")):
+            v = (json.loads(data) if isinstance(data, str) else data).get("visit")
             if not v:
                 continue
             if v["state"] in ("called", "serving"):
@@ -340,7 +346,17 @@ def double_calls(db: Path) -> tuple[int, int]:
                 holding[v["counter_id"]] = v["id"]
             elif holding.get(v["counter_id"]) == v["id"]:
                 del holding[v["counter_id"]]
+    engine.dispose()
     return doubles, two
+
+
+def throwaway_postgresql() -> str:
+    """A fresh database in a throwaway cluster (tests/pg.py: initdb and pg_ctl from Debian's
+    `postgresql` package, a free loopback port, stopped when this process ends). That
+    cluster runs with fsync=off: its commits do not wait for the disk, as SQLite's do."""
+    from tests import pg
+
+    return pg.cluster().database(migrated=False)
 
 
 def main() -> None:
@@ -349,7 +365,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--listeners", type=int, default=50)
     ap.add_argument("--workers", type=int, default=1,
-                    help="server processes on the one database (serve --workers)")
+                    help="server processes on the one database (serve --workers; "
+                         "PostgreSQL only)")
+    ap.add_argument("--database-url", default=None,
+                    help="an empty PostgreSQL database (postgresql+psycopg://…), or "
+                         "'throwaway' for one in a throwaway cluster started for the run "
+                         "(tests/pg.py); default: a SQLite file in a temporary folder")
     ap.add_argument("--load", type=float, default=0.9,
                     help="citizens arrive at this times the rate the counters serve them "
                          "(1: exactly as fast, and the waiting room drifts; default 0.9)")
@@ -358,7 +379,11 @@ def main() -> None:
                          "paced phase to the end: a noisy neighbour (default 0)")
     args = ap.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="skranke-bench-"))
-    cfg = write_config(folder)
+    database_url = args.database_url
+    if database_url == "throwaway":
+        database_url = throwaway_postgresql()
+    cfg = write_config(folder, database_url)
+    database_url = database_url or f"sqlite:///{(folder / 'bench.db').as_posix()}"
     secrets = prepare(cfg)
     port = 18470 + os.getpid() % 1000
     url = f"http://127.0.0.1:{port}"
@@ -396,7 +421,8 @@ def main() -> None:
         counters, arrivals = shares(args.load)
         print(f"# backend_load: offered {args.rate:.0f} req/s for {args.seconds:.0f} s, "
               f"{COUNTERS} counters, {args.listeners} SSE listeners, "
-              f"{args.workers} server process{'es' if args.workers > 1 else ''}"
+              f"{args.workers} server process{'es' if args.workers > 1 else ''}, "
+              f"{database_url.split(':', 1)[0]}"
               + (f", {args.busy} busy loop{'s' * (args.busy > 1)} beside it" if args.busy else ""))
         print(f"mix: counters {counters:.1%} (call next, start, document, finish), "
               f"walk-ins {0.8 * arrivals:.1%}, check-ins {0.2 * arrivals:.1%}: citizens "
@@ -422,6 +448,8 @@ def main() -> None:
         plans = listened["plans"]
         print(f"{'to plan':<10} {len(plans):>6} {pct(plans, 50):>8.1f} {pct(plans, 99):>8.1f}  "
               "(a change to the queue.plan event covering it, at one listener)")
+        print(f"plans: {listened['plan_events']} queue.plan events for {len(plans)} changes "
+              "(changes close together share one plan)")
         sat, sat_counts = asyncio.run(saturate(url, secrets, 10))
         hp = asyncio.run(health(url, 5))
         print(f"saturation (mix, closed loop, a walk-in per citizen served): {sat:.0f} req/s")
@@ -434,7 +462,7 @@ def main() -> None:
                 b.kill()
         server.terminate()
         server.wait(timeout=20)
-    doubles, two = double_calls(folder / "bench.db")
+    doubles, two = double_calls(database_url)
     print(f"double calls: {doubles}; a counter holding two: {two}")
     verdict(args.rate, pct(load.lat.get("call-next", []), 99), pct(lat, 99), doubles + two)
 

@@ -32,13 +32,16 @@ def bench_zone(at: datetime | None = None) -> str:
 BENCH_ZONE = bench_zone()
 
 
-def write_config(folder: Path) -> Path:
+def write_config(folder: Path, database_url: str | None = None) -> Path:
+    """The bench site's settings in `folder`: its SQLite file there, or `database_url` (an
+    empty PostgreSQL database), and the key file there."""
     hours = "00:00-23:55"
     days = ", ".join(f'{d} = "{hours}"' for d in ("mon", "tue", "wed", "thu", "fri", "sat",
                                                    "sun"))
     cfg = folder / "bench.toml"
+    url = database_url or f"sqlite:///{(folder / 'bench.db').as_posix()}"
     cfg.write_text(
-        f'database_url = "sqlite:///{(folder / "bench.db").as_posix()}"\n'
+        f'database_url = "{url}"\nkey_file = "{(folder / "bench.keys").as_posix()}"\n'
         "tick_seconds = 5\n\n[[sites]]\n"
         f'id = "bench"\nname = "Bench"\ncounters = {COUNTERS}\nbooking_capacity = 20\n'
         f'timezone = "{BENCH_ZONE}"\n'

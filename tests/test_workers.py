@@ -1,10 +1,12 @@
-"""`skranke-server serve --workers 2`: two server processes on one database. Every
-citizen is called once, whichever process each counter's request reaches, and a console's
-event stream, served by either process, carries every change in order."""
+"""`skranke-server serve --workers 2`: two server processes on one PostgreSQL database.
+Every citizen is called once, whichever process each counter's request reaches, and a
+console's event stream, served by either process, carries every change in order. On SQLite
+(one process, one write thread) the command refuses: scale-out means PostgreSQL."""
 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -49,6 +51,18 @@ def _children(pid: int) -> list[int]:
     return out
 
 
+@pytest.mark.sqlite_only("SQLite refuses several processes")
+def test_workers_on_sqlite_are_refused_with_a_clear_message(srv: ServerProcess):
+    p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(srv.config),
+                        "serve", "--port", str(srv.port), "--workers", "2"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2
+    assert "scale-out means PostgreSQL" in p.stderr
+    with pytest.raises(httpx.TransportError):  # nothing was started
+        httpx.get(f"{srv.url}/health", timeout=0.5)
+
+
+@pytest.mark.pg_only
 def test_two_processes_call_each_citizen_once_and_stream_every_change(srv: ServerProcess):
     workers = [srv.cli("token", "create", "--role", "caseworker", "--person", f"cw{n}")
                for n in range(1, 5)]

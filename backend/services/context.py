@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..catalogue import Catalogue, Errand
@@ -18,7 +18,7 @@ from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
 from ..domain.types import Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
-from ..storage.db import Database, lock_site
+from ..storage.db import Database, lock_site, lock_visits_site
 from ..storage.dialect import notify_events
 from ..storage.models import AuditRow, CounterRow, EventRow, SiteRow, VisitRow
 
@@ -31,6 +31,8 @@ T = TypeVar("T")
 #: once, costs a fraction of an ORM object through the session's flush.
 _AUDIT_INSERT = AuditRow.__table__.insert()
 _EVENT_INSERT = EventRow.__table__.insert()
+_COUNTER_Q = select(CounterRow).where(CounterRow.site_id == bindparam("site"),
+                                     CounterRow.number == bindparam("number"))
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
 
@@ -199,11 +201,15 @@ class Tx:
         return self.site_lock(site_id).event_seq
 
     def visit_row(self, visit_id: int, if_match: int | None = None) -> VisitRow:
-        """The visit as it is under its site's lock (the lock first, on every database)."""
-        site_id = self.session.scalar(select(VisitRow.site_id).where(VisitRow.id == visit_id))
-        if site_id is None:
+        """The visit as it is under its site's lock (the lock first, on every database: one
+        statement finds the visit's site and locks it, the next reads the visit)."""
+        site = lock_visits_site(self.session, visit_id)
+        if site is None:
             raise NotFound(f"There is no visit {visit_id}.", code="unknown_visit")
-        self.lock(site_id)
+        if site.id not in self._locked:
+            self.ctx.site(site.id)
+            self.actor.check_site(site.id)
+            self._locked[site.id] = site
         row = self.session.get(VisitRow, visit_id)
         if if_match is not None and if_match != row.version:
             from .views import visit_view
@@ -215,8 +221,7 @@ class Tx:
 
     def counter_row(self, site_id: str, number: int) -> CounterRow:
         self.lock(site_id)
-        row = self.session.scalar(select(CounterRow).where(
-            CounterRow.site_id == site_id, CounterRow.number == number))
+        row = self.session.scalar(_COUNTER_Q, {"site": site_id, "number": number})
         if row is None:
             raise NotFound(f"Site {site_id} has no counter {number}.", code="unknown_counter")
         self._counters[row.id] = row

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..domain import cpr as cprlib
@@ -73,9 +73,12 @@ def visit_notes(session: Session, visit_id: int) -> list:
     this session added are flushed first; nothing else needs to be."""
     if any(isinstance(o, NoteRow) for o in session.new):
         session.flush()
-    return [_Note(*r) for r in session.execute(
-        select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text)
-        .where(_NOTES.c.visit_id == visit_id).order_by(_NOTES.c.id))]
+    return [_Note(*r) for r in session.execute(_NOTES_Q, {"visit": visit_id})]
+
+
+#: Built once, with a bound parameter (storage/repo.py says why).
+_NOTES_Q = (select(_NOTES.c.created_at, _NOTES.c.author, _NOTES.c.text)
+            .where(_NOTES.c.visit_id == bindparam("visit")).order_by(_NOTES.c.id))
 
 
 def visit_view(session: Session, ctx, row: VisitRow, *, rank: int | None = None,

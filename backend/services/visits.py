@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..domain import cpr as cprlib
 from ..domain import lifecycle
@@ -82,16 +82,21 @@ def _busy(tx: Tx, counter: CounterRow, held: Any = _UNREAD) -> None:
             state=state)
 
 
+#: The visit a counter holds today, if any (built once: see storage/repo.py).
+_HELD_Q = select(VisitRow.id, VisitRow.ticket, VisitRow.state).where(
+    VisitRow.site_id == bindparam("site"), VisitRow.day == bindparam("day"),
+    VisitRow.state.in_(["called", "serving"]),
+    VisitRow.counter_id == bindparam("counter")).limit(1)
+
+
 def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     site = tx.lock(site_id)
     day = tx.ctx.today(site, tx.now)
     row = _open_counter(tx, site_id, number)
     # refused before the day is read: a counter pressing call next while it holds a
     # citizen costs two small reads, not the whole open day
-    _busy(tx, row, tx.session.execute(select(VisitRow.id, VisitRow.ticket, VisitRow.state)
-                                      .where(VisitRow.site_id == site_id, VisitRow.day == day,
-                                             VisitRow.state.in_(["called", "serving"]),
-                                             VisitRow.counter_id == row.id).limit(1)).first())
+    _busy(tx, row, tx.session.execute(_HELD_Q, {"site": site_id, "day": day,
+                                                "counter": row.id}).first())
     state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
                            horizon=tx.ctx.horizon)
     counter = next(c for c in state.counters if c.id == row.id)
@@ -192,9 +197,14 @@ def reveal_cpr(tx: Tx, visit_id: int) -> dict[str, Any]:
     return {"visit_id": row.id, "cpr": cprlib.pretty(row.cpr) if row.cpr else None}
 
 
+_TICKET_Q = select(func.max(VisitRow.ticket_seq)).where(
+    VisitRow.site_id == bindparam("site"), VisitRow.day == bindparam("day"),
+    VisitRow.kind == bindparam("kind"))
+
+
 def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
-    seq = tx.session.scalar(select(func.max(VisitRow.ticket_seq)).where(
-        VisitRow.site_id == site_id, VisitRow.day == day, VisitRow.kind == kind.value)) or 0
+    seq = tx.session.scalar(_TICKET_Q, {"site": site_id, "day": day,
+                                         "kind": kind.value}) or 0
     prefix = "B" if kind is Kind.BOOKED else "C"
     return f"{prefix}{seq + 1:03d}", seq + 1
 

@@ -246,4 +246,10 @@ def check(path: Path) -> None:
 def lock_site(session: Session, site_id: str) -> SiteRow | None:
     """Take the site's lock for the rest of the transaction (storage/dialect.py) and read
     its row under it."""
-    return session.scalars(dialect.LOCK_SITE.where(SiteRow.id == site_id)).one_or_none()
+    return session.scalars(dialect.LOCK_SITE, {"site": site_id}).one_or_none()
+
+
+def lock_visits_site(session: Session, visit_id: int) -> SiteRow | None:
+    """Take the lock of the site a visit belongs to and read the site's row, in one
+    statement (the visit's site found in it); None when there is no such visit."""
+    return session.scalars(dialect.LOCK_VISITS_SITE, {"visit": visit_id}).one_or_none()

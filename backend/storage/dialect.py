@@ -24,13 +24,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, event, select, text
+from sqlalchemy import Connection, Engine, Float, bindparam, event, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import FunctionElement
 
 from .. import json_codec
 from ..domain.errors import DatabaseBusy, DiskFull, DomainError
-from .models import SiteRow
+from .models import SiteRow, VisitRow
 
 log = logging.getLogger("skranke.storage")
 
@@ -108,9 +110,33 @@ def set_lock_timeout(conn: Connection, seconds: float) -> None:
     conn.info[LOCK_TIMEOUT] = seconds
 
 
+class minutes_between(FunctionElement):  # noqa: N801 - used as a SQL function
+    """The minutes from one stored time to another, as a float, computed by the database
+    (the day's finished visits' service times are read on every call next: parsing two
+    times per row in Python cost more than the query)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(minutes_between, "sqlite")
+def _minutes_sqlite(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"((julianday({end}) - julianday({start})) * 1440.0)"
+
+
+@compiles(minutes_between)
+def _minutes_other(element, compiler, **kw):
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 60.0)"
+
+
 #: The site's row, locked for the rest of the transaction. SQLite compiles no FOR UPDATE:
 #: its BEGIN IMMEDIATE holds the lock already.
-LOCK_SITE = select(SiteRow).with_for_update()
+LOCK_SITE = select(SiteRow).where(SiteRow.id == bindparam("site")).with_for_update()
+#: The same for the site of a visit, found in the statement (a visit never changes site).
+LOCK_VISITS_SITE = select(SiteRow).where(SiteRow.id == select(VisitRow.site_id).where(
+    VisitRow.id == bindparam("visit")).scalar_subquery()).with_for_update()
 
 
 def _codes(exc: BaseException) -> tuple[str, str, int | None]:

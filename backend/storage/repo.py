@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import String, and_, func, or_, select, type_coerce
+from sqlalchemy import String, and_, bindparam, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from ..domain.types import (
@@ -21,6 +21,7 @@ from ..domain.types import (
     State,
     Visit,
 )
+from .dialect import minutes_between
 from .models import CounterRow, SiteRow, VisitRow
 
 _COPIED = ("state", "errand", "expected_minutes", "priority", "counter_id", "slot_start",
@@ -80,11 +81,17 @@ _COUNTER_COLS = (CounterRow.id, CounterRow.number, CounterRow.name, CounterRow.s
                  CounterRow.staffed_by, CounterRow.errands, CounterRow.version)
 
 
+#: The statements every call next and plan run are built once, with bound parameters:
+#: building a select with its clauses cost more than running it (measured: the day's
+#: finished visits, 0.5 ms to run and 0.6 ms to build, each time).
+_COUNTERS_Q = (select(*_COUNTER_COLS).where(CounterRow.site_id == bindparam("site"))
+               .order_by(CounterRow.number))
+
+
 def domain_counters(session: Session, site_id: str) -> tuple[Counter, ...]:
     """The site's counters as the rules see them: one plain query of the needed columns
     (every call next reads them), no ORM objects."""
-    rows = session.execute(select(*_COUNTER_COLS).where(CounterRow.site_id == site_id)
-                           .order_by(CounterRow.number))
+    rows = session.execute(_COUNTERS_Q, {"site": site_id})
     return tuple(Counter(id=id, site_id=site_id, number=number, name=name,
                          state=CounterState(state), staffed_by=staffed_by,
                          errands=frozenset(errands) if errands is not None else None,
@@ -123,18 +130,23 @@ def light_open_visits(session: Session, site_id: str, day: date,
     booked-not-arrived visits only from slot + grace back to `horizon` ahead (the planner's
     view: bookings further ahead cannot change a decision or an estimate now)."""
     session.flush()
-    active = [s.value for s in OPEN_STATES if s is not State.BOOKED]
-    cond = VisitRow.state.in_(active)
     if now is None:
-        cond = or_(cond, VisitRow.state == State.BOOKED.value)
+        rows = session.execute(_OPEN_Q, {"site": site_id, "day": day})
     else:
         grace = rules.grace if rules else timedelta(hours=1)
-        cond = or_(cond, and_(VisitRow.state == State.BOOKED.value,
-                              VisitRow.slot_start > now - grace,
-                              VisitRow.slot_start < now + horizon))
-    rows = session.execute(select(*_LIGHT).where(
-        VisitRow.site_id == site_id, VisitRow.day == day, cond))
+        rows = session.execute(_NEAR_Q, {"site": site_id, "day": day, "after": now - grace,
+                                         "before": now + horizon})
     return tuple(light_visit(site_id, day, row) for row in rows)
+
+
+_ACTIVE = VisitRow.state.in_([s.value for s in OPEN_STATES if s is not State.BOOKED])
+_DAY = and_(VisitRow.site_id == bindparam("site"), VisitRow.day == bindparam("day"))
+#: Every open visit of the day.
+_OPEN_Q = select(*_LIGHT).where(_DAY, or_(_ACTIVE, VisitRow.state == State.BOOKED.value))
+#: The open visits that have arrived, and the bookings from slot + grace to the horizon.
+_NEAR_Q = select(*_LIGHT).where(_DAY, or_(_ACTIVE, and_(
+    VisitRow.state == State.BOOKED.value, VisitRow.slot_start > bindparam("after"),
+    VisitRow.slot_start < bindparam("before"))))
 
 
 def light_visit(site_id: str, day: date, row) -> Visit:
@@ -156,13 +168,14 @@ def _minutes(errand: str, started, finished) -> tuple[str, float]:
 
 def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, float], ...]:
     """(errand, service minutes) of the day's latest finished visits."""
-    rows = session.execute(
-        select(VisitRow.errand, _raw(VisitRow.started_at), _raw(VisitRow.finished_at))
-        .where(VisitRow.site_id == site_id, VisitRow.day == day,
-               VisitRow.state == State.DONE.value, VisitRow.started_at.is_not(None),
-               VisitRow.finished_at.is_not(None))
-        .order_by(VisitRow.finished_at.desc()).limit(OBSERVED))
-    return tuple(_minutes(*r) for r in rows)
+    return tuple(map(tuple, session.execute(_OBSERVED_Q, {"site": site_id, "day": day})))
+
+
+_OBSERVED_Q = (select(VisitRow.errand,
+                      minutes_between(VisitRow.started_at, VisitRow.finished_at))
+               .where(_DAY, VisitRow.state == State.DONE.value,
+                      VisitRow.started_at.is_not(None), VisitRow.finished_at.is_not(None))
+               .order_by(VisitRow.finished_at.desc()).limit(OBSERVED))
 
 
 def planner_rules(session: Session, site_id: str, rules: Rules, row=None) -> Rules:

@@ -87,17 +87,20 @@ class Sim:
         return t
 
     def release(self, t: int) -> bool:
-        m, arrived = self.m, False
-        while self.nxt < m.n and m.due[self.nxt] <= t:
-            insort(self.avail, (m.key[self.nxt], self.nxt))
-            self.nxt += 1
-            arrived = True
-        return arrived
+        m, nxt = self.m, self.nxt
+        due, n = m.due, m.n
+        if nxt >= n or due[nxt] > t:
+            return False
+        while nxt < n and due[nxt] <= t:
+            insort(self.avail, (m.key[nxt], nxt))
+            nxt += 1
+        self.nxt = nxt
+        return True
 
     def pick(self, k: int) -> int | None:
-        bit = 1 << k
+        bit, mask = 1 << k, self.m.mask
         for i, (_, j) in enumerate(self.avail):
-            if self.m.mask[j] & bit:
+            if mask[j] & bit:
                 del self.avail[i]
                 return j
         return None
@@ -110,18 +113,18 @@ class Sim:
             for k in self.sleep:
                 heapq.heappush(self.heap, (t, k))
             self.sleep.clear()
-        m = self.m
+        m, heap, free, avail = self.m, self.heap, self.free, self.avail
         # forward mode: fit verdicts while nothing starts, shared by counters handling the
         # same errands (an approximation, for the estimates only: index order may differ)
         memo: dict = {}
-        while self.heap and self.heap[0][0] <= t:
-            _, k = heapq.heappop(self.heap)
-            j = self.pick(k)
+        while heap and heap[0][0] <= t:
+            _, k = heapq.heappop(heap)
+            j = self.pick(k) if avail else None
             if j is not None:
                 self.start[j] = t
                 self.booked -= m.booked[j]
-                self.free[k] = t + m.dur[j]
-                heapq.heappush(self.heap, (t + m.dur[j], k))
+                free[k] = t + m.dur[j]
+                heapq.heappush(heap, (t + m.dur[j], k))
                 started.append(j)
                 memo.clear()
                 if m.booked[j] and self.open_gaps:  # the gap at k ends with this booking
@@ -132,11 +135,11 @@ class Sim:
                 self.placed[w.visit.id] = t
                 self.gaps[w.visit.id] = [k, t, None]
                 self.open_gaps.setdefault(k, []).append(w.visit.id)
-                self.free[k] = t + w.dur
-                heapq.heappush(self.heap, (t + w.dur, k))
+                free[k] = t + w.dur
+                heapq.heappush(heap, (t + w.dur, k))
                 memo.clear()
             else:
-                self.free[k] = t
+                free[k] = t
                 self.sleep.add(k)
             touched.append(k)
 
@@ -179,7 +182,7 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
             else:
                 diff.discard(c)
         nt = min(base.next_time(), wth.next_time())
-        if any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
+        if lag and any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
             return False  # started without the walk-in, and with it not before nt
         if nt >= INF:
             return True

@@ -181,3 +181,48 @@ def test_nobody_means_no_eligible_visit(d):
             assert not [v for v in d.visits if v.state is State.WAITING
                         and c.handles(v.errand) and v.counter_id in (None, c.id)
                         and v.kind is Kind.BOOKED]
+
+
+@settings(max_examples=200, deadline=None)
+@given(random_day())
+def test_nobody_tells_the_next_booking_and_the_walkins_held(d):
+    """What the console shows when call next takes nobody: the next booked citizen still
+    expected for the counter's errands, and the walk-ins waiting there (the first held)."""
+    for c in d.counters:
+        choice = choose_next(d, c, T0)
+        if choice.visit is not None:
+            continue
+        coming = [v.slot_start for v in d.visits if v.state is State.BOOKED
+                  and v.kind is Kind.BOOKED and c.handles(v.errand)
+                  and v.slot_start > T0 - d.rules.grace]
+        assert choice.next_booking_at == (min(coming) if coming else None)
+        walkins = [v for v in d.visits if v.state is State.WAITING and v.kind is Kind.WALKIN
+                   and c.handles(v.errand) and v.counter_id in (None, c.id)]
+        assert choice.walkins_waiting == len(walkins)
+        first = min(walkins, key=lambda v: (-v.priority, v.arrived_at, v.id), default=None)
+        assert choice.held == first
+
+
+@settings(max_examples=300, deadline=None)
+@given(random_day())
+def test_a_walkin_done_before_the_counters_next_booked_citizen_is_callable_fits(d):
+    """A counter free now may always take a walk-in it is done with before anyone it would
+    take instead can be called: no booked citizen can be delayed by that."""
+    ahead, grace = d.rules.due_ahead_minutes * 60, d.rules.grace_minutes * 60
+    for c in d.counters:
+        callable_at = []  # seconds from now
+        for v in d.visits:
+            if not c.handles(v.errand) or v.counter_id not in (None, c.id):
+                continue
+            slot = (v.slot_start - T0).total_seconds() if v.slot_start else None
+            if v.state is State.WAITING and v.counter_id == c.id:
+                callable_at.append(0)
+            elif v.state is State.WAITING and v.kind is Kind.BOOKED:
+                callable_at.append(max(0, slot - ahead))
+            elif v.state is State.BOOKED and v.kind is Kind.BOOKED and slot + grace > 0:
+                callable_at.append(0 if v.counter_id == c.id else max(0, slot))
+        for w in d.visits:
+            if (w.state is State.WAITING and w.kind is Kind.WALKIN and w.counter_id is None
+                    and c.handles(w.errand)
+                    and w.expected_minutes * 60 <= min(callable_at, default=float("inf"))):
+                assert walkin_fits(d, w, c.id, T0)

@@ -31,192 +31,18 @@ from __future__ import annotations
 
 import heapq
 from bisect import insort
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
-
-INF = 1 << 60
-#: An overrunning visit is expected to end this many seconds from now.
-OVERRUN_SECONDS = 60
-#: Finished visits of an errand needed before their quantile replaces the catalogue minutes.
-MIN_SAMPLES = 5
-_FAR = datetime.max.replace(tzinfo=None)
-#: How far ahead a call-next decision looks at bookings not yet arrived: a walk-in of at
-#: most an hour cannot push a booking further than this back (the server reads no further
-#: ahead either: services.context.AppContext.horizon).
-DECISION_HORIZON = timedelta(hours=3)
-
-
-def _t(dt: datetime | None) -> datetime:
-    return dt.replace(tzinfo=None) if dt else _FAR
-
-
-def booked_key(v: Visit) -> tuple:
-    return (-v.priority, _t(v.slot_start), _t(v.arrived_at), v.id)
-
-
-def walkin_key(v: Visit) -> tuple:
-    return (-v.priority, _t(v.arrived_at), v.id)
-
-
-#: durations()'s last answer: (observed tuple, quantile, answer). The server and the
-#: simulator keep the same observed tuple until a visit finishes, and a decision is made far
-#: more often than that: the sort per errand is done once per change, not per decision.
-_last_durations: tuple = ((), 0.0, {})
-
-
-def durations(day: DayState) -> dict[str, float]:
-    """Expected minutes per errand from the day's finished visits, where the rules ask for it.
-    The answer is shared between calls with the same observed tuple: read it, never change it."""
-    global _last_durations
-    q = day.rules.duration_quantile
-    if not q or not day.observed:
-        return {}
-    seen, seen_q, answer = _last_durations
-    if seen is day.observed and seen_q == q:
-        return answer
-    by: dict[str, list[float]] = {}
-    for errand, minutes in day.observed:
-        if minutes >= 1:  # shorter is a slip of the finger, not a service
-            by.setdefault(errand, []).append(minutes)
-    out = {}
-    for errand, xs in by.items():
-        if len(xs) >= MIN_SAMPLES:
-            xs.sort()
-            out[errand] = xs[min(len(xs) - 1, int(q * len(xs)))]
-    _last_durations = (day.observed, q, out)
-    return out
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Walkin:
-    visit: Visit
-    dur: float
-    mask: int  # counters (by index) that handle its errand
-    overdue_at: float  # from then on it may not be passed over
-
-
-#: _counters()'s memo: the day's counters it was asked about, and per asking counter (by
-#: id(), the counter kept beside its answer so the id stays its own) what it answered.
-_counters_memo: tuple = ((), {})
-
-
-def _counters(all_counters: tuple[Counter, ...], asking: Counter | None
-              ) -> tuple[list[Counter], dict[int, int], dict[str, int]]:
-    """The open counters (and the asking one) by id, their index, and a memo of which of
-    them handle each errand (filled as errands come). Shared while the counters are the
-    same objects (a day's counters change far more rarely than decisions are made): read
-    them, never change them."""
-    global _counters_memo
-    seen, answers = _counters_memo
-    if seen is not all_counters:
-        answers = {}
-        _counters_memo = (all_counters, answers)
-    hit = answers.get(id(asking))
-    if hit is not None and hit[0] is asking:
-        return hit[1]
-    counters = [c for c in all_counters if c.state is CounterState.OPEN]
-    if asking is not None and all(c.id != asking.id for c in counters):
-        counters.append(asking)
-    counters.sort(key=lambda c: c.id)
-    answer = (counters, {c.id: i for i, c in enumerate(counters)}, {})
-    if len(answers) < 64:
-        answers[id(asking)] = (asking, answer)
-    return answer
-
-
-class Model:
-    """A day at `now` as the planner sees it (built once per decision or plan)."""
-
-    def __init__(self, day: DayState, now: datetime, asking: Counter | None = None,
-                 horizon: timedelta | None = None) -> None:
-        self.now = now
-        rules = day.rules
-        counters, index, masks = _counters(day.counters, asking)
-        self.counters, self.index = counters, index
-        quant = durations(day)
-
-        def mask(errand: str, counter_id: int | None) -> int:
-            if counter_id is not None:
-                i = index.get(counter_id)
-                return 0 if i is None or not counters[i].handles(errand) else 1 << i
-            m = masks.get(errand)
-            if m is None:
-                m = masks[errand] = sum(1 << i for i, c in enumerate(counters)
-                                        if c.handles(errand))
-            return m
-
-        # seconds from now; this loop runs over the open day on every decision: kept lean
-        t0 = now.timestamp()
-        free = self.free = [0.0] * len(counters)
-        jobs = []
-        walkins = []
-        ahead = rules.due_ahead_minutes * 60
-        grace = rules.grace_minutes * 60
-        limit = rules.passed_over_minutes * 60 if rules.passed_over_minutes else INF
-        reach = horizon.total_seconds() if horizon is not None else INF
-        booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
-        for v in day.visits:
-            state = v.state
-            if state is booked_ or state is waiting:
-                if v.kind is walkin_:
-                    if state is not waiting:
-                        continue
-                    arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
-                    seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
-                        v.expected_minutes * 60
-                    if v.counter_id is None:
-                        m = masks.get(v.errand)
-                        walkins.append(((-v.priority, arrived, v.id), _Walkin(
-                            v, seconds, mask(v.errand, None) if m is None else m,
-                            arrived + limit)))
-                        continue
-                    due, key, is_booked = 0, (-v.priority, INF, arrived, v.id), False
-                    slot = -INF
-                elif v.slot_start is None:
-                    continue
-                else:
-                    slot = v.slot_start.timestamp() - t0
-                    if state is booked_ and (slot + grace <= 0 or slot > reach):
-                        continue  # a no-show (the gap is free), or beyond the horizon
-                    arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
-                    seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
-                        v.expected_minutes * 60
-                    key, is_booked = (-v.priority, slot, arrived, v.id), True
-                    if v.counter_id is not None:
-                        due = 0
-                    elif state is waiting:
-                        due = slot - ahead if slot > ahead else 0
-                    else:
-                        due = slot if slot > 0 else 0
-                m = mask(v.errand, v.counter_id) if v.counter_id is not None else (
-                    masks.get(v.errand) or mask(v.errand, None))
-                if m:
-                    # (due, key) decide the order; key ends with the visit's id: unique
-                    jobs.append((due, key, v, is_booked, seconds, m, slot))
-            elif state in HOLDING_STATES:
-                i = index.get(v.counter_id)
-                if i is not None:
-                    begin = v.started_at or v.called_at or now
-                    minutes = quant.get(v.errand, v.expected_minutes)
-                    free[i] = max(free[i], begin.timestamp() - t0 + minutes * 60,
-                                  OVERRUN_SECONDS)
-        jobs.sort()
-        self.n = len(jobs)
-        if jobs:
-            (self.due, self.key, self.visit, self.booked, self.dur, self.mask,
-             self.slot) = (list(x) for x in zip(*jobs, strict=True))
-        else:
-            self.due, self.key, self.visit, self.booked, self.dur, self.mask, self.slot = (
-                [], [], [], [], [], [], [])
-        #: self.slot: a booked citizen's promise: starting later than this (and later than
-        #: without the walk-in) is a delay; being called early is not a right
-        walkins.sort(key=lambda w: w[0])
-        self.walkins = [w for _, w in walkins if w.mask]
-
-    def at(self, seconds: int) -> datetime:
-        return self.now + timedelta(seconds=seconds)
+from .model import (  # noqa: F401 (the planner's names, as forward.py and the tests use them)
+    DECISION_HORIZON,
+    INF,
+    Model,
+    _Walkin,
+    booked_key,
+    durations,
+    walkin_key,
+)
+from .types import Counter, DayState, Visit
 
 
 class Sim:
@@ -261,17 +87,20 @@ class Sim:
         return t
 
     def release(self, t: int) -> bool:
-        m, arrived = self.m, False
-        while self.nxt < m.n and m.due[self.nxt] <= t:
-            insort(self.avail, (m.key[self.nxt], self.nxt))
-            self.nxt += 1
-            arrived = True
-        return arrived
+        m, nxt = self.m, self.nxt
+        due, n = m.due, m.n
+        if nxt >= n or due[nxt] > t:
+            return False
+        while nxt < n and due[nxt] <= t:
+            insort(self.avail, (m.key[nxt], nxt))
+            nxt += 1
+        self.nxt = nxt
+        return True
 
     def pick(self, k: int) -> int | None:
-        bit = 1 << k
+        bit, mask = 1 << k, self.m.mask
         for i, (_, j) in enumerate(self.avail):
-            if self.m.mask[j] & bit:
+            if mask[j] & bit:
                 del self.avail[i]
                 return j
         return None
@@ -284,18 +113,18 @@ class Sim:
             for k in self.sleep:
                 heapq.heappush(self.heap, (t, k))
             self.sleep.clear()
-        m = self.m
+        m, heap, free, avail = self.m, self.heap, self.free, self.avail
         # forward mode: fit verdicts while nothing starts, shared by counters handling the
         # same errands (an approximation, for the estimates only: index order may differ)
         memo: dict = {}
-        while self.heap and self.heap[0][0] <= t:
-            _, k = heapq.heappop(self.heap)
-            j = self.pick(k)
+        while heap and heap[0][0] <= t:
+            _, k = heapq.heappop(heap)
+            j = self.pick(k) if avail else None
             if j is not None:
                 self.start[j] = t
                 self.booked -= m.booked[j]
-                self.free[k] = t + m.dur[j]
-                heapq.heappush(self.heap, (t + m.dur[j], k))
+                free[k] = t + m.dur[j]
+                heapq.heappush(heap, (t + m.dur[j], k))
                 started.append(j)
                 memo.clear()
                 if m.booked[j] and self.open_gaps:  # the gap at k ends with this booking
@@ -306,11 +135,11 @@ class Sim:
                 self.placed[w.visit.id] = t
                 self.gaps[w.visit.id] = [k, t, None]
                 self.open_gaps.setdefault(k, []).append(w.visit.id)
-                self.free[k] = t + w.dur
-                heapq.heappush(self.heap, (t + w.dur, k))
+                free[k] = t + w.dur
+                heapq.heappush(heap, (t + w.dur, k))
                 memo.clear()
             else:
-                self.free[k] = t
+                free[k] = t
                 self.sleep.add(k)
             touched.append(k)
 
@@ -321,6 +150,8 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
     `sim` is at time t with k's own event taken out. Runs the dispatch without and with the
     walk-in side by side until both are in the same state again (or one delays someone)."""
     m = sim.m
+    if _idle_until(sim, k) >= t + d:
+        return True
     base, wth = sim.clone(), sim.clone()
     base.free[k] = t
     heapq.heappush(base.heap, (t, k))
@@ -351,7 +182,7 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
             else:
                 diff.discard(c)
         nt = min(base.next_time(), wth.next_time())
-        if any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
+        if lag and any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
             return False  # started without the walk-in, and with it not before nt
         if nt >= INF:
             return True
@@ -360,6 +191,20 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
             if not diff:
                 return True  # the same state from here on
         t = nt
+
+
+def _idle_until(sim: Sim, k: int) -> float:
+    """When the first job counter k handles becomes callable (INF: none is left; 0: one
+    already is). Until then k takes nothing, with the walk-in or without it: if the walk-in
+    ends by then, both dispatches are the same from start to end (the counters share only
+    the callable jobs, and k takes none of them), so the walk-in fits."""
+    m, bit = sim.m, 1 << k
+    if any(m.mask[j] & bit for _, j in sim.avail):
+        return 0
+    for j in range(sim.nxt, m.n):
+        if m.mask[j] & bit:
+            return m.due[j]
+    return INF
 
 
 def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None = None

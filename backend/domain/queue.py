@@ -32,12 +32,6 @@ def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datet
     return planner.walkin_fits(day, walkin, counter_id, now)
 
 
-def _candidates(day: DayState, counter: Counter) -> list[Visit]:
-    return [v for v in day.visits
-            if v.state is State.WAITING and counter.handles(v.errand)
-            and v.counter_id in (None, counter.id)]
-
-
 def next_booking_at(day: DayState, now: datetime, counter: Counter | None = None
                     ) -> datetime | None:
     """The start of the next booked citizen still expected (not yet arrived, and not yet a
@@ -53,27 +47,45 @@ def next_booking_at(day: DayState, now: datetime, counter: Counter | None = None
 
 def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
     """The visit call next at `counter` takes now, or nobody and when the next is due."""
-    cands = _candidates(day, counter)
-    due_by = now + day.rules.due_ahead
-    first = [v for v in cands
-             if v.counter_id == counter.id
-             or (v.kind is Kind.BOOKED and v.slot_start is not None and v.slot_start <= due_by)]
+    # one pass over the day: the candidates (waiting, an errand the counter handles, sent
+    # here or to no counter) by what call next does with them, and the next booking expected
+    due_by, gone_by = now + day.rules.due_ahead, now - day.rules.grace
+    waiting, booked_, walkin_ = State.WAITING, State.BOOKED, Kind.WALKIN
+    here, errands = counter.id, counter.errands
+    first: list[Visit] = []
+    walkins: list[Visit] = []
+    early: list[Visit] = []
+    coming = None
+    for v in day.visits:
+        state = v.state
+        if state is waiting:
+            if (errands is not None and v.errand not in errands) or (
+                    v.counter_id is not None and v.counter_id != here):
+                continue
+            if v.kind is walkin_:
+                walkins.append(v)
+                if v.counter_id == here:
+                    first.append(v)
+            else:
+                early.append(v)
+                if v.counter_id == here or (v.slot_start is not None and v.slot_start <= due_by):
+                    first.append(v)
+        elif state is booked_ and v.kind is not walkin_ and v.slot_start is not None \
+                and v.slot_start > gone_by and (errands is None or v.errand in errands) \
+                and (coming is None or v.slot_start < coming):
+            coming = v.slot_start
     if first:
         # a citizen sent to this counter (transferred, moved) comes before the due booked
         # ones: else a transferred walk-in (no slot) waits as long as bookings keep coming
-        v = min(first, key=lambda v: (v.counter_id != counter.id, *booked_key(v)))
-        return NextChoice(v, "assigned" if v.counter_id == counter.id else "booked_due")
-    walkins = [v for v in cands if v.kind is Kind.WALKIN]
+        v = min(first, key=lambda v: (v.counter_id != here, *booked_key(v)))
+        return NextChoice(v, "assigned" if v.counter_id == here else "booked_due")
     if walkins:
         v = planner.pick_walkin(day, counter, now)
         if v is not None:
             return NextChoice(v, "walkin_fits")
-    early = [v for v in cands if v.kind is Kind.BOOKED]
     if early:
         return NextChoice(min(early, key=booked_key), "booked_early")
-    return NextChoice(None, "nobody",
-                      next_booking_at=next_booking_at(day, now, counter),
-                      walkins_waiting=len(walkins),
+    return NextChoice(None, "nobody", next_booking_at=coming, walkins_waiting=len(walkins),
                       held=min(walkins, key=walkin_key) if walkins else None)
 
 

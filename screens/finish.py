@@ -140,18 +140,15 @@ async def run(screen: CounterScreen, v: Visit) -> None:
         if not note:
             return
         body["note"] = note
+    if rebook is not None:  # booked in the same change: undoing the finish cancels it
+        body["rebook_at"] = rebook.isoformat()
     done = await app.act_now("finish", _("Finish"), "POST", f"/visits/{v.id}/finish", body)
     if done is None:
         return
     if not done.get("queued"):
         screen.remember_undo("finish", v)
-    if rebook is not None and v.citizen is not None:
-        booked = await app.act_now("book", _("Book"), "POST",
-                                   f"/sites/{app.config.server.site}/bookings", {
-                                       "errand": v.errand, "start": rebook.isoformat(),
-                                       "name": v.citizen.name, "phone": v.citizen.phone,
-                                       "note": body["note"]})
-        if booked:
-            screen.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
-                when=present.day_time(rebook), ticket=booked["ticket"],
-                ref=booked.get("booking_ref") or "—"), timeout=12)
+    booked = done.get("rebooking")
+    if booked:
+        screen.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
+            when=present.day_time(rebook), ticket=booked["ticket"],
+            ref=booked.get("booking_ref") or "—"), timeout=12)

@@ -285,6 +285,42 @@ class Errands:
     def documents(self, code: str) -> list[dict[str, Any]]:
         return list((self.by_code.get(code) or {}).get("documents", []))
 
+    def questions(self, code: str) -> list[dict[str, Any]]:
+        """The errand's yes/no questions, asked before its documents ("Er det dit første
+        pas?"): their answers decide which documents apply (the catalogue's when/unless)."""
+        return list((self.by_code.get(code) or {}).get("questions", []))
+
+    @staticmethod
+    def question(q: dict[str, Any]) -> str:
+        return q["text_da"] if current() == "da" else q["text_en"]
+
+    def needed(self, code: str, answers: dict[str, bool]) -> list[dict[str, Any]]:
+        """The documents that apply with these answers (a question not answered: all)."""
+        def applies(d: dict[str, Any]) -> bool:
+            if d.get("when"):
+                return answers.get(d["when"]) is not False
+            if d.get("unless"):
+                return answers.get(d["unless"]) is not True
+            return True
+        return [d for d in self.documents(code) if applies(d)]
+
+    def condition(self, code: str, doc: str, on_visit: set[str]) -> str:
+        """'only if yes to: Er det dit første pas?' for a document that applies with one
+        answer only, while the visit's documents do not show that answer (a booking: its
+        question was never asked); '' otherwise."""
+        docs = self.documents(code)
+        d = next((x for x in docs if x["code"] == doc), None)
+        q = d and (d.get("when") or d.get("unless"))
+        if not q:
+            return ""
+        other = "unless" if d.get("when") else "when"
+        others = {x["code"] for x in docs if x.get(other) == q}
+        if others and not others & on_visit:
+            return ""  # answered: only this side's documents were kept
+        text = next((self.question(x) for x in self.questions(code) if x["code"] == q), q)
+        return (_("only if yes to: {question}") if d.get("when") else
+                _("only if no to: {question}")).format(question=text)
+
     def solvable(self, code: str) -> list[str]:
         """The channels that can solve this errand without a visit: phone, self_service."""
         e = self.by_code.get(code) or {}

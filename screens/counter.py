@@ -388,7 +388,9 @@ class CounterScreen(MainScreen):
             self.app.act("document", _("Document"), "PUT", f"/visits/{v.id}/documents/{code}",
                          {"status": status})
 
-        self.app.push_screen(documents(v, mark))
+        codes = {d.code for d in v.documents}
+        self.app.push_screen(documents(v, mark, {
+            d.code: self.app.errands.condition(v.errand, d.code, codes) for d in v.documents}))
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_note(self) -> None:

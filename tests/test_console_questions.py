@@ -5,9 +5,8 @@ booking, never asked, shows each conditional document with the answer it is for.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-
 import io
+from datetime import timedelta
 
 from .console_ui import card_text, console, counter_screen, ready, screen_text
 from .console_ui import until as wait

@@ -82,6 +82,7 @@ AUDIT_KEYS = {
     "to_pool": N_("to the pool"), "errands": N_("errands"), "visits": N_("visits"),
     "before": N_("before"), "passed_over_minutes": N_("passed-over limit (min)"),
     "duration_quantile": N_("duration quantile"), "automatic": N_("by the clock"),
+    "rebooked": N_("new time booked, ref."), "cancelled_booking": N_("booking cancelled, ref."),
 }
 REASONS = {
     "booked_due": N_("booked, due"), "assigned": N_("assigned to the counter"),
@@ -90,7 +91,7 @@ REASONS = {
     "max_calls": N_("called too many times"), "day_closed": N_("the day closed"),
     "left": N_("left"), "cancelled": N_("cancelled"),
     "booked_instead": N_("booked a time instead"), "cpr": N_("CPR number"),
-    "name": N_("name"), "user": N_("user"),
+    "name": N_("name"), "user": N_("user"), "finish_undone": N_("finish undone"),
 }
 
 #: The filters of the queue, in the order the View key cycles through them.
@@ -179,7 +180,7 @@ def view_marker(current_view: str) -> str:
     """'View: ▸ 2 Waiting ◂  1 Mine  3 All  4 Done  (v next)': which view is on."""
     keys = {"mine": "1", "waiting": "2", "all": "3", "done": "4"}
     parts = [f"▸ {keys[name]} {_(label).capitalize()} ◂" if name == current_view
-             else f"{keys[name]} {_(label)}" for name, label in FILTERS.items()]
+             else f"{keys[name]} {_(label).capitalize()}" for name, label in FILTERS.items()]
     return _("View:") + " " + "  ".join(parts) + "  " + _("(v next)")
 
 

@@ -158,7 +158,6 @@ def finish(tx: Tx, visit_id: int, outcome: Outcome, note: str | None, referred_t
     in the same change (the finish's audit names the booking, so its undo cancels it)."""
     from .bookings import create_booking  # bookings builds on this module
 
-    detail: dict[str, Any] = {"outcome": outcome.value}
     booked = None
     if rebook_at is not None:
         if outcome is not Outcome.MISSING_DOCUMENTS:
@@ -168,11 +167,11 @@ def finish(tx: Tx, visit_id: int, outcome: Outcome, note: str | None, referred_t
         tx.check_visit(row)
         booked = create_booking(tx, row.site_id, row.errand, rebook_at, row.citizen_name,
                                 row.cpr, row.phone, note, None)
-        detail["rebooked"] = booked["id"]
     answer = transition(
         tx, visit_id, "finish",
         lambda v: lifecycle.finish(v, tx.now, outcome, note=note, referred_to=referred_to),
-        if_match=if_match, detail=detail)
+        if_match=if_match, detail={"outcome": outcome.value, **(
+            {"rebooked": booked["booking_ref"]} if booked is not None else {})})
     if booked is not None:
         answer["rebooking"] = _rebooking(tx.session.get(VisitRow, booked["id"]), tx)
     return answer
@@ -194,15 +193,14 @@ def undo_finish(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:
     finished = tx.session.scalar(
         select(AuditRow.detail).where(AuditRow.visit_id == row.id, AuditRow.action == "finish")
         .order_by(AuditRow.id.desc()).limit(1)) or {}
-    booking = tx.session.get(VisitRow, finished["rebooked"]) if finished.get("rebooked") \
-        else None
-    detail: dict[str, Any] = {"outcome": str(row.outcome)}
-    if booking is not None and booking.state == State.BOOKED:
-        detail["cancelled_booking"] = booking.booking_ref
+    booking = tx.session.scalar(select(VisitRow).where(
+        VisitRow.booking_ref == finished["rebooked"])) if finished.get("rebooked") else None
+    cancel = booking is not None and booking.state == State.BOOKED
     answer = transition(tx, visit_id, "undo_finish", lambda v: lifecycle.undo_finish(v, tx.now),
-                        row=row, check=False, detail=detail)
+                        row=row, check=False, detail={"outcome": str(row.outcome), **(
+                            {"cancelled_booking": booking.booking_ref} if cancel else {})})
     if booking is not None:
-        if booking.state == State.BOOKED:
+        if cancel:
             transition(tx, booking.id, "cancel",
                        lambda v: lifecycle.cancel(v, tx.now, "finish_undone"),
                        check=False, row=booking, detail={"reason": "finish_undone"})

@@ -1,0 +1,59 @@
+"""Rough edges found driving the demo as a new user (issue 22's "look for the rest of their
+kind"), each with the test that shows it fixed."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from console import i18n, present
+
+from .console_ui import console, screen_text
+from .console_ui import until as wait
+from .helpers import T0
+from .test_console_floor import floor, open_counter
+
+
+@pytest.mark.parametrize(("lang", "line"), [
+    ("da", "Visning: 1 Mine  ▸ 2 Venter ◂  3 Alle  4 Færdig  (v skifter)"),
+    ("en", "View: 1 Mine  ▸ 2 Waiting ◂  3 All  4 Done  (v next)"),
+])
+def test_the_view_line_names_every_view_alike(lang, line):
+    """It read '1 mine ▸ 2 Venter ◂ 3 alle 4 færdig': the one on capitalised, the rest not,
+    and unlike the help screen's 'Mine', 'Alle', 'Færdig'."""
+    i18n.use(lang)
+    try:
+        assert present.view_marker("waiting") == line
+    finally:
+        i18n.use("da")
+
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+def test_the_floors_counter_board_uses_the_width_there_is(server, ctx, tmp_path, rec, size):
+    """At 160 columns the citizen at a counter read 'B001 → kaldt · Kørekort –…' while 48
+    columns stayed empty; at 80 every column still fits."""
+    from widgets.counter_board import CounterBoard
+
+    v = rec.ok("post", "/sites/test/bookings", {
+        "errand": "driving_licence_exchange", "start": T0.isoformat(), "name": "Ole Lund",
+        "cpr": None, "phone": None, "note": None}, status=201)
+    rec.ok("post", f"/visits/{v['id']}/check-in")
+    secret = open_counter(server, ctx, 1, "anne")
+    httpx.post(f"{server.url}/sites/test/counters/1/call-next",
+               headers={"Authorization": f"Bearer {secret}", "Idempotency-Key": "call-1"}
+               ).raise_for_status()
+    app = console(server, ctx, tmp_path, role="supervisor", person="sven")
+    whole = "B001 → kaldt · Kørekort – ombytning af udenlandsk kørekort"
+
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await wait(pilot, lambda: floor(app) is not None and "B001 → kaldt" in
+                       screen_text(app))
+            board = floor(app).query_one(CounterBoard)
+            assert sum(c.width + 2 for c in board.columns.values()) <= size[0]
+            citizen = board.columns["citizen"].width
+            assert (citizen >= len(whole)) == (size[0] >= 120), citizen
+    asyncio.run(go())

@@ -101,11 +101,13 @@ OPEN_STATES = frozenset({"booked", "waiting", "called", "serving", "parked"})
 CLOSED_STATES = frozenset({"done", "cancelled", "no_show", "left"})
 
 
-def decimal(x: float | int | None, digits: int = 1) -> str:
-    """A number in the console's language: '6,7' in Danish, '6.7' in English."""
+def decimal(x: float | int | None, digits: int = 1, fixed: bool = False) -> str:
+    """A number in the console's language: '6,7' in Danish, '6.7' in English; `fixed`:
+    always that many decimals ('13,0' beside '9,3' in a column)."""
     if x is None:
         return "—"
-    return format_decimal(x, format="#,##0." + "#" * digits, locale=current())
+    return format_decimal(x, format="#,##0." + ("0" if fixed else "#") * digits,
+                          locale=current())
 
 
 def percent(x: float | int | None) -> str:

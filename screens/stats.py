@@ -67,8 +67,10 @@ class StatsScreen(SubScreen):
         except errors.ApiError as exc:
             self.notify(errors.said(exc), severity="error")
             return
-        self.say(_("Statistics {start} – {end}").format(start=present.long_date(self.start),
-                                                         end=present.long_date(self.end)))
+        self.say(_("Statistics {day}").format(day=present.long_date(self.start))
+                 if self.start == self.end else
+                 _("Statistics {start} – {end}").format(start=present.long_date(self.start),
+                                                        end=present.long_date(self.end)))
         self.query_one("#figures", Static).update(self.render_figures(self.figures))
 
     def render_figures(self, f: dict) -> Group:
@@ -95,12 +97,15 @@ class StatsScreen(SubScreen):
             totals.add_row(label, value if isinstance(value, str) else number(value))
         service = Table(title=_("Service minutes per errand"), title_justify="left",
                         expand=False)
-        for heading in (_("Errand"), _("Visits"), _("Mean"), _("Expected")):
-            service.add_column(heading)
-        for s in f["service"]:
+        service.add_column(_("Errand"))
+        for heading in (_("Visits"), _("Mean"), _("Expected")):
+            service.add_column(heading, justify="right")
+        # by the name the reader sees (by code, English names came in no order at all)
+        for s in sorted(f["service"], key=lambda s: errands.name(s["errand"]).lower()):
             over = s["mean"] is not None and s["mean"] > s["expected"]
             service.add_row(errands.name(s["errand"]), str(s["n"]),
-                            number(s["mean"]) + (" !" if over else ""), str(s["expected"]))
+                            present.decimal(s["mean"], fixed=True) + (" !" if over else " "),
+                            str(s["expected"]))
         counters = Table(title=_("Counters"), title_justify="left")
         for heading in (_("Counter"), _("Busy min"), _("Utilisation"), _("Idle min")):
             counters.add_column(heading)

@@ -57,3 +57,38 @@ def test_the_floors_counter_board_uses_the_width_there_is(server, ctx, tmp_path,
             citizen = board.columns["citizen"].width
             assert (citizen >= len(whole)) == (size[0] >= 120), citizen
     asyncio.run(go())
+
+
+def test_a_days_statistics_say_the_day_once_and_list_errands_by_their_name(server, ctx,
+                                                                           tmp_path):
+    """It read 'Statistik 7. dec. 2026 – 7. dec. 2026', listed the errands by their code
+    (in English in no visible order) and means as '13' beside '9,3'."""
+    import io
+
+    from rich.console import Console
+    from textual.widgets import Static
+
+    from screens.stats import StatsScreen
+
+    from .test_api_stats import build
+
+    build(ctx)
+    app = console(server, ctx, tmp_path, role="supervisor", person="sven")
+
+    async def go():
+        async with app.run_test(size=(120, 36)) as pilot:
+            await wait(pilot, lambda: app.connection == "online"
+                       and hasattr(app.screen, "apply"))
+            await pilot.press("t")
+            await wait(pilot, lambda: isinstance(app.screen, StatsScreen)
+                       and app.screen.figures is not None)
+            day = present.long_date(app.screen.start)
+            assert f"Statistik {day}" in screen_text(app)
+            assert f"{day} – {day}" not in screen_text(app)
+            c = Console(width=120, record=True, file=io.StringIO())
+            c.print(app.screen.query_one("#figures", Static).content)
+            shown = c.export_text()
+            assert shown.index("Pas til voksen") < shown.index("Sundhedskort")
+            passport = next(line for line in shown.splitlines() if "Pas til voksen" in line)
+            assert "10,0" in passport.split()  # a mean of exactly 10 minutes
+    asyncio.run(go())

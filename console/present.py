@@ -214,9 +214,13 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 
 
 def day_time(at: datetime) -> str:
-    """'tir 24.11 10:45': the weekday in the console's language, never the OS locale's."""
+    """'tir 24.11 10:45' in Danish, 'Tue 24 Nov 10:45' in English ('24.11' read as a
+    day.month only in Danish): the console's language, never the OS locale's."""
     local = at.astimezone(TZ)
-    return f"{_(WEEKDAYS[local.weekday()])} {local:%d.%m %H:%M}"
+    if current() == "da":
+        return f"{_(WEEKDAYS[local.weekday()])} {local:%d.%m %H:%M}"
+    return f"{_(WEEKDAYS[local.weekday()])} {format_date(local, 'd MMM', locale=current())} " \
+        f"{local:%H:%M}"
 
 
 def hhmm(at: datetime | None) -> str:

@@ -92,3 +92,18 @@ def test_a_days_statistics_say_the_day_once_and_list_errands_by_their_name(serve
             passport = next(line for line in shown.splitlines() if "Pas til voksen" in line)
             assert "10,0" in passport.split()  # a mean of exactly 10 minutes
     asyncio.run(go())
+
+
+def test_a_day_and_time_reads_as_english_in_english():
+    """The audit view and the rebooking list read 'Mon 07.12 03:37' in English: a date an
+    English reader takes for 12 July."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    at = datetime(2026, 12, 7, 3, 37, tzinfo=ZoneInfo("Europe/Copenhagen"))
+    i18n.use("en")
+    try:
+        assert present.day_time(at) == "Mon 7 Dec 03:37"
+    finally:
+        i18n.use("da")
+    assert present.day_time(at) == "man 07.12 03:37"

@@ -113,8 +113,13 @@ async def run(screen: CounterScreen, v: Visit) -> None:
     body: dict[str, Any] = {"outcome": outcome, "note": None, "referred_to": None}
     rebook: datetime | None = None
     if outcome == "missing_documents":
-        missing = [present.doc_name(d) for d in v.documents if d.status == "missing"] or \
-            [present.doc_name(d) for d in v.documents if d.status == "unknown"]
+        codes = {d.code for d in v.documents}
+
+        def named(d) -> str:  # a document whose question was never asked says for which answer
+            condition = app.errands.condition(v.errand, d.code, codes)
+            return present.doc_name(d) + (f" ({condition})" if condition else "")
+        missing = [named(d) for d in v.documents if d.status == "missing"] or \
+            [named(d) for d in v.documents if d.status == "unknown"]
         try:
             times = await free_times(app, v.errand, app.now().date())
         except errors.ApiError:

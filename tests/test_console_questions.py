@@ -69,3 +69,26 @@ def test_a_first_passport_walk_in_shows_only_what_a_first_passport_needs(server,
         assert "kun ved" not in card  # answered: no condition left to say
         assert counter_screen(app) is not None
     run(app, steps)
+
+
+def test_the_list_to_take_home_says_which_answer_a_document_is_for(server, ctx, tmp_path,
+                                                                     rec):
+    """Finishing a never-asked passport booking for missing documents listed both the old
+    passport and the first passport's papers, as if all were needed."""
+    v = rec.ok("post", "/sites/test/bookings", {
+        "errand": "passport_adult", "start": (T0 + timedelta(minutes=5)).isoformat(),
+        "name": "Anna Jensen", "cpr": None, "phone": None, "note": None}, status=201)
+    rec.ok("post", f"/visits/{v['id']}/check-in")
+    app = console(server, ctx, tmp_path)
+
+    async def steps(pilot):
+        screen = counter_screen(app)
+        await pilot.press("o", "n")
+        await wait(pilot, lambda: screen.mine is not None)
+        await pilot.press("s")
+        await wait(pilot, lambda: screen.mine.state == "serving")
+        await pilot.press("f", "2")
+        await wait(pilot, lambda: "Book en ny tid nu?" in screen_text(app))
+        assert ("✘ Nuværende eller tidligere pas (kun ved nej til: Er det dit første pas?)"
+                in screen_text(app))
+    run(app, steps)

@@ -107,3 +107,23 @@ def test_a_day_and_time_reads_as_english_in_english():
     finally:
         i18n.use("da")
     assert present.day_time(at) == "man 07.12 03:37"
+
+
+@pytest.mark.parametrize("cells", [40, 60, 64, 100, 140])
+def test_the_timeline_ruler_names_whole_hours_only(cells):
+    """At 80 columns the day timeline's ruler read '01:04', '03:04' (the first cell's time)
+    where the hours are."""
+    import re
+    from datetime import datetime, timedelta
+    from types import SimpleNamespace
+    from zoneinfo import ZoneInfo
+
+    from widgets.timeline import LABEL, DayTimeline
+
+    start = datetime(2026, 12, 7, 0, 0, tzinfo=ZoneInfo("Europe/Copenhagen"))
+    model = SimpleNamespace(opening=[(start, start + timedelta(hours=8, minutes=30))],
+                            counters={}, visits={})
+    ruler = DayTimeline().render_day(model, start + timedelta(hours=3), cells).plain
+    labels = re.findall(r"\S+", ruler.splitlines()[0][LABEL:])
+    assert labels and all(re.fullmatch(r"0[0-8]:00", label) for label in labels), labels
+    assert labels[0] == "00:00"

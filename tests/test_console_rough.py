@@ -127,3 +127,18 @@ def test_the_timeline_ruler_names_whole_hours_only(cells):
     labels = re.findall(r"\S+", ruler.splitlines()[0][LABEL:])
     assert labels and all(re.fullmatch(r"0[0-8]:00", label) for label in labels), labels
     assert labels[0] == "00:00"
+
+
+def test_the_status_column_shows_a_whole_outcome_when_there_is_room():
+    """At 160 columns the done view read '✔ Manglende…' while the citizen's column had
+    room to spare; at 120 and 80 columns nothing changes."""
+    from widgets.queue_table import COLUMNS, QueueTable
+
+    table = QueueTable(present.Errands.__new__(present.Errands), lambda: None)
+    wide = dict((k, w) for k, _l, w in table.layout_for(160))
+    assert wide["state"] >= len("✔ Manglende dokumenter")
+    assert wide["citizen"] > dict((k, w) for k, _l, w in COLUMNS)["citizen"]
+    for width in (120, 80):
+        layout = dict((k, w) for k, _l, w in table.layout_for(width))
+        assert layout["state"] == 12
+        assert sum(w + 2 for w in layout.values()) + 2 <= width

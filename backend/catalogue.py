@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -10,6 +11,18 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 SHIPPED = Path(__file__).parent / "data" / "errands.toml"
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
+
+
+class Question(BaseModel):
+    """A yes/no question asked before the documents (kiosk, reception): its answer decides
+    which documents apply, e.g. "Er det dit første pas?"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: Code
+    text_da: str = Field(min_length=1)
+    text_en: str = Field(min_length=1)
+    #: the kiosk's third language; without it the kiosk shows the English text
+    text_ar: str = ""
 
 
 class Document(BaseModel):
@@ -20,6 +33,18 @@ class Document(BaseModel):
     #: Borgerservice can provide it at the counter (e.g. takes the photo): a walk-in
     #: without it may still be queued
     at_counter: bool = False
+    #: needed only when the errand's question of this code is answered yes
+    when: Code | None = None
+    #: needed only when the errand's question of this code is answered no
+    unless: Code | None = None
+
+    def applies(self, answers: Mapping[str, bool]) -> bool:
+        """Needed with these answers; a question not answered (yet) keeps it needed."""
+        if self.when is not None:
+            return answers.get(self.when) is not False
+        if self.unless is not None:
+            return answers.get(self.unless) is not True
+        return True
 
 
 class Errand(BaseModel):
@@ -32,6 +57,7 @@ class Errand(BaseModel):
     self_service: bool = False
     hint_da: str = ""
     hint_en: str = ""
+    questions: tuple[Question, ...] = ()
     documents: tuple[Document, ...] = ()
 
     @model_validator(mode="after")
@@ -39,7 +65,32 @@ class Errand(BaseModel):
         codes = [d.code for d in self.documents]
         if len(set(codes)) != len(codes):
             raise ValueError(f"errand {self.code}: document codes must be unique")
+        asked = [q.code for q in self.questions]
+        if len(set(asked)) != len(asked):
+            raise ValueError(f"errand {self.code}: question codes must be unique")
+        used = set()
+        for d in self.documents:
+            if d.when is not None and d.unless is not None:
+                raise ValueError(f"errand {self.code}, document {d.code}: when or unless, "
+                                 "not both")
+            for q in (d.when, d.unless):
+                if q is not None and q not in asked:
+                    raise ValueError(f"errand {self.code}, document {d.code}: no question "
+                                     f"'{q}' (questions: {', '.join(asked) or 'none'})")
+                used.add(q)
+        unused = [q for q in asked if q not in used]
+        if unused:
+            raise ValueError(f"errand {self.code}: question {unused[0]} decides no document")
         return self
+
+    def needed(self, answers: Mapping[str, bool] | None = None) -> tuple[Document, ...]:
+        """The documents that apply with these answers (all of them without answers)."""
+        return tuple(d for d in self.documents if d.applies(answers or {}))
+
+    def check_answers(self, answers: Mapping[str, bool]) -> None:
+        unknown = sorted(set(answers) - {q.code for q in self.questions})
+        if unknown:
+            raise ValueError(f"errand {self.code} asks no question '{unknown[0]}'")
 
 
 class Catalogue(BaseModel):

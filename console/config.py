@@ -243,7 +243,14 @@ def load_config(path: Path | None = None) -> Config:
     """The settings: the defaults with the user's file (default: user_config_path()) laid over
     them. A missing user file means the defaults; a bad one raises ConfigError."""
     path = Path(path) if path is not None else user_config_path()
-    return _validate(_lay_over(_defaults(), _parse(path) or {}), path)
+    config = _validate(_lay_over(_defaults(), _parse(path) or {}), path)
+    if lang := os.environ.get("SKRANKE_LANG"):  # wins over the file, like SKRANKE_TOKEN
+        if lang not in ("da", "en"):
+            raise ConfigError(Path("SKRANKE_LANG"), [
+                f"must be {_ALLOWED['ui.language']} (got {_show(lang)})"])
+        config = config.model_copy(update={
+            "ui": config.ui.model_copy(update={"language": lang})})
+    return config
 
 
 def save_settings(updates: dict[str, dict[str, object]], path: Path | None = None) -> Path:

@@ -82,6 +82,7 @@ AUDIT_KEYS = {
     "to_pool": N_("to the pool"), "errands": N_("errands"), "visits": N_("visits"),
     "before": N_("before"), "passed_over_minutes": N_("passed-over limit (min)"),
     "duration_quantile": N_("duration quantile"), "automatic": N_("by the clock"),
+    "rebooked": N_("new time booked, ref."), "cancelled_booking": N_("booking cancelled, ref."),
 }
 REASONS = {
     "booked_due": N_("booked, due"), "assigned": N_("assigned to the counter"),
@@ -90,7 +91,7 @@ REASONS = {
     "max_calls": N_("called too many times"), "day_closed": N_("the day closed"),
     "left": N_("left"), "cancelled": N_("cancelled"),
     "booked_instead": N_("booked a time instead"), "cpr": N_("CPR number"),
-    "name": N_("name"), "user": N_("user"),
+    "name": N_("name"), "user": N_("user"), "finish_undone": N_("finish undone"),
 }
 
 #: The filters of the queue, in the order the View key cycles through them.
@@ -100,11 +101,13 @@ OPEN_STATES = frozenset({"booked", "waiting", "called", "serving", "parked"})
 CLOSED_STATES = frozenset({"done", "cancelled", "no_show", "left"})
 
 
-def decimal(x: float | int | None, digits: int = 1) -> str:
-    """A number in the console's language: '6,7' in Danish, '6.7' in English."""
+def decimal(x: float | int | None, digits: int = 1, fixed: bool = False) -> str:
+    """A number in the console's language: '6,7' in Danish, '6.7' in English; `fixed`:
+    always that many decimals ('13,0' beside '9,3' in a column)."""
     if x is None:
         return "—"
-    return format_decimal(x, format="#,##0." + "#" * digits, locale=current())
+    return format_decimal(x, format="#,##0." + ("0" if fixed else "#") * digits,
+                          locale=current())
 
 
 def percent(x: float | int | None) -> str:
@@ -179,7 +182,7 @@ def view_marker(current_view: str) -> str:
     """'View: ▸ 2 Waiting ◂  1 Mine  3 All  4 Done  (v next)': which view is on."""
     keys = {"mine": "1", "waiting": "2", "all": "3", "done": "4"}
     parts = [f"▸ {keys[name]} {_(label).capitalize()} ◂" if name == current_view
-             else f"{keys[name]} {_(label)}" for name, label in FILTERS.items()]
+             else f"{keys[name]} {_(label).capitalize()}" for name, label in FILTERS.items()]
     return _("View:") + " " + "  ".join(parts) + "  " + _("(v next)")
 
 
@@ -211,9 +214,13 @@ WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_
 
 
 def day_time(at: datetime) -> str:
-    """'tir 24.11 10:45': the weekday in the console's language, never the OS locale's."""
+    """'tir 24.11 10:45' in Danish, 'Tue 24 Nov 10:45' in English ('24.11' read as a
+    day.month only in Danish): the console's language, never the OS locale's."""
     local = at.astimezone(TZ)
-    return f"{_(WEEKDAYS[local.weekday()])} {local:%d.%m %H:%M}"
+    if current() == "da":
+        return f"{_(WEEKDAYS[local.weekday()])} {local:%d.%m %H:%M}"
+    return f"{_(WEEKDAYS[local.weekday()])} {format_date(local, 'd MMM', locale=current())} " \
+        f"{local:%H:%M}"
 
 
 def hhmm(at: datetime | None) -> str:
@@ -284,6 +291,42 @@ class Errands:
 
     def documents(self, code: str) -> list[dict[str, Any]]:
         return list((self.by_code.get(code) or {}).get("documents", []))
+
+    def questions(self, code: str) -> list[dict[str, Any]]:
+        """The errand's yes/no questions, asked before its documents ("Er det dit første
+        pas?"): their answers decide which documents apply (the catalogue's when/unless)."""
+        return list((self.by_code.get(code) or {}).get("questions", []))
+
+    @staticmethod
+    def question(q: dict[str, Any]) -> str:
+        return q["text_da"] if current() == "da" else q["text_en"]
+
+    def needed(self, code: str, answers: dict[str, bool]) -> list[dict[str, Any]]:
+        """The documents that apply with these answers (a question not answered: all)."""
+        def applies(d: dict[str, Any]) -> bool:
+            if d.get("when"):
+                return answers.get(d["when"]) is not False
+            if d.get("unless"):
+                return answers.get(d["unless"]) is not True
+            return True
+        return [d for d in self.documents(code) if applies(d)]
+
+    def condition(self, code: str, doc: str, on_visit: set[str]) -> str:
+        """'only if yes to: Er det dit første pas?' for a document that applies with one
+        answer only, while the visit's documents do not show that answer (a booking: its
+        question was never asked); '' otherwise."""
+        docs = self.documents(code)
+        d = next((x for x in docs if x["code"] == doc), None)
+        q = d and (d.get("when") or d.get("unless"))
+        if not q:
+            return ""
+        other = "unless" if d.get("when") else "when"
+        others = {x["code"] for x in docs if x.get(other) == q}
+        if others and not others & on_visit:
+            return ""  # answered: only this side's documents were kept
+        text = next((self.question(x) for x in self.questions(code) if x["code"] == q), q)
+        return (_("only if yes to: {question}") if d.get("when") else
+                _("only if no to: {question}")).format(question=text)
 
     def solvable(self, code: str) -> list[str]:
         """The channels that can solve this errand without a visit: phone, self_service."""

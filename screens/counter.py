@@ -332,7 +332,15 @@ class CounterScreen(MainScreen):
         answer = await self.app.act_now("undo", _("Undo"), "POST", f"/visits/{vid}/{tail}")
         if answer is not None and not answer.get("queued"):
             self.undoable = None
-            self.notify(_("{ticket}: undone.").format(ticket=ticket))
+            booking = answer.get("rebooking")
+            if booking and booking.get("state") == "cancelled":
+                self.notify(_("{ticket}: undone; the new time it booked ({when}, ref. {ref}) "
+                              "is cancelled.").format(
+                    ticket=ticket, ref=booking.get("booking_ref") or "—",
+                    when=present.day_time(datetime.fromisoformat(booking["slot_start"]))),
+                    timeout=12)
+            else:
+                self.notify(_("{ticket}: undone.").format(ticket=ticket))
             self.repaint(None)
 
     def action_requeue(self) -> None:
@@ -380,7 +388,9 @@ class CounterScreen(MainScreen):
             self.app.act("document", _("Document"), "PUT", f"/visits/{v.id}/documents/{code}",
                          {"status": status})
 
-        self.app.push_screen(documents(v, mark))
+        codes = {d.code for d in v.documents}
+        self.app.push_screen(documents(v, mark, {
+            d.code: self.app.errands.condition(v.errand, d.code, codes) for d in v.documents}))
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_note(self) -> None:

@@ -29,12 +29,17 @@ class Checklist(Dialog):
 
     SCOPES = ("documents", "dialog")
 
-    def __init__(self, docs: dict, status: dict[str, str]) -> None:
+    def __init__(self, docs: dict, status: dict[str, str],
+                 conditions: dict[str, str] | None = None) -> None:
         super().__init__()
         self.docs, self.status = docs, status
+        #: code -> 'only if yes to: …' for a document whose question was not answered
+        self.conditions = conditions or {}
 
     def _prompt(self, code: str) -> str:
-        return f"{present.doc_status(self.status[code]):<14} {present.doc_name(self.docs[code])}"
+        condition = self.conditions.get(code)
+        return (f"{present.doc_status(self.status[code]):<14} {present.doc_name(self.docs[code])}"
+                + (f" ({condition})" if condition else ""))
 
     def options(self) -> OptionList:
         return OptionList(*[Option(self._prompt(code), id=code) for code in self.docs])
@@ -57,9 +62,10 @@ class Checklist(Dialog):
 class Documents(Checklist):
     """A visit's checklist at the counter: each mark is sent at once."""
 
-    def __init__(self, visit: Visit, on_mark: Callable[[str, str], None]) -> None:
+    def __init__(self, visit: Visit, on_mark: Callable[[str, str], None],
+                 conditions: dict[str, str] | None = None) -> None:
         super().__init__({d.code: d for d in visit.documents},
-                         {d.code: d.status for d in visit.documents})
+                         {d.code: d.status for d in visit.documents}, conditions)
         self.visit, self.on_mark = visit, on_mark
 
     def marked(self, code: str, status: str) -> None:
@@ -77,5 +83,6 @@ class Documents(Checklist):
         yield KeyFooter()
 
 
-def documents(visit: Visit, on_mark: Callable[[str, str], None]) -> Documents:
-    return localized(Documents)(visit, on_mark)
+def documents(visit: Visit, on_mark: Callable[[str, str], None],
+              conditions: dict[str, str] | None = None) -> Documents:
+    return localized(Documents)(visit, on_mark, conditions)

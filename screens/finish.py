@@ -113,8 +113,13 @@ async def run(screen: CounterScreen, v: Visit) -> None:
     body: dict[str, Any] = {"outcome": outcome, "note": None, "referred_to": None}
     rebook: datetime | None = None
     if outcome == "missing_documents":
-        missing = [present.doc_name(d) for d in v.documents if d.status == "missing"] or \
-            [present.doc_name(d) for d in v.documents if d.status == "unknown"]
+        codes = {d.code for d in v.documents}
+
+        def named(d) -> str:  # a document whose question was never asked says for which answer
+            condition = app.errands.condition(v.errand, d.code, codes)
+            return present.doc_name(d) + (f" ({condition})" if condition else "")
+        missing = [named(d) for d in v.documents if d.status == "missing"] or \
+            [named(d) for d in v.documents if d.status == "unknown"]
         try:
             times = await free_times(app, v.errand, app.now().date())
         except errors.ApiError:
@@ -140,18 +145,15 @@ async def run(screen: CounterScreen, v: Visit) -> None:
         if not note:
             return
         body["note"] = note
+    if rebook is not None:  # booked in the same change: undoing the finish cancels it
+        body["rebook_at"] = rebook.isoformat()
     done = await app.act_now("finish", _("Finish"), "POST", f"/visits/{v.id}/finish", body)
     if done is None:
         return
     if not done.get("queued"):
         screen.remember_undo("finish", v)
-    if rebook is not None and v.citizen is not None:
-        booked = await app.act_now("book", _("Book"), "POST",
-                                   f"/sites/{app.config.server.site}/bookings", {
-                                       "errand": v.errand, "start": rebook.isoformat(),
-                                       "name": v.citizen.name, "phone": v.citizen.phone,
-                                       "note": body["note"]})
-        if booked:
-            screen.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
-                when=present.day_time(rebook), ticket=booked["ticket"],
-                ref=booked.get("booking_ref") or "—"), timeout=12)
+    booked = done.get("rebooking")
+    if booked:
+        screen.notify(_("New time booked: {when}, ticket {ticket}, ref. {ref}").format(
+            when=present.day_time(rebook), ticket=booked["ticket"],
+            ref=booked.get("booking_ref") or "—"), timeout=12)

@@ -1,7 +1,8 @@
 """Reception's conversations at the desk, one dialog after the other.
 
 - a walk-in: errand (phone/self-service said first), name, CPR (optional), phone
-  (optional), then the documents the errand needs: all there → queued with a ticket and
+  (optional), the errand's questions ("Er det dit første pas?"), then the documents that
+  apply with those answers: all there → queued with a ticket and
   the expected call time; one missing → not queued, the list to take home, and free
   times (today or later) to book there and then;
 - finding a booked citizen by booking reference, name or CPR (a POST) and checking in;
@@ -96,7 +97,14 @@ async def register_walkin(app) -> None:
     citizen = await ask_citizen(app)
     if citizen is None:
         return
-    documents = app.errands.documents(errand)
+    answers: dict[str, bool] = {}
+    for q in app.errands.questions(errand):  # e.g. a first passport needs no old passport
+        said = await app.push_screen_wait(choose(app.errands.question(q), [
+            ("yes", _("Yes")), ("no", _("No"))]))
+        if said is None:
+            return
+        answers[q["code"]] = said == "yes"
+    documents = app.errands.needed(errand, answers)
     statuses: dict[str, str] = {}
     if documents:
         statuses = await app.push_screen_wait(document_check(name, documents))
@@ -118,7 +126,8 @@ async def register_walkin(app) -> None:
         return
     visit = await app.act_now("walkin", _("Walk-in"), "POST",
                               f"/sites/{app.config.server.site}/walk-ins",
-                              {"errand": errand, **citizen, "documents": statuses})
+                              {"errand": errand, **citizen, "documents": statuses,
+                               "answers": answers})
     if not visit:
         return
     v = app_visit(visit)

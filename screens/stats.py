@@ -83,9 +83,13 @@ class StatsScreen(SubScreen):
         if every != self.all_sites:
             return  # switched back while this was on its way
         self.figures = figures
-        title = _("Statistics, all sites {start} – {end}") if every else \
-            _("Statistics {start} – {end}")
-        self.say(title.format(start=present.long_date(self.start),
+        if self.start == self.end:  # one day is said once
+            title = _("Statistics, all sites {day}") if every else _("Statistics {day}")
+        else:
+            title = _("Statistics, all sites {start} – {end}") if every else \
+                _("Statistics {start} – {end}")
+        self.say(title.format(day=present.long_date(self.start),
+                              start=present.long_date(self.start),
                               end=present.long_date(self.end)))
         self.query_one("#figures", Static).update(
             self.render_sites(figures) if every else self.render_figures(figures))
@@ -142,12 +146,15 @@ class StatsScreen(SubScreen):
             totals.add_row(label, value if isinstance(value, str) else number(value))
         service = Table(title=_("Service minutes per errand"), title_justify="left",
                         expand=False)
-        for heading in (_("Errand"), _("Visits"), _("Mean"), _("Expected")):
-            service.add_column(heading)
-        for s in f["service"]:
+        service.add_column(_("Errand"))
+        for heading in (_("Visits"), _("Mean"), _("Expected")):
+            service.add_column(heading, justify="right")
+        # by the name the reader sees (by code, English names came in no order at all)
+        for s in sorted(f["service"], key=lambda s: errands.name(s["errand"]).lower()):
             over = s["mean"] is not None and s["mean"] > s["expected"]
             service.add_row(errands.name(s["errand"]), str(s["n"]),
-                            number(s["mean"]) + (" !" if over else ""), str(s["expected"]))
+                            present.decimal(s["mean"], fixed=True) + (" !" if over else " "),
+                            str(s["expected"]))
         counters = Table(title=_("Counters"), title_justify="left")
         for heading in (_("Counter"), _("Busy min"), _("Utilisation"), _("Idle min")):
             counters.add_column(heading)

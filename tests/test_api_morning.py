@@ -61,3 +61,42 @@ def test_a_transferred_walk_in_is_called_first_at_the_busy_counter(rec, cw, as_r
     cw.post(f"/visits/{v['id']}/transfer", json={"counter": 2, "errand": None})
     r = two.post("/sites/test/counters/2/call-next").json()
     assert r["visit"]["id"] == w["id"] and r["reason"] == "assigned"
+
+
+def _free_time(cw, errand: str) -> str:
+    day = cw.get("/sites/test/free-times", params={"date": T0.date().isoformat(),
+                                                   "errand": errand}).json()
+    return day["times"][-1]
+
+
+def test_undoing_a_finish_cancels_the_rebooking_it_made(rec, cw, ctx, sup):
+    arrived(rec)
+    v = serving(cw)
+    at = _free_time(cw, v["errand"])
+    done = cw.post(f"/visits/{v['id']}/finish", json={
+        "outcome": "missing_documents", "note": "Medbring gammelt pas", "rebook_at": at})
+    assert done.status_code == 200, done.text
+    booking = done.json()["rebooking"]
+    assert booking["state"] == "booked" and booking["slot_start"][:16] == at[:16]
+    assert rec.get(f"/bookings/{booking['booking_ref']}").json()["citizen"]["name"] == \
+        v["citizen"]["name"]
+    ctx.clock.advance(minutes=2)
+    back = cw.post(f"/visits/{v['id']}/undo-finish")
+    assert back.status_code == 200, back.text
+    assert back.json()["state"] == "serving"
+    assert back.json()["rebooking"]["state"] == "cancelled"
+    assert rec.get(f"/bookings/{booking['booking_ref']}").json()["state"] == "cancelled"
+    entries = sup.post("/audit/search", json={"user": "anne"}).json()["entries"]
+    assert any(e["action"] == "undo_finish" and e["detail"] == {
+        "outcome": "missing_documents", "cancelled_booking": booking["booking_ref"]}
+        for e in entries)
+
+
+def test_a_finish_that_is_not_for_missing_documents_does_not_rebook(rec, cw):
+    arrived(rec)
+    v = serving(cw)
+    r = cw.post(f"/visits/{v['id']}/finish", json={
+        "outcome": "served", "rebook_at": _free_time(cw, v["errand"])})
+    assert r.status_code == 422 and r.json()["code"] == "rebook_needs_missing_documents"
+    assert rec.get(f"/visits/{v['id']}").json()["state"] == "serving"
+

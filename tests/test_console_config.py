@@ -180,3 +180,14 @@ def test_importing_the_config_pulls_in_no_ui():
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_skranke_lang_wins_over_the_file_and_a_wrong_one_is_named(user_file, monkeypatch):
+    """A new user's SKRANKE_LANG=en was ignored without a word: the console stayed Danish."""
+    write(user_file, '[ui]\nlanguage = "da"\n')
+    monkeypatch.setenv("SKRANKE_LANG", "en")
+    assert load_config().ui.language == "en"
+    monkeypatch.setenv("SKRANKE_LANG", "fr")
+    with pytest.raises(ConfigError) as exc:
+        load_config()
+    assert str(exc.value) == 'SKRANKE_LANG: must be "da" or "en" (got "fr")'

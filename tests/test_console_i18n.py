@@ -41,6 +41,18 @@ def test_every_message_has_a_danish_translation():
 
 
 @pytest.mark.parametrize("lang", i18n.LANGUAGES)
+def test_no_entry_of_a_catalogue_is_empty_or_fuzzy(lang):
+    """An empty msgstr shows the msgid, a fuzzy one may be wrong: neither reaches a user."""
+    entries = [m for m in catalogue(lang) if m.id]
+    assert len(entries) > 150
+    empty = [m.id for m in entries
+             if not (all(m.string) if isinstance(m.string, tuple) else m.string)]
+    fuzzy = [m.id for m in entries if m.fuzzy]
+    assert not empty, f"{lang}.po has empty entries: {empty[:20]} (of {len(empty)})"
+    assert not fuzzy, f"{lang}.po has fuzzy entries: {fuzzy[:20]} (of {len(fuzzy)})"
+
+
+@pytest.mark.parametrize("lang", i18n.LANGUAGES)
 def test_the_compiled_catalogues_match_their_sources(lang):
     po = {m.id: m.string for m in catalogue(lang) if m.id}
     with open(LOCALE / lang / "LC_MESSAGES" / "skranke.mo", "rb") as f:

@@ -304,6 +304,31 @@ def test_finish_is_undone_with_z_within_five_minutes(server, ctx, tmp_path, rec,
     run(app, steps)
 
 
+def test_undoing_a_missing_documents_finish_cancels_its_new_time(server, ctx, tmp_path, rec,
+                                                                  day):
+    app = console(server, ctx, tmp_path)
+
+    def booked(name: str) -> list[dict]:
+        found = rec.ok("post", "/sites/test/search", {"name": name, "cpr": None})
+        return [r for r in found if r["state"] == "booked"]
+
+    async def steps(pilot):
+        screen = await serving(pilot)
+        v = screen.mine
+        before = len(booked(v.citizen.name))
+        await pilot.press("f", "2")
+        await wait(pilot, lambda: "Book en ny tid nu?" in screen_text(app))
+        await pilot.press("1")
+        await wait(pilot, lambda: "Ny tid booket" in told(app))
+        assert len(booked(v.citizen.name)) == before + 1
+        await pilot.press("z")
+        await wait(pilot, lambda: "er aflyst" in told(app))
+        assert f"{v.ticket}: fortrudt; den nye tid" in told(app)
+        await wait(pilot, lambda: screen.mine is not None and screen.mine.state == "serving")
+        assert len(booked(v.citizen.name)) == before
+    run(app, steps)
+
+
 def test_served_with_no_document_ticked_asks_first(server, ctx, tmp_path, rec, day):
     app = console(server, ctx, tmp_path)
 

@@ -50,6 +50,32 @@ async def walkin(pilot, errand: str, name: str, cpr: str = "", phone: str = "") 
     await pilot.press(*phone, "enter")
 
 
+async def first_passport(pilot, key: str) -> None:
+    """The passport's question, asked before its documents: 1 yes, 2 no."""
+    await wait(pilot, lambda: "Er det dit første pas?" in screen_text(pilot.app))
+    await pilot.press(key)
+
+
+def test_a_first_passport_is_queued_without_an_old_passport(server, ctx, tmp_path, rec, day):
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        await walkin(pilot, "pas til v", "Sara Ali")
+        await first_passport(pilot, "1")
+        await wait(pilot, lambda: "Dokumenter til Pas til voksen" in screen_text(app))
+        shown = screen_text(app)
+        assert "Fødsels-, dåbs- eller navneattest" in shown
+        assert "Nuværende eller tidligere pas" not in shown  # never asked for
+        await pilot.press("p", "p", "enter")
+        await wait(pilot, lambda: "til Sara Ali" in screen_text(app))
+    run(app, steps)
+    sara = next(v for v in rec.get("/sites/test/day").json()["visits"]
+                if v["citizen"]["name"] == "Sara Ali")
+    assert (sara["kind"], sara["state"]) == ("walkin", "waiting")
+    assert {d["code"]: d["status"] for d in sara["documents"]} == {
+        "photo_id": "present", "birth_certificate": "present"}
+
+
 def test_a_walkin_with_all_documents_gets_a_ticket(server, ctx, tmp_path, rec, day, cw):
     # cw has opened Skranke 1, so the planner places the walk-in into a gap there
     app = console(server, ctx, tmp_path, role="reception", person="rita")
@@ -58,8 +84,9 @@ def test_a_walkin_with_all_documents_gets_a_ticket(server, ctx, tmp_path, rec, d
 
     async def steps(pilot):
         await walkin(pilot, "pas til v", "Karen Blixen", "1705851234")
+        await first_passport(pilot, "2")  # no: a renewal
         await wait(pilot, lambda: "Dokumenter til Pas til voksen" in screen_text(app))
-        await pilot.press("p", "p", "p", "enter")
+        await pilot.press("p", "enter")
         # the ticket stays on screen (until t hides it), from the same estimate as the list
         await wait(pilot, lambda: "Nummer C003 til Karen Blixen" in screen_text(app))
         await wait(pilot, lambda: "Karen Blixen" in screen_text(app))
@@ -84,8 +111,9 @@ def test_a_walkin_lacking_a_document_is_not_queued_and_offered_times(server, ctx
 
     async def steps(pilot):
         await walkin(pilot, "pas til v", "Niels Bohr", "", "12345678")
+        await first_passport(pilot, "2")
         await wait(pilot, lambda: "Dokumenter til" in screen_text(app))
-        await pilot.press("m", "p", "p", "enter")
+        await pilot.press("m", "enter")
         await wait(pilot, lambda: "Ikke sat i kø: Niels Bohr mangler dokumenter"
                    in screen_text(app))
         assert "✘ Nuværende eller tidligere pas" in screen_text(app)

@@ -81,11 +81,15 @@ class CitizenCard(Static):
             docs.add_column(no_wrap=True)
             docs.add_column(no_wrap=True)
             docs.add_column()
+            codes = {d.code for d in v.documents}
             for i, d in enumerate(v.documents, start=1):
                 style = {"missing": "bold", "present": "", "unknown": "italic"}[d.status] \
                     if d.status in ("missing", "present", "unknown") else ""
-                docs.add_row(str(i), Text(present.doc_status(d.status), style=style),
-                             present.doc_name(d))
+                name = Text(present.doc_name(d))
+                condition = self.errands.condition(v.errand, d.code, codes)
+                if condition:
+                    name.append(f" ({condition})", style="dim")
+                docs.add_row(str(i), Text(present.doc_status(d.status), style=style), name)
             side += [Text(_("Documents to bring"), style="bold underline"), docs]
         if v.notes:
             notes = Table.grid(padding=(0, 1))

@@ -52,6 +52,11 @@ class VisitTable(RowTable):
     COLUMNS: tuple[tuple[str, str, int], ...] = ()
     FLEX: tuple[str, ...] = ()
     OPTIONAL: tuple[str, ...] = ()
+    #: columns that grow to this width first when the screen has room to spare (the flex
+    #: columns keep at least ROOM more than their own): "✔ Manglende dokumenter" was cut to
+    #: "✔ Manglende…" at 160 columns while the citizen's column had room to spare
+    GROW: dict[str, int] = {}
+    ROOM = 20
     MIN_FLEX = 16
     DEFAULT_CSS = """
     VisitTable { height: 1fr; }
@@ -95,6 +100,15 @@ class VisitTable(RowTable):
             cols = [c for c in cols if c[0] != key]
         widths = {k: w for k, _l, w in flex}
         spare = width - need(cols)
+        shown = {k for k, _l, _w in cols}
+        for key, target in self.GROW.items():
+            base = next((w for k, _l, w in cols if k == key), target)
+            if key in shown and target > base and spare >= target - base + self.ROOM:
+                widths[key] = target
+                spare -= target - base
+        widths_flex = {k: widths[k] for k in widths if k in self.FLEX}
+        grown = {k: widths[k] for k in widths if k not in self.FLEX}
+        widths = widths_flex
         while widths and spare:  # one cell at a time, never below MIN_FLEX
             movable = [k for k in widths if spare > 0 or widths[k] > self.MIN_FLEX]
             if not movable:
@@ -102,6 +116,7 @@ class VisitTable(RowTable):
             for k in movable[:abs(spare)]:
                 widths[k] += 1 if spare > 0 else -1
             spare += (-1 if spare > 0 else 1) * min(len(movable), abs(spare))
+        widths |= grown
         return tuple((k, label, widths.get(k, w)) for k, label, w in cols)
 
     def fit(self, width: int) -> None:
@@ -200,6 +215,7 @@ class QueueTable(VisitTable):
     COLUMNS = COLUMNS
     FLEX = ("citizen", "errand")
     OPTIONAL = ("counter", "waited", "time")
+    GROW = {"state": 23}  # "✔ Manglende dokumenter", the longest state or outcome
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())

@@ -49,10 +49,17 @@ class DayTimeline(Static):
 
         out = Text()
         ruler = [" "] * span
+        free_from = 0  # labels never overlap
         for i in range(span):
             at = start + timedelta(minutes=i * step)
-            if at.minute < step and i + 5 <= span:
-                ruler[i:i + 5] = list(present.hhmm(at))
+            # the whole hour inside this cell, named as that hour (not the cell's own time:
+            # with 8 minutes a cell the ruler read 01:04, 03:04)
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            if hour < at:
+                hour += timedelta(hours=1)
+            if hour < at + timedelta(minutes=step) and i >= free_from and i + 5 <= span:
+                ruler[i:i + 5] = list(present.hhmm(hour))
+                free_from = i + 6
         out.append(" " * LABEL + "".join(ruler)[:span] + "\n", style="dim")
         now_col = col(now)
         counters = sorted(model.counters.values(), key=lambda c: c.number)

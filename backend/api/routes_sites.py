@@ -108,7 +108,8 @@ async def call_next(site_id: str = SiteId, number: int = CounterNo, w: Writer = 
 async def walk_in(body: WalkinBody, site_id: str = SiteId, w: Writer = Depends(writer)):
     return await w.run(lambda tx: for_role(tx.actor.role, visits.register_walkin(
         tx, site_id, body.errand, body.name, body.cpr, body.phone,
-        {k: v.value for k, v in body.documents.items()}, body.priority)), status=201)
+        {k: v.value for k, v in body.documents.items()}, body.priority,
+        answers=body.answers)), status=201)
 
 
 @op(router, "POST", "/check-in", (REC, SUP, KIOSK), response_model=VisitOut | TicketOut,

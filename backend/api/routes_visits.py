@@ -16,6 +16,7 @@ from .schemas import (
     CprOut,
     DocumentBody,
     FinishBody,
+    FinishOut,
     MoveBody,
     NoteBody,
     PriorityBody,
@@ -118,15 +119,17 @@ async def cancel(body: ReasonBody = Body(default_factory=lambda: ReasonBody(reas
         if_match=w.if_match, check=False, detail={"reason": body.reason}))
 
 
-@op(router, "POST", "/{visit_id}/finish", COUNTER, response_model=VisitOut,
-    summary="Finish the visit with its outcome")
+@op(router, "POST", "/{visit_id}/finish", COUNTER, response_model=FinishOut,
+    summary="Finish the visit with its outcome (missing documents: and rebook)")
 async def finish(body: FinishBody, visit_id: int = VisitId, w: Writer = Depends(writer)):
     return await w.run(lambda tx: visits.finish(tx, visit_id, body.outcome, body.note,
-                                          body.referred_to, w.if_match))
+                                          body.referred_to, w.if_match,
+                                          rebook_at=body.rebook_at))
 
 
-@op(router, "POST", "/{visit_id}/undo-finish", COUNTER, response_model=VisitOut,
-    summary="Undo a finish within a few minutes: the citizen is served again")
+@op(router, "POST", "/{visit_id}/undo-finish", COUNTER, response_model=FinishOut,
+    summary="Undo a finish within a few minutes: the citizen is served again, and the "
+            "booking that finish made is cancelled")
 async def undo_finish(visit_id: int = VisitId, w: Writer = Depends(writer)):
     return await w.run(lambda tx: visits.undo_finish(tx, visit_id, w.if_match))
 

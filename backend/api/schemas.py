@@ -78,6 +78,9 @@ class FinishBody(Body):
     outcome: Outcome
     note: Annotated[str, Field(max_length=2000)] | None = None
     referred_to: Annotated[str, Field(max_length=200)] | None = None
+    rebook_at: AwareDatetime | None = Field(None, description=(
+        "Missing documents only: book the citizen this free time in the same change; "
+        "undoing the finish cancels that booking"))
 
 
 class DocumentBody(Body):
@@ -97,6 +100,9 @@ class WalkinBody(Body):
         "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
         "additionalProperties": False})] = Field(default_factory=dict)
     priority: Annotated[int, Field(ge=-9, le=9)] = 0
+    answers: Annotated[dict[Code, bool], Field(max_length=10, description=(
+        "The errand's questions answered (catalogue `questions`): the visit gets only the "
+        "documents that apply"))] = Field(default_factory=dict)
 
 
 class BookingBody(Body):
@@ -195,6 +201,21 @@ class VisitOut(Out):
     prepared_notes: str | None
     precall: dict[str, Any] | None
     notes: list[NoteOut]
+
+
+class RebookingOut(Out):
+    """The booking a finish for missing documents made (state booked), or that its undo
+    cancelled (state cancelled)."""
+
+    id: int
+    ticket: str
+    booking_ref: str | None
+    slot_start: str | None
+    state: str
+
+
+class FinishOut(VisitOut):
+    rebooking: RebookingOut | None = None
 
 
 class TicketOut(Out):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, select
@@ -13,7 +14,7 @@ from ..domain.errors import DomainError, IllegalTransition, Invalid, NotFound
 from ..domain.queue import choose_next
 from ..domain.types import DocStatus, Kind, Outcome, State, Visit
 from ..storage import repo
-from ..storage.models import CounterRow, NoteRow, VisitRow
+from ..storage.models import AuditRow, CounterRow, NoteRow, VisitRow
 from .context import Tx
 from .views import iso, visit_event, visit_view
 
@@ -157,21 +158,59 @@ def move(tx: Tx, visit_id: int, to_counter: int | None, if_match: int | None) ->
 
 
 def finish(tx: Tx, visit_id: int, outcome: Outcome, note: str | None, referred_to: str | None,
-           if_match: int | None) -> dict[str, Any]:
-    return transition(
+           if_match: int | None, rebook_at: datetime | None = None) -> dict[str, Any]:
+    """Finish the visit; for missing documents, `rebook_at` books the citizen that free time
+    in the same change (the finish's audit names the booking, so its undo cancels it)."""
+    from .bookings import create_booking  # bookings builds on this module
+
+    booked = None
+    if rebook_at is not None:
+        if outcome is not Outcome.MISSING_DOCUMENTS:
+            raise Invalid("Only a finish for missing documents rebooks the citizen.",
+                          code="rebook_needs_missing_documents")
+        row = tx.visit_row(visit_id, if_match)
+        tx.check_visit(row)
+        booked = create_booking(tx, row.site_id, row.errand, rebook_at, row.citizen_name,
+                                row.cpr, row.phone, note, None)
+    answer = transition(
         tx, visit_id, "finish",
         lambda v: lifecycle.finish(v, tx.now, outcome, note=note, referred_to=referred_to),
-        if_match=if_match, detail={"outcome": outcome.value})
+        if_match=if_match, detail={"outcome": outcome.value, **(
+            {"rebooked": booked["booking_ref"]} if booked is not None else {})})
+    if booked is not None:
+        answer["rebooking"] = _rebooking(tx.session.get(VisitRow, booked["id"]), tx)
+    return answer
+
+
+def _rebooking(row: VisitRow, tx: Tx) -> dict[str, Any]:
+    tz = tx.ctx.site(row.site_id).tz
+    return {"id": row.id, "ticket": row.ticket, "booking_ref": row.booking_ref,
+            "slot_start": iso(row.slot_start, tz), "state": str(row.state)}
 
 
 def undo_finish(tx: Tx, visit_id: int, if_match: int | None) -> dict[str, Any]:
-    """Back to serving at its counter, if that counter holds nobody else meanwhile."""
+    """Back to serving at its counter, if that counter holds nobody else meanwhile; the
+    booking that finish made (missing documents, rebooked) is cancelled with it."""
     row = tx.visit_row(visit_id, if_match)
     tx.check_visit(row)
     if row.counter_id is not None:
         _busy(tx, tx.counter(row.counter_id))
-    return transition(tx, visit_id, "undo_finish", lambda v: lifecycle.undo_finish(v, tx.now),
-                      row=row, check=False, detail={"outcome": str(row.outcome)})
+    finished = tx.session.scalar(
+        select(AuditRow.detail).where(AuditRow.visit_id == row.id, AuditRow.action == "finish")
+        .order_by(AuditRow.id.desc()).limit(1)) or {}
+    booking = tx.session.scalar(select(VisitRow).where(
+        VisitRow.booking_ref == finished["rebooked"])) if finished.get("rebooked") else None
+    cancel = booking is not None and booking.state == State.BOOKED
+    answer = transition(tx, visit_id, "undo_finish", lambda v: lifecycle.undo_finish(v, tx.now),
+                        row=row, check=False, detail={"outcome": str(row.outcome), **(
+                            {"cancelled_booking": booking.booking_ref} if cancel else {})})
+    if booking is not None:
+        if cancel:
+            transition(tx, booking.id, "cancel",
+                       lambda v: lifecycle.cancel(v, tx.now, "finish_undone"),
+                       check=False, row=booking, detail={"reason": "finish_undone"})
+        answer["rebooking"] = _rebooking(booking, tx)
+    return answer
 
 
 def add_note(tx: Tx, visit_id: int, text: str, if_match: int | None) -> dict[str, Any]:
@@ -211,14 +250,25 @@ def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
 
 def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand_code: str,
                   name: str, cpr: str | None, phone: str | None,
-                  documents: dict[str, str] | None = None, **extra: Any) -> VisitRow:
+                  documents: dict[str, str] | None = None,
+                  answers: dict[str, bool] | None = None, **extra: Any) -> VisitRow:
+    """A new visit with the documents its errand needs: with `answers` to the errand's
+    questions only those that apply (the catalogue's when/unless)."""
     errand = tx.ctx.errand(errand_code)
     normal = cprlib.normalise(cpr) if cpr else None
-    docs = {d.code: "unknown" for d in errand.documents}
+    try:
+        errand.check_answers(answers or {})
+    except ValueError as exc:
+        raise Invalid(str(exc), code="unknown_question",
+                      questions=[q.code for q in errand.questions]) from None
+    docs = {d.code: "unknown" for d in errand.needed(answers)}
     for code, status in (documents or {}).items():
         if code not in docs:
-            raise Invalid(f"Errand {errand.code} has no document '{code}'.",
-                          code="unknown_document", documents=sorted(docs))
+            known = any(d.code == code for d in errand.documents)
+            raise Invalid(f"Errand {errand.code} has no document '{code}'" + (
+                " that applies with these answers." if known else "."),
+                code="document_not_needed" if known else "unknown_document",
+                documents=sorted(docs))
         docs[code] = DocStatus(status).value
     ticket, seq = next_ticket(tx, site_id, day, kind)
     row = VisitRow(
@@ -234,8 +284,8 @@ def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand
 
 
 def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | None,
-                    phone: str | None, documents: dict[str, str] | None, priority: int
-                    ) -> dict[str, Any]:
+                    phone: str | None, documents: dict[str, str] | None, priority: int,
+                    answers: dict[str, bool] | None = None) -> dict[str, Any]:
     site = tx.lock(site_id)
     day = tx.ctx.today(site, tx.now)
     windows = site.windows(day)
@@ -244,7 +294,8 @@ def register_walkin(tx: Tx, site_id: str, errand: str, name: str, cpr: str | Non
                           "hours.", code="site_closed")
     row = new_visit_row(tx, site_id=site_id, day=day, kind=Kind.WALKIN, state=State.WAITING,
                         errand_code=errand, name=name, cpr=cpr, phone=phone,
-                        documents=documents, priority=priority, arrived_at=tx.now)
+                        documents=documents, answers=answers, priority=priority,
+                        arrived_at=tx.now)
     return finish_change(tx, row, "register_walkin", {"errand": errand})
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..domain.errors import DomainError, NotFound
+from ..domain.errors import DomainError, Invalid, NotFound
 from ..services import bookings, visits
 from ..services.context import Tx
 from ..storage.models import VisitRow
@@ -34,13 +34,16 @@ GROUPS = (
 
 
 def errands(ctx) -> list[dict[str, Any]]:
-    """The catalogue as the kiosk shows it: grouped, with hints and documents."""
+    """The catalogue as the kiosk shows it: grouped, with hints, the questions asked first
+    and the documents (each with the answer it applies for)."""
     group_of = {code: g for g, codes in GROUPS for code in codes}
     return [{"code": e.code, "group": group_of.get(e.code, "other"),
              "name_da": e.name_da, "name_en": e.name_en, "phone": e.phone,
              "self_service": e.self_service, "hint_da": e.hint_da, "hint_en": e.hint_en,
-             "documents": [{"code": d.code, "name_da": d.name_da, "name_en": d.name_en}
-                           for d in e.documents]}
+             "questions": [{"code": q.code, "text_da": q.text_da, "text_en": q.text_en,
+                            "text_ar": q.text_ar or q.text_en} for q in e.questions],
+             "documents": [{"code": d.code, "name_da": d.name_da, "name_en": d.name_en,
+                            "when": d.when, "unless": d.unless} for d in e.documents]}
             for e in ctx.catalogue.errand]
 
 
@@ -77,14 +80,23 @@ def check_in(tx: Tx, site_id: str, ref: str) -> dict[str, Any]:
     return _answer(tx, row, tickets.issue(tx.session, row, tx.now), early_minutes=minutes)
 
 
-def walk_in(tx: Tx, site_id: str, errand: str, documents: dict[str, bool]) -> dict[str, Any]:
-    need = [d.code for d in tx.ctx.errand(errand).documents]
+def walk_in(tx: Tx, site_id: str, errand: str, documents: dict[str, bool],
+            answers: dict[str, bool] | None = None) -> dict[str, Any]:
+    """Queued only with every document that applies: the errand's questions answered first
+    (e.g. a first passport needs no old passport), then each of those documents present."""
+    found = tx.ctx.errand(errand)
+    answers = answers or {}
+    unanswered = [q.code for q in found.questions if q.code not in answers]
+    if unanswered:
+        raise Invalid("Answer the errand's questions first.", code="unanswered_question",
+                      questions=unanswered)
+    need = [d.code for d in found.needed(answers)]
     missing = [c for c in need if not documents.get(c)]
     if missing:
         raise DomainError("A walk-in is queued only with every document.",
                           code="missing_documents", missing=missing)
     answer = visits.register_walkin(tx, site_id, errand, KIOSK_NAME, None, None,
-                                    {c: "present" for c in need}, 0)
+                                    {c: "present" for c in need}, 0, answers=answers)
     row = tx.session.get(VisitRow, answer["id"])
     return _answer(tx, row, tickets.issue(tx.session, row, tx.now))
 

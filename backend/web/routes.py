@@ -192,6 +192,7 @@ class CheckIn(Body):
 class WalkIn(Body):
     errand: Errand
     documents: dict[str, bool] = Field(default_factory=dict)
+    answers: dict[str, bool] = Field(default_factory=dict, max_length=10)
 
 
 class Book(Body):
@@ -232,7 +233,8 @@ async def kiosk_check_in(request: Request, body: CheckIn, site_id: str = SiteId,
 @router.post("/kiosk/{site_id}/api/walk-in", openapi_extra=KIOSK)
 async def kiosk_walk_in(request: Request, body: WalkIn, site_id: str = SiteId,
                         w: Writer = Depends(device_writer)):
-    answer = await w.run(lambda tx: kiosk.walk_in(tx, site_id, body.errand, body.documents),
+    answer = await w.run(lambda tx: kiosk.walk_in(tx, site_id, body.errand, body.documents,
+                                                     body.answers),
                          status=201)
     return _ticket_answer(request, answer)
 

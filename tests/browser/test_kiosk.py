@@ -68,17 +68,26 @@ def choose(page, errand_name: str):
     page.click(f"button.errand:has-text('{errand_name}')")
 
 
+def first_passport(page, yes: bool) -> None:
+    """The passport's question comes before its documents."""
+    page.wait_for_selector("#s-question:not([hidden])")
+    assert text(page, "#q-text") == "Er det dit første pas?"
+    page.click("#q-yes" if yes else "#q-no")
+
+
 def test_a_walk_in_with_every_document_gets_a_ticket_with_a_qr_code(room):
     page = kiosk(room)
     choose(page, "Pas til voksen")
+    first_passport(page, yes=True)
     page.wait_for_selector("#s-doc:not([hidden])")
     seen = []
-    for _ in range(3):
+    for _ in range(2):
         until(lambda: text(page, "#doc-name") not in seen)
         seen.append(text(page, "#doc-name"))
         page.click("#doc-yes")
     page.wait_for_selector("#s-ticket:not([hidden])", timeout=5000)
-    assert seen[0] == "Nuværende eller tidligere pas"
+    # a first passport: never asked for the old one
+    assert seen == ["Anden billedlegitimation, fx kørekort", "Fødsels-, dåbs- eller navneattest"]
     assert text(page, "#t-number") == "C001"
     assert text(page, "#ticket-msg").startswith("Du er tjekket ind — nummer C001, forventet")
     assert page.get_attribute("#t-qr", "src").startswith("data:image/svg+xml")
@@ -92,13 +101,14 @@ def test_a_walk_in_with_every_document_gets_a_ticket_with_a_qr_code(room):
 def test_one_missing_document_is_not_queued_but_offered_a_time_to_book(room):
     page = kiosk(room)
     choose(page, "Pas til voksen")
+    first_passport(page, yes=True)
     page.wait_for_selector("#s-doc:not([hidden])")
     page.click("#doc-yes")
-    until(lambda: text(page, "#doc-of") == "Dokument 2 af 3")
+    until(lambda: text(page, "#doc-of") == "Dokument 2 af 2")
     page.click("#doc-no")
     page.wait_for_selector("#s-missing:not([hidden])")
-    assert text(page, "#missing-list .lacking").startswith("Anden billedlegitimation")
-    assert page.locator("#missing-list li").count() == 3
+    assert text(page, "#missing-list .lacking").startswith("Fødsels-, dåbs- eller")
+    assert page.locator("#missing-list li").count() == 2
     page.wait_for_selector("#times button.time", timeout=5000)
     assert [x for x in day_visits(room) if x["kind"] == "walkin"] == []
     page.locator("#times button.time").first.click()
@@ -110,6 +120,32 @@ def test_one_missing_document_is_not_queued_but_offered_a_time_to_book(room):
     booked = [x for x in day_visits(room) if x["kind"] == "booked"]
     assert len(booked) == 1 and booked[0]["citizen"]["name"] == NAMES[2]
     assert booked[0]["booking_ref"] in text(page, "#booked")
+
+
+def test_a_renewal_is_asked_for_the_old_passport_only_by_keyboard_and_in_english(room):
+    page = kiosk(room)
+    page.click("button.lang[data-lang=en]")
+    choose(page, "Passport, adult")
+    page.wait_for_selector("#s-question:not([hidden])")
+    assert text(page, "#q-text") == "Is this your first passport?"
+    assert text(page, "#s-question .muted") == "First, a question"
+    assert page.evaluate("document.activeElement.id") == "q-yes"
+    page.click("button.lang[data-lang=ar]")  # the question follows the language
+    assert text(page, "#q-text") == "هل هذا أول جواز سفر لك؟"
+    page.click("button.lang[data-lang=en]")
+    page.focus("#q-yes")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "q-no"
+    page.keyboard.press("Enter")  # not the first passport: a renewal
+    page.wait_for_selector("#s-doc:not([hidden])")
+    assert text(page, "#doc-name") == "Current or previous passport"
+    assert text(page, "#doc-of") == "Document 1 of 1"
+    page.keyboard.press("Enter")  # yes, it is here
+    page.wait_for_selector("#s-ticket:not([hidden])", timeout=5000)
+    walkins = [x for x in day_visits(room) if x["kind"] == "walkin"]
+    assert [{d["code"]: d["status"] for d in w["documents"]} for w in walkins] == [
+        {"old_passport": "present"}]
+    assert page.errors == []
 
 
 def test_an_errand_self_service_solves_is_said_first_and_not_queued(room):

@@ -97,7 +97,10 @@ def test_every_page_at_every_size_fits_and_passes_axe(busy_room):
         page.click("button.lang[data-lang=en]")
         problems += check(page, "kiosk-errands-en")
         page.click("button.errand:has-text('Passport, adult')")
-        for _ in range(3):
+        page.wait_for_selector("#s-question:not([hidden])")
+        problems += check(page, "kiosk-question")
+        page.click("#q-yes")  # a first passport: two documents
+        for _ in range(2):
             page.wait_for_selector("#s-doc:not([hidden])")
             page.click("#doc-yes")
         page.wait_for_selector("#s-ticket:not([hidden])", timeout=5000)
@@ -176,6 +179,8 @@ def test_no_page_answer_or_stream_for_these_devices_holds_personal_data(room):
     page.wait_for_selector("#s-ticket:not([hidden])", timeout=5000)
     page.click("#s-ticket .done")
     choose(page, "Pas til voksen")
+    page.click("#q-no")
+    page.wait_for_selector("#s-doc:not([hidden])")
     page.click("#doc-no")
     page.wait_for_selector("#times button.time", timeout=5000)
     page.locator("#times button.time").first.click()

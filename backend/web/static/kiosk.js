@@ -1,5 +1,6 @@
-// The check-in kiosk: check-in by booking reference, or a walk-in's errand, hint and
-// documents, then a ticket or the list to take home and a time to book. Resets itself
+// The check-in kiosk: check-in by booking reference, or a walk-in's errand, hint, the
+// errand's questions (e.g. "Er det dit første pas?": they decide which documents apply) and
+// those documents, then a ticket or the list to take home and a time to book. Resets itself
 // after the idle time and keeps nothing of the citizen before.
 "use strict";
 (function () {
@@ -14,7 +15,10 @@
   let idleTimer = null;
   let errand = null;
   let docIndex = 0;
-  let answers = {};
+  let answers = {};     // document code -> has it
+  let qIndex = 0;
+  let qAnswers = {};    // question code -> yes/no
+  let docs = [];        // the documents that apply with those answers
   let chosenTime = null;
   let busy = false;
 
@@ -28,6 +32,10 @@
     { weekday: "short", day: "numeric", month: "short" }).format(new Date(iso + "T12:00:00"));
   const nameOf = (x) => (lang === "da" ? x.name_da : x.name_en);
   const hintOf = (x) => (lang === "da" ? x.hint_da : (x.hint_en || x.hint_da));
+  const questionOf = (q) => (lang === "da" ? q.text_da : lang === "ar" ? q.text_ar : q.text_en);
+  // a document applies unless the answer to its question rules it out
+  const applies = (d) => (d.when ? qAnswers[d.when] !== false
+    : d.unless ? qAnswers[d.unless] !== true : true);
 
   function el(tag, cls, text) {
     const e = document.createElement(tag);
@@ -53,6 +61,8 @@
       b.setAttribute("aria-pressed", String(b.dataset.lang === lang));
     });
     renderErrands();
+    if (errand && !$("s-question").hidden) renderQuestion();
+    if (errand && !$("s-doc").hidden) renderDocument();
   }
 
   function newKey() {
@@ -157,7 +167,9 @@
   function chooseErrand(e) {
     errand = e;
     answers = {};
+    qAnswers = {};
     docIndex = 0;
+    qIndex = 0;
     if (e.phone || e.self_service) {
       const ways = [];
       if (e.phone) ways.push(t("can_phone"));
@@ -166,21 +178,50 @@
       $("hint-text").textContent = hintOf(e);
       show("s-hint");
     } else {
-      askDocument();
+      askQuestion();
     }
   }
 
+  // the errand's questions first: their answers decide which documents are asked for
+  function askQuestion() {
+    const questions = errand.questions || [];
+    if (qIndex >= questions.length) {
+      docs = errand.documents.filter(applies);
+      docIndex = 0;
+      askDocument();
+      return;
+    }
+    renderQuestion();
+    show("s-question");
+  }
+
+  function renderQuestion() {
+    const q = errand.questions[qIndex];
+    if (q) $("q-text").textContent = questionOf(q);
+  }
+
+  function reply(yes) {
+    const q = errand.questions[qIndex];
+    qAnswers[q.code] = yes;
+    qIndex += 1;
+    askQuestion();
+  }
+
   function askDocument() {
-    const docs = errand.documents;
     if (docIndex >= docs.length) { walkIn(); return; }
-    const d = docs[docIndex];
-    $("doc-of").textContent = t("doc_of", { n: docIndex + 1, total: docs.length });
-    $("doc-name").textContent = nameOf(d);
+    renderDocument();
     show("s-doc");
   }
 
+  function renderDocument() {
+    const d = docs[docIndex];
+    if (!d) return;
+    $("doc-of").textContent = t("doc_of", { n: docIndex + 1, total: docs.length });
+    $("doc-name").textContent = nameOf(d);
+  }
+
   function answer(present) {
-    const d = errand.documents[docIndex];
+    const d = docs[docIndex];
     answers[d.code] = present;
     if (!present) { missing(d); return; }
     docIndex += 1;
@@ -190,14 +231,14 @@
   async function walkIn() {
     if (busy) return;
     busy = true;
-    const r = await api("POST", "walk-in", { errand: errand.code, documents: answers });
+    const r = await api("POST", "walk-in", { errand: errand.code, documents: answers, answers: qAnswers });
     busy = false;
     if (!r.ok) { message(t(r.body.code === "offline" ? "offline" : "error")); return; }
     showTicket(r.body, t("checked_in", { ticket: r.body.ticket, time: r.body.expected }), "");
   }
 
   async function missing(doc) {
-    $("missing-list").replaceChildren(...errand.documents.map((d) => {
+    $("missing-list").replaceChildren(...docs.map((d) => {
       const li = el("li", d.code === doc.code ? "lacking" : "", nameOf(d));
       return li;
     }));
@@ -243,9 +284,10 @@
   // --- reset --------------------------------------------------------------------------------
   function reset() {
     errand = null; answers = {}; docIndex = 0; chosenTime = null; busy = false;
+    qAnswers = {}; qIndex = 0; docs = [];
     ["ref", "search", "b-name", "b-phone"].forEach((id) => { $(id).value = ""; });
     ["ticket-msg", "ticket-early", "t-number", "t-expected", "t-place", "doc-name", "doc-of",
-     "hint-ways", "hint-text", "booked", "book-at", "message"].forEach((id) => { $(id).textContent = ""; });
+     "hint-ways", "hint-text", "booked", "book-at", "message", "q-text"].forEach((id) => { $(id).textContent = ""; });
     $("t-qr").removeAttribute("src");
     delete $("t-qr").dataset.url;
     $("missing-list").replaceChildren();
@@ -266,7 +308,9 @@
   $("walkin").addEventListener("click", () => { $("search").value = ""; renderErrands(); show("s-errand"); });
   $("search").addEventListener("input", renderErrands);
   $("self").addEventListener("click", () => message(t("self_done") + " " + hintOf(errand)));
-  $("wait").addEventListener("click", askDocument);
+  $("wait").addEventListener("click", askQuestion);
+  $("q-yes").addEventListener("click", () => reply(true));
+  $("q-no").addEventListener("click", () => reply(false));
   $("doc-yes").addEventListener("click", () => answer(true));
   $("doc-no").addEventListener("click", () => answer(false));
   $("book-form").addEventListener("submit", book);

@@ -111,7 +111,7 @@ class StatsScreen(SubScreen):
             table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD,
                           collapse_padding=True, pad_edge=False)
             cols = [0, *range(first, first + len(headings))]
-            for col, heading in zip(cols, (_("Site"), *headings), strict=True):
+            for col, heading in zip(cols, (_("Site name"), *headings), strict=True):
                 # the figures have no spaces (their units are in the heading): a narrow
                 # terminal wraps the headings, never a figure
                 table.add_column(heading, justify="right" if col else "left")

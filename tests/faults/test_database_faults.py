@@ -6,6 +6,7 @@ Retry-After in time, nothing half-applied, and its retry with the same key appli
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -14,8 +15,22 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from ..console_ui import counter_screen
 from ..helpers import key, token
-from .desk import report, tokens
+from .desk import (
+    SIZE,
+    Backend,
+    bar,
+    console,
+    ready,
+    report,
+    rows,
+    same_day,
+    tokens,
+    told,
+    wait,
+    walk_ins,
+)
 
 pytestmark = pytest.mark.sqlite_only(
     reason="an SQLite file held by another program, a full disk under SQLite's file; "
@@ -135,6 +150,66 @@ def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
            f"503 database_busy after {answered:.2f} s; /health/live p99 "
            f"{_p99(live) * 1000:.0f} ms, day read p99 {_p99(reads) * 1000:.0f} ms during "
            "the lock; applied once on its retry")
+
+
+def test_arrived_while_the_database_is_locked_is_shown_busy_and_applied_once(srv, tmp_path):
+    """Finding 2 of issue 26 against a real locked database (the proxy's 503 in
+    test_network_faults is the same answer made up): `s` pressed while another program
+    holds the SQLite file was reported failed, blaming the network. Now the console stays
+    online (the stream and the reads go on), shows `s` waiting with the server's reason on
+    the bar and the row, asks again with its key, and shows serving once the file is free;
+    applied once, the screen equal to the backend's day."""
+    srv.config.write_text(srv.config.read_text().replace(
+        "tick_seconds = 1", f"tick_seconds = 1\nwrite_lock_timeout = {LOCK_TIMEOUT / 2}"))
+    sup, cw = tokens(srv)
+    srv.start()
+    walk_ins(srv, sup)
+    backend = Backend(srv, sup)
+    app = console(srv.url, cw, tmp_path)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            screen = counter_screen(app)
+            await pilot.press("o")
+            await wait(pilot, lambda: screen.counter and screen.counter.state == "open",
+                       10, "the counter open")
+            await pilot.press("n")
+            await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
+            vid = screen.mine.id
+            holder = sqlite3.connect(srv.db, timeout=0, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            held = time.monotonic()
+            try:
+                await pilot.press("s")
+                shown = await wait(pilot, lambda: "Ankommet sendt — venter på svar "
+                                   "(serveren siger: databasen er optaget" in bar(app),
+                                   8, "the server's reason shown")
+                assert rows(app)[vid].startswith("⧗")
+                while time.monotonic() - held < HELD + 1.5:  # online, waiting, not failed
+                    assert "● Online" in bar(app) and "⧗" in bar(app), bar(app)
+                    assert screen.mine.state == "called"
+                    assert "Ingen forbindelse" not in told(app)
+                    assert "Ankommet:" not in told(app)
+                    await pilot.pause(0.2)
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            freed = time.monotonic()
+            await wait(pilot, lambda: screen.mine.state == "serving" and "⧗" not in bar(app),
+                       10, "serving shown")
+            after = time.monotonic() - freed
+            assert not rows(app)[vid].startswith("⧗")
+            assert await backend.applied("anne", "start") == 1
+            await same_day(pilot, backend)
+            report(f"SQLite file held exclusively {HELD + 1.5:.0f} s, `s` pressed (real "
+                   "console)", shown, 0, 0,
+                   "`⧗ Ankommet sendt — venter på svar (serveren siger: databasen er "
+                   "optaget / the database is busy)` and `⧗` on the row; online "
+                   f"throughout; serving shown {after:.1f} s after the file was free; "
+                   "applied once")
+
+    asyncio.run(go())
 
 
 def test_full_disk_answers_503_keeps_what_was_acknowledged_and_heals(ctx, server, client):

@@ -34,6 +34,7 @@ import contextlib
 import socket
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -43,7 +44,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_server import prepare, start_server, write_config  # noqa: E402
+from bench_server import prepare, write_config  # noqa: E402
 
 COUNTERS = 4
 #: each endpoint's action in the audit log
@@ -176,7 +177,14 @@ async def main_async(args) -> bool:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
-    server = start_server(cfg, port)
+    log = open(folder / "server.log", "wb")  # noqa: SIM115 - read at the end
+    server = subprocess.Popen([sys.executable, "-m", "backend.cli", "--config", str(cfg),
+                               "serve", "--port", str(port)], stdout=log, stderr=log)
+    for _ in range(300):
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=0.5).status_code == 200:
+                break
+        await asyncio.sleep(0.1)
     run = Run()
     try:
         rec = {"Authorization": f"Bearer {tok['reception']}"}
@@ -221,6 +229,13 @@ async def main_async(args) -> bool:
             "SELECT actor, action, visit_id FROM audit WHERE actor IN "
             "('cw1', 'cw2', 'cw3', 'cw4', 'rec') AND visit_id IS NOT NULL "
             "AND action IN ('call_next', 'start', 'finish', 'register_walkin')").fetchall())
+    log.close()
+    lines = collections.Counter(
+        line.split(" ", 2)[-1][:120] for line in
+        (folder / "server.log").read_text(errors="replace").splitlines()
+        if "ERROR" in line or "WARNING" in line)
+    print("the server's log, its error and warning lines by count:",
+          dict(lines.most_common(8)))
     return report(run, args, audited)
 
 

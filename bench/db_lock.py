@@ -31,6 +31,7 @@ import argparse
 import asyncio
 import collections
 import contextlib
+import shutil
 import socket
 import sqlite3
 import statistics
@@ -236,6 +237,7 @@ async def main_async(args) -> bool:
         if "ERROR" in line or "WARNING" in line)
     print("the server's log, its error and warning lines by count:",
           dict(lines.most_common(8)))
+    shutil.rmtree(folder, ignore_errors=True)
     return report(run, args, audited)
 
 

@@ -90,9 +90,11 @@ def _run_workers(config) -> None:
 
 def worker_app():
     """One worker of `serve --workers N` (an app factory, for uvicorn)."""
+    from .allocator import limit_arenas
     from .api.app import create_app
     from .connections import configure
 
+    limit_arenas()
     given = json.loads(os.environ[WORKER_ENV])
     args = argparse.Namespace(config=given["config"], database_url=given["database_url"])
     ctx = build_context(args)
@@ -116,8 +118,10 @@ def _tune_gc() -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .allocator import limit_arenas
     from .storage.dialect import is_sqlite
 
+    limit_arenas()  # before any thread of the server starts (backend/allocator.py)
     ctx = build_context(args)
     if args.demo:
         _demo_clock(ctx, args.speed)

@@ -53,6 +53,20 @@ def proc_figures(pid: int) -> dict[str, float]:
             "fds": len(os.listdir(f"/proc/{pid}/fd"))}
 
 
+def fd_kinds(pid: int) -> dict[str, int]:
+    """What a process's open files are, counted: sockets, pipes, and files by name."""
+    kinds: dict[str, int] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        kind = target.split(":")[0] if ":" in target and not target.startswith("/") \
+            else Path(target).name
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 def site_config(folder: Path) -> Path:
     """The demo site in a fixed-offset zone where the day (08:00-16:00) is just starting
     now, whatever the hour of the run: the whole opening day lies ahead (at speed 20, 24
@@ -200,9 +214,13 @@ async def soak(args) -> dict:
         cfg = folder / "console.toml"
         cfg.write_text(f'[server]\nurl = "{url}"\nsite = "demo"\ncounter = 1\n')
         console_pid = None
+        # tmux starts the console with its server's environment, not this one's: what
+        # chooses the code (another checkout's, to compare) and the allocator goes along
+        passed = [f"{k}={os.environ[k]}" for k in ("PYTHONPATH", "MALLOC_ARENA_MAX")
+                  if k in os.environ]
         if shutil.which("tmux"):
             subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", "130", "-y",
-                            "40", "env", f"SKRANKE_CONFIG={cfg}",
+                            "40", "env", *passed, f"SKRANKE_CONFIG={cfg}",
                             f"SKRANKE_TOKEN={tokens['caseworker']}",
                             f"XDG_DATA_HOME={folder}", *console_run], check=True)
             await asyncio.sleep(3)
@@ -230,6 +248,7 @@ async def soak(args) -> dict:
                 if pid is not None:
                     with contextlib.suppress(FileNotFoundError, ProcessLookupError):
                         sample.update({f"{name}_{k}": v for k, v in proc_figures(pid).items()})
+                        sample[f"{name}_fd_kinds"] = fd_kinds(pid)
             sample["db_mb"] = db.stat().st_size / 2**20 if db.exists() else 0
             sample["wal_mb"] = wal.stat().st_size / 2**20 if wal.exists() else 0
             sample["events"] = sum(counts)
@@ -244,7 +263,17 @@ async def soak(args) -> dict:
         if console_pid is not None:
             screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session],
                                     capture_output=True, text=True).stdout
+        if args.json:  # the server's whole log, kept beside the result
+            with contextlib.suppress(OSError):
+                shutil.copy(folder / "server.log", f"{args.json}.server.log")
+        errors: dict[str, int] = {}  # the server's own complaints, counted by line
+        with contextlib.suppress(OSError):
+            for line in (folder / "server.log").read_text(errors="replace").splitlines():
+                if any(w in line for w in ("ERROR", "error", "failed", "Traceback")):
+                    text = line.split(" - ")[-1][:160]
+                    errors[text] = errors.get(text, 0) + 1
         return {"samples": samples, "requests": stats, "screen": screen,
+                "server_errors": errors,
                 "console_alive": console_pid is not None and Path(f"/proc/{console_pid}")
                 .exists()}
     finally:
@@ -273,7 +302,8 @@ def growth(samples: list[dict], after_minutes: float, share: float = 1.0
     third = max(1, len(span) // 3)
     out = {}
     for key, value in span[0].items():
-        if key in ("t", "mono", "day_minutes", "events") or key not in span[-1]:
+        if key in ("t", "mono", "day_minutes", "events") or key not in span[-1] \
+                or key.endswith("_fd_kinds"):
             continue
         if key.endswith(("_fds", "_threads")):
             value = max(s.get(key, 0) for s in span[:third])
@@ -324,6 +354,8 @@ def report(result: dict, args) -> bool:
                     f"{k} {a[k]} -> {b[k]}" for k in b if k in a))
     print("growth after warm-up (%):", json.dumps(result["growth"]))
     print("growth over the last third (%):", json.dumps(result["growth_last_third"]))
+    print("the server's log, lines of errors by count:",
+          json.dumps(result.get("server_errors", {}), ensure_ascii=False))
     print("console alive at the end:", result["console_alive"])
     print("the console's screen at the end:\n" + result["screen"])
     grown = {k: v for k, v in result["growth"].items() if k in JUDGED and v > args.limit}

@@ -6,7 +6,8 @@
 Every SECONDS it writes one line of OUT_DIR/objects.jsonl: the process's RSS and where
 its memory is (Python's objects as tracemalloc counts them, SQLite's own allocations
 (page caches), the C allocator's bytes in use and held free, memory-mapped blocks), the
-collector's counts and the 40 commonest object types; and, unless --light,
+collector's counts and the 40 commonest object types (under --light only with --collect,
+see _watch); and, unless --light,
 OUT_DIR/snap-NNN.pickle, a tracemalloc snapshot (tracing doubles the memory and slows
 every allocation: --light leaves it off and measures the program as it runs; --collect
 runs a full collection before each line, to tell garbage waiting for the collector from
@@ -85,7 +86,7 @@ def _objects() -> dict:
             "objects": sum(counts.values()), "types": dict(counts.most_common(40))}
 
 
-def _watch(out: Path, every: float, collect: bool) -> None:
+def _watch(out: Path, every: float, collect: bool, census: bool) -> None:
     n = 0
     with (out / "objects.jsonl").open("a") as log:
         while True:
@@ -95,7 +96,9 @@ def _watch(out: Path, every: float, collect: bool) -> None:
             if tracemalloc.is_tracing():
                 gc.collect()  # what is held, not the garbage the collector has yet to see
                 tracemalloc.take_snapshot().dump(str(out / f"snap-{n:03d}.pickle"))
-            log.write(json.dumps(_objects()) + "\n")
+            log.write(json.dumps(_objects() if census else {
+                "t": round(time.monotonic()), "memory": _memory(),
+                "gc_count": gc.get_count()}) + "\n")
             log.flush()
             n += 1
 
@@ -104,6 +107,7 @@ def diff(out: Path, first: int = 1) -> None:
     lines = [json.loads(x) for x in (out / "objects.jsonl").read_text().splitlines()]
     if len(lines) > first:
         print(f"{out}: memory (MB)", lines[first].get("memory"), "->", lines[-1].get("memory"))
+    if len(lines) > first and "types" in lines[first]:
         old, new = lines[first]["types"], lines[-1]["types"]
         grown = sorted(((new[k] - old.get(k, 0), k) for k in new), reverse=True)[:15]
         print("objects:", lines[first]["objects"], "->", lines[-1]["objects"])
@@ -137,7 +141,13 @@ def main() -> int:
     Path(out).mkdir(parents=True, exist_ok=True)
     if not light:
         tracemalloc.start(8)
-    threading.Thread(target=_watch, args=(Path(out), float(every), collect),
+    # The census of objects (gc.get_objects from this thread) only when asked for it: a
+    # tuple another thread is building from a generator (`tuple(x for x in rows)`) may be
+    # in the list it returns, and CPython then refuses to grow it ("SystemError:
+    # Objects/tupleobject.c: bad argument to internal function", python/cpython#39117): the
+    # soak's server answered a 500 about once a minute under --light with the census.
+    census = not light or collect
+    threading.Thread(target=_watch, args=(Path(out), float(every), collect, census),
                      daemon=True).start()
     module, function = target.split(":")
     sys.argv = [target, *rest]

@@ -10,9 +10,11 @@ it off the event loop. No Textual here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -72,11 +74,21 @@ class Outbox:
         with self._db() as db:
             db.execute(_SCHEMA)
 
-    def _db(self) -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        """A connection for one use, closed after it. (sqlite3's own `with` commits but
+        does not close, and since Python 3.11 a connection is in a reference cycle with its
+        statement cache: an unclosed one kept the outbox's file and its WAL open until the
+        garbage collector ran. The replay every 15 s opens two, so once the day was quiet
+        the console held up to 37 files; issue 26's soak.)"""
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=FULL")
-        return db
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            with db:
+                yield db
+        finally:
+            db.close()
 
     def add(self, kind: str, label: str, method: str, path: str, body: Any, key: str,
             occurred_at: datetime) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from contextlib import asynccontextmanager
 
 from anyio import to_thread
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from .. import logs, web
+from .. import allocator, logs, web
 from ..domain.errors import DatabaseBusy, DomainError
 from ..services.context import AppContext
 from ..services.events import EventHub
@@ -168,6 +169,7 @@ def _busiest(route) -> int:
 
 
 async def _tick_loop(ctx: AppContext) -> None:
+    trimmed = time.monotonic()
     while True:
         try:
             made = await ctx.writes.run(tick, ctx)
@@ -175,6 +177,9 @@ async def _tick_loop(ctx: AppContext) -> None:
                 log.info("tick: %d automatic transitions", made)
         except Exception as exc:  # noqa: BLE001 - the loop must survive a bad tick
             log.error("tick failed: %s", type(exc).__name__)
+        if time.monotonic() - trimmed >= allocator.TRIM_SECONDS:  # free memory handed back
+            trimmed = time.monotonic()
+            await asyncio.to_thread(allocator.trim)
         await asyncio.sleep(ctx.settings.tick_seconds)
 
 

@@ -20,7 +20,7 @@ from pydantic import AwareDatetime as _Aware
 from pydantic import TypeAdapter, ValidationError
 
 from .. import json_codec
-from ..domain.errors import DatabaseBusy, Forbidden, Invalid, TooManyFailures, Unauthorized
+from ..domain.errors import Forbidden, Invalid, TooManyFailures, Unauthorized
 from ..services import throttle, tokens
 from ..services.context import Actor, AppContext, Tx
 from ..storage.models import IdempotencyRow
@@ -215,9 +215,10 @@ class Writer:
 
     def _run(self, fn: Callable[[Tx], Any], status: int, remember: bool, deadline: float
              ) -> tuple[Any, int, bool, dict[str, int]]:
-        left = deadline - time.monotonic()
-        if left <= 0:  # waited its turn too long behind writes that waited for the lock
-            raise DatabaseBusy()
+        # A write that waited its turn past its time (behind writes that waited for the
+        # lock) still gets one try without waiting: done if the lock is free, else 503
+        # busy at once, and the rest of its batch with it (storage/db.py Batch.busy).
+        left = max(0.0, deadline - time.monotonic())
         with self.ctx.transaction(self.actor, self.occurred_at, timeout=left) as tx:
             session = tx.session
             if self.key:

@@ -52,6 +52,12 @@ class Actor:
 
 
 SYSTEM = Actor(token_id="system", role="system", person="system")  # noqa: S106
+#: How long a background write (the tick, a plan's event) waits for the database's lock. No
+#: one waits for its answer and it is made again on its next round, while the users' writes
+#: queued behind it on the write thread must be answered within `write_lock_timeout`: under
+#: a lock held by another program, a tick and a plan waiting the full 5 s each ahead of a
+#: user's write had it answered after up to 15 s (bench/db_lock.py).
+BACKGROUND_WAIT = 0.5
 
 
 class CommitListener(Protocol):

@@ -41,7 +41,7 @@ from ..domain.forward import Plan
 from ..domain.queue import queue_plan
 from ..storage import repo
 from ..storage.models import Meta, SiteRow
-from .context import SYSTEM, AppContext
+from .context import BACKGROUND_WAIT, SYSTEM, AppContext
 from .events import running_loop
 from .views import gap_views, iso
 
@@ -275,7 +275,7 @@ class Planner:
         ctx, seq, now, key = self.ctx, snap.seq, snap.now, f"plan_as_of:{site_id}"
         if snap.published[1:] == [digest]:  # the last plan published says just this
             return Published(seq, plan, now, data, gaps)
-        with ctx.transaction(SYSTEM) as tx:
+        with ctx.transaction(SYSTEM, timeout=BACKGROUND_WAIT) as tx:
             tx.lock(site_id)
             mark = tx.session.get(Meta, key)
             if mark is not None and int(mark.value.split()[0]) >= seq:

@@ -11,7 +11,7 @@ from ..domain.queue import automatic_transitions
 from ..storage import repo
 from ..storage.models import EventRow, IdempotencyRow, NoteRow, VisitRow
 from . import throttle
-from .context import SYSTEM, AppContext, Tx
+from .context import BACKGROUND_WAIT, SYSTEM, AppContext, Tx
 from .visits import finish_change
 
 #: What a visit's citizen name becomes once its personal data is erased.
@@ -22,7 +22,7 @@ def tick(ctx: AppContext) -> int:
     """Run every due automatic transition on every site; returns how many were made."""
     made = 0
     for site in ctx.settings.sites:
-        with ctx.transaction(SYSTEM) as tx:
+        with ctx.transaction(SYSTEM, timeout=BACKGROUND_WAIT) as tx:
             session = tx.session
             tx.lock(site.id)
             today = ctx.today(site, tx.now)
@@ -47,7 +47,7 @@ def tick(ctx: AppContext) -> int:
                                   {"automatic": True, "reason": change.after.left_reason})
                     made += 1
     purge_personal_data(ctx)
-    with ctx.db.write() as session:
+    with ctx.db.write(BACKGROUND_WAIT) as session:
         cutoff = ctx.clock.now() - timedelta(hours=ctx.settings.idempotency_hours)
         session.execute(delete(IdempotencyRow).where(IdempotencyRow.created_at < cutoff))
         kept = ctx.clock.now() - timedelta(hours=ctx.settings.event_retention_hours)
@@ -64,7 +64,7 @@ def purge_personal_data(ctx: AppContext) -> int:
     """
     today = ctx.clock.now().date()
     before = today - timedelta(days=ctx.settings.personal_data_days)
-    with ctx.db.write() as session:
+    with ctx.db.write(BACKGROUND_WAIT) as session:
         ids = select(VisitRow.id).where(VisitRow.day < before,
                                         VisitRow.citizen_name != ERASED)
         session.execute(delete(NoteRow).where(NoteRow.visit_id.in_(ids)))

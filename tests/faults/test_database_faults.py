@@ -6,6 +6,7 @@ Retry-After in time, nothing half-applied, and its retry with the same key appli
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
 import time
@@ -14,8 +15,22 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from ..console_ui import counter_screen
 from ..helpers import key, token
-from .desk import report, tokens
+from .desk import (
+    SIZE,
+    Backend,
+    bar,
+    console,
+    ready,
+    report,
+    rows,
+    same_day,
+    tokens,
+    told,
+    wait,
+    walk_ins,
+)
 
 pytestmark = pytest.mark.sqlite_only(
     reason="an SQLite file held by another program, a full disk under SQLite's file; "
@@ -42,6 +57,21 @@ def _p99(values: list[float]) -> float:
     return values[min(len(values) - 1, int(0.99 * len(values)))]
 
 
+def _until_answered(url: str, headers: dict, path: str, body: dict | None, k: str,
+                    sent: list) -> None:
+    """A client that sends its write again with its key after each 503, as the console
+    does; every attempt's (status, seconds to its answer, the visit made) in `sent`."""
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as c:
+        while True:
+            t0 = time.monotonic()
+            r = c.post(path, json=body, headers={"Idempotency-Key": k})
+            sent.append((r.status_code, time.monotonic() - t0,
+                         r.json().get("id") if r.status_code == 201 else None))
+            if r.status_code != 503:
+                return
+            time.sleep(float(r.headers["Retry-After"]))
+
+
 def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
     srv.config.write_text(srv.config.read_text().replace(
         "tick_seconds = 1", f"tick_seconds = 1\nwrite_lock_timeout = {LOCK_TIMEOUT}"))
@@ -62,7 +92,18 @@ def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
         held = time.monotonic()
         for p in probes:
             p.start()
+        # reception's walk-ins meanwhile, a few at once: the write thread runs the writes
+        # that wait together, and each is answered within its own time all the same
+        # (before, a batch's 503s were held until every write of it had waited its time)
+        sh = {"Authorization": f"Bearer {sup}"}
+        tries: list[list] = [[] for _ in range(3)]
+        writers = [threading.Thread(target=_until_answered, args=(
+            srv.url, sh, "/sites/test/walk-ins", {"errand": "health_card",
+                                                   "name": f"Låst {i}"}, key(), tries[i]))
+            for i in range(3)]
         try:
+            for i, w in enumerate(writers):
+                threading.Timer(0.3 * (i + 1), w.start).start()
             k = key()
             t0 = time.monotonic()
             busy = c.post("/sites/test/counters/1/open", headers={**h, "Idempotency-Key": k})
@@ -82,6 +123,11 @@ def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
             stop.set()
             for p in probes:
                 p.join(10)
+            for w in writers:
+                w.join(30)
+        for attempts in tries:  # each answered in time; 503 while held, then applied
+            assert attempts[0][0] == 503 and attempts[-1][0] == 201, attempts
+            assert max(t for _, t, _ in attempts) <= LOCK_TIMEOUT + 1, attempts
         assert len(live) > 20 and len(reads) > 20  # they answered all through the lock
         assert max(live) < 1.0 and max(reads) < 1.0  # never behind the lock
         assert c.get("/health/ready").status_code == 200
@@ -94,11 +140,76 @@ def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
                    headers={"Authorization": f"Bearer {sup}", "Idempotency-Key": key()})
         opened = [e for e in r.json()["entries"] if e["action"] == "counter_open"]
         assert len(opened) == 1
+        r = c.post("/audit/search", json={"user": "sven"},
+                   headers={"Authorization": f"Bearer {sup}", "Idempotency-Key": key()})
+        made = sorted(e["visit_id"] for e in r.json()["entries"]
+                      if e["action"] == "register_walkin")
+        assert made == sorted(a[-1][2] for a in tries)  # each walk-in once
     report(f"SQLite file held exclusively {HELD:.1f} s (write_lock_timeout "
            f"{LOCK_TIMEOUT:.0f} s)", answered, 0, 0,
            f"503 database_busy after {answered:.2f} s; /health/live p99 "
            f"{_p99(live) * 1000:.0f} ms, day read p99 {_p99(reads) * 1000:.0f} ms during "
            "the lock; applied once on its retry")
+
+
+def test_arrived_while_the_database_is_locked_is_shown_busy_and_applied_once(srv, tmp_path):
+    """Finding 2 of issue 26 against a real locked database (the proxy's 503 in
+    test_network_faults is the same answer made up): `s` pressed while another program
+    holds the SQLite file was reported failed, blaming the network. Now the console stays
+    online (the stream and the reads go on), shows `s` waiting with the server's reason on
+    the bar and the row, asks again with its key, and shows serving once the file is free;
+    applied once, the screen equal to the backend's day."""
+    srv.config.write_text(srv.config.read_text().replace(
+        "tick_seconds = 1", f"tick_seconds = 1\nwrite_lock_timeout = {LOCK_TIMEOUT / 2}"))
+    sup, cw = tokens(srv)
+    srv.start()
+    walk_ins(srv, sup)
+    backend = Backend(srv, sup)
+    app = console(srv.url, cw, tmp_path)
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            screen = counter_screen(app)
+            await pilot.press("o")
+            await wait(pilot, lambda: screen.counter and screen.counter.state == "open",
+                       10, "the counter open")
+            await pilot.press("n")
+            await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
+            vid = screen.mine.id
+            holder = sqlite3.connect(srv.db, timeout=0, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            held = time.monotonic()
+            try:
+                await pilot.press("s")
+                shown = await wait(pilot, lambda: "Ankommet sendt — venter på svar "
+                                   "(serveren siger: databasen er optaget" in bar(app),
+                                   8, "the server's reason shown")
+                assert rows(app)[vid].startswith("⧗")
+                while time.monotonic() - held < HELD + 1.5:  # online, waiting, not failed
+                    assert "● Online" in bar(app) and "⧗" in bar(app), bar(app)
+                    assert screen.mine.state == "called"
+                    assert "Ingen forbindelse" not in told(app)
+                    assert "Ankommet:" not in told(app)
+                    await pilot.pause(0.2)
+            finally:
+                holder.execute("ROLLBACK")
+                holder.close()
+            freed = time.monotonic()
+            await wait(pilot, lambda: screen.mine.state == "serving" and "⧗" not in bar(app),
+                       10, "serving shown")
+            after = time.monotonic() - freed
+            assert not rows(app)[vid].startswith("⧗")
+            assert await backend.applied("anne", "start") == 1
+            await same_day(pilot, backend)
+            report(f"SQLite file held exclusively {HELD + 1.5:.0f} s, `s` pressed (real "
+                   "console)", shown, 0, 0,
+                   "`⧗ Ankommet sendt — venter på svar (serveren siger: databasen er "
+                   "optaget / the database is busy)` and `⧗` on the row; online "
+                   f"throughout; serving shown {after:.1f} s after the file was free; "
+                   "applied once")
+
+    asyncio.run(go())
 
 
 def test_full_disk_answers_503_keeps_what_was_acknowledged_and_heals(ctx, server, client):

@@ -175,7 +175,7 @@ class LiveServer:
         config = uvicorn.Config(create_app(ctx, run_ticks=run_ticks), host="127.0.0.1",
                                 port=self.port, log_level="warning", limit_concurrency=1000,
                                 backlog=2048)
-        self.server = _Server(config)
+        self.server = ThreadServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -192,10 +192,11 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-class _Server(uvicorn.Server):
+class ThreadServer(uvicorn.Server):
     """uvicorn's Server, its main loop woken at once by `stop()` (uvicorn's own looks at
-    `should_exit` every 0.1 s: a tenth of a second for every test's server); the shutdown
-    that follows is uvicorn's."""
+    `should_exit` every 0.1 s: a tenth of a second for every test's server). Its shutdown
+    is uvicorn's, less the tenth of a second it gives open connections to close when none
+    is open (the tests' clients have closed theirs)."""
 
     _loop: asyncio.AbstractEventLoop | None = None
     _wake: asyncio.Event | None = None
@@ -210,6 +211,17 @@ class _Server(uvicorn.Server):
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), 0.1)
             should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets=None) -> None:
+        if self.server_state.connections or self.server_state.tasks:
+            await super().shutdown(sockets)
+            return
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
 
     def stop(self) -> None:
         """From another thread: stop serving now."""

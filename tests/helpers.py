@@ -60,6 +60,7 @@ def database_url(tmp: Path, name: str = "skranke", *, migrated: bool = True,
         return pg.cluster().database(migrated=migrated, durable=durable)
     file = tmp / f"{name}.db"
     if migrated and not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_sqlite_template(), file)
     return f"sqlite:///{file.as_posix()}"
 

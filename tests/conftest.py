@@ -104,6 +104,6 @@ def cw(as_role):
 def srv(tmp_path):
     """A migrated database and a server process for it, started by the test."""
     s = ServerProcess(tmp_path)
-    s.cli("migrate")
+    s.migrate()
     yield s
     s.stop()

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import atexit
+import contextlib
 import itertools
 import os
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime
@@ -51,7 +58,36 @@ def database_url(tmp: Path, name: str = "skranke", *, migrated: bool = True,
     migration applied; `durable`: commits wait for the disk)."""
     if pg.ENABLED:
         return pg.cluster().database(migrated=migrated, durable=durable)
-    return f"sqlite:///{(tmp / f'{name}.db').as_posix()}"
+    file = tmp / f"{name}.db"
+    if migrated and not file.exists():
+        file.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_sqlite_template(), file)
+    return f"sqlite:///{file.as_posix()}"
+
+
+_template: Path | None = None
+
+
+def _sqlite_template() -> Path:
+    """A SQLite file with every migration applied, made once per test process and copied
+    for each test (as tests/pg.py copies its template database): migrating a fresh file
+    took ten times as long as the copy."""
+    global _template
+    if _template is None:
+        folder = Path(tempfile.mkdtemp(prefix="skranke-sqlite-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        file = folder / "template.db"
+        db = Database(f"sqlite:///{file.as_posix()}")
+        try:
+            db.migrate()
+        finally:
+            db.dispose()
+        with contextlib.closing(sqlite3.connect(file)) as con:  # everything in the one file
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if Path(f"{file}-wal").exists() and Path(f"{file}-wal").stat().st_size:
+            raise RuntimeError("the SQLite template kept a write-ahead log")
+        _template = file
+    return _template
 
 
 def db_settings(tmp: Path, name: str = "skranke", **kw) -> dict[str, str]:
@@ -141,7 +177,7 @@ class LiveServer:
         config = uvicorn.Config(create_app(ctx, run_ticks=run_ticks), host="127.0.0.1",
                                 port=self.port, log_level="warning", limit_concurrency=1000,
                                 backlog=2048)
-        self.server = uvicorn.Server(config)
+        self.server = ThreadServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:
@@ -154,8 +190,48 @@ class LiveServer:
         return self
 
     def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
+        self.server.stop()
         self.thread.join(timeout=10)
+
+
+class ThreadServer(uvicorn.Server):
+    """uvicorn's Server, its main loop woken at once by `stop()` (uvicorn's own looks at
+    `should_exit` every 0.1 s: a tenth of a second for every test's server). Its shutdown
+    is uvicorn's, less the tenth of a second it gives open connections to close when none
+    is open (the tests' clients have closed theirs)."""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+    _wake: asyncio.Event | None = None
+
+    async def main_loop(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        counter = 0
+        should_exit = await self.on_tick(counter)
+        while not should_exit:
+            counter = (counter + 1) % 864000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 0.1)
+            should_exit = await self.on_tick(counter)
+
+    async def shutdown(self, sockets=None) -> None:
+        if self.server_state.connections or self.server_state.tasks:
+            await super().shutdown(sockets)
+            return
+        for server in self.servers:
+            server.close()
+        for sock in sockets or []:
+            sock.close()
+        if not self.force_exit:
+            await self.lifespan.shutdown()
+
+    def stop(self) -> None:
+        """From another thread: stop serving now."""
+        self.should_exit = True
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
+                loop.call_soon_threadsafe(wake.set)
 
 
 SERVER_CONFIG = """
@@ -224,6 +300,14 @@ class ServerProcess:
 
         with sqlite3.connect(self.db) as con:
             return con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+    def migrate(self) -> None:
+        """What `cli("migrate")` does (backend/cli.py cmd_migrate: the migrations, the key
+        file, the sites), in this process: a second and a half less than starting one. The
+        command itself is tested in test_cli.py and test_operations.py."""
+        from backend.cli import build_context
+
+        build_context(argparse.Namespace(config=str(self.config))).db.dispose()
 
     def cli(self, *args: str) -> str:
         p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(self.config),

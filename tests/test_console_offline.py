@@ -55,7 +55,7 @@ else:
 
 def test_finish_and_no_show_survive_a_killed_console_and_apply_once(tmp_path):
     srv = Server(tmp_path)
-    srv.cli("migrate")
+    srv.migrate()
     sup = srv.cli("token", "create", "--role", "supervisor", "--person", "sven")
     cw = srv.cli("token", "create", "--role", "caseworker", "--person", "anne")
     srv.start()

@@ -18,7 +18,7 @@ import uvicorn
 from backend.api.app import create_app
 from backend.web import pairing
 
-from ..helpers import T0, Api, free_port, make_ctx, token
+from ..helpers import T0, Api, ThreadServer, free_port, make_ctx, token
 
 CHROMIUM = os.environ.get("SKRANKE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -54,14 +54,14 @@ class Server:
         self.ctx = ctx
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server: uvicorn.Server | None = None
+        self.server: ThreadServer | None = None
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
         config = uvicorn.Config(create_app(self.ctx, run_ticks=False), host="127.0.0.1",
                                 port=self.port, log_level="warning",
                                 timeout_graceful_shutdown=3)
-        self.server = uvicorn.Server(config)
+        self.server = ThreadServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 15
@@ -77,7 +77,7 @@ class Server:
             # sse-starlette ends its streams when told to (under `serve` its SIGTERM hook
             # tells it; a server in a thread has no signal handlers)
             AppStatus.should_exit = True
-            self.server.should_exit = True
+            self.server.stop()
             try:
                 self.thread.join(timeout=15)
             finally:

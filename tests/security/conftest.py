@@ -73,7 +73,7 @@ def served(tmp_path):
 
     def start(**settings) -> Served:
         s = Served(tmp_path, **settings)
-        s.cli("migrate")
+        s.migrate()
         s.start()
         started.append(s)
         return s

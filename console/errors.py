@@ -27,12 +27,13 @@ class Offline(ApiError):
 class Unknown(ApiError):
     """A write was sent but no definite answer came (no answer in time, a cut or reset
     connection, a 5xx, a 503 busy): it may or may not have been applied. Not a failure:
-    send it again with the same Idempotency-Key until the backend answers. `reason` is the
-    server's own words when it gave any (a 503's "databasen er optaget"), else None."""
+    send it again with the same Idempotency-Key until the backend answers. `reason` is what
+    the server said, in the console's language (a 503's database_busy: "databasen er
+    optaget"; never the backend's bilingual message), or None."""
 
     @property
     def reason(self) -> str | None:
-        return self.body.get("message") if self.status else None
+        return _(CODES[self.code]) if self.status and self.code in CODES else None
 
     @property
     def retry_after(self) -> float | None:
@@ -145,6 +146,8 @@ CODES = {
     "token_revoked": N_("the token has been revoked"),
     "unknown_token": N_("the backend does not know the token"),
     "unauthorized": N_("the backend did not accept the token"),
+    "database_busy": N_("the database is busy"),
+    "disk_full": N_("the server's disk is full"),
 }
 
 

@@ -102,7 +102,9 @@ class WalkinBody(Body):
     priority: Annotated[int, Field(ge=-9, le=9)] = 0
     answers: Annotated[dict[Code, bool], Field(max_length=10, description=(
         "The errand's questions answered (catalogue `questions`): the visit gets only the "
-        "documents that apply"))] = Field(default_factory=dict)
+        "documents that apply"), json_schema_extra={
+        "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
+        "additionalProperties": False})] = Field(default_factory=dict)
 
 
 class BookingBody(Body):

@@ -165,11 +165,11 @@ def finish(tx: Tx, visit_id: int, outcome: Outcome, note: str | None, referred_t
 
     booked = None
     if rebook_at is not None:
+        row = tx.visit_row(visit_id, if_match)  # an unknown visit is a 404 before all else
+        tx.check_visit(row)
         if outcome is not Outcome.MISSING_DOCUMENTS:
             raise Invalid("Only a finish for missing documents rebooks the citizen.",
                           code="rebook_needs_missing_documents")
-        row = tx.visit_row(visit_id, if_match)
-        tx.check_visit(row)
         booked = create_booking(tx, row.site_id, row.errand, rebook_at, row.citizen_name,
                                 row.cpr, row.phone, note, None)
     answer = transition(

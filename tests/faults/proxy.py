@@ -35,7 +35,7 @@ class Proxy:
     #: answer writes whose path contains this with a 503 until `busy_until` (monotonic)
     busy_path: str = ""
     busy_until: float = 0.0
-    busy_reason: str = "databasen er optaget"
+    busy_reason: str = "databasen er optaget / the database is busy"  # as the backend says it
     #: request lines forwarded to the server, and the ones answered by the proxy
     forwarded: list[str] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)

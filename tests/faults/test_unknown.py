@@ -10,7 +10,7 @@ import asyncio
 import httpx
 import pytest
 
-from console import errors, present
+from console import errors, i18n, present
 from console.client import SkrankeClient
 from console.unknown import Unknowns
 
@@ -35,7 +35,8 @@ def _answers(*steps):
 
 
 BUSY = httpx.Response(503, headers={"Retry-After": "0"},
-                      json={"code": "database_busy", "message": "databasen er optaget"})
+                      json={"code": "database_busy",
+                            "message": "databasen er optaget / the database is busy"})
 DONE = httpx.Response(200, json={"id": 7, "state": "open", "number": 1, "version": 2})
 
 
@@ -69,7 +70,12 @@ def test_a_503_is_unknown_with_the_servers_reason_and_a_read_is_not():
         async with _client(handler) as c:
             with pytest.raises(errors.Unknown) as info:
                 await c.request("POST", "/x")
-            assert info.value.reason == "databasen er optaget"
+            assert info.value.reason == "databasen er optaget"  # in Danish only
+            i18n.use("en")
+            try:
+                assert info.value.reason == "the database is busy"
+            finally:
+                i18n.use("da")
             with pytest.raises(errors.ServerError):
                 await c.request("GET", "/x")
 

@@ -16,6 +16,10 @@ Phone = Annotated[str, Field(pattern=r"^\+?[0-9 ]{8,20}$", max_length=21)]
 Number = Annotated[int, Field(ge=1, le=999)]
 #: An errand's or a document's code, as in the catalogue (backend/data/errands.toml).
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,39}$", max_length=40)]
+#: A mapping keyed by codes, said in the published schema (pydantic does not carry the key's
+#: pattern into it): so Schemathesis and clients see the keys a request may use.
+CODE_KEYS = {"propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
+             "additionalProperties": False}
 #: DDMMYY-XXXX or DDMMYYXXXX with a real birth date (domain/cpr.py), as one pattern: days
 #: 01-28 of any month, 29-30 of all but February, 31 of the long months, 29 February in a
 #: leap year (year 00 is 2000, a leap year, when the 7th digit is 4-9, else 1900).
@@ -96,15 +100,12 @@ class WalkinBody(Body):
     name: Name
     cpr: Cpr | None = None
     phone: Phone | None = None
-    documents: Annotated[dict[Code, DocStatus], Field(max_length=40, json_schema_extra={
-        "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
-        "additionalProperties": False})] = Field(default_factory=dict)
+    documents: Annotated[dict[Code, DocStatus], Field(
+        max_length=40, json_schema_extra=CODE_KEYS)] = Field(default_factory=dict)
     priority: Annotated[int, Field(ge=-9, le=9)] = 0
     answers: Annotated[dict[Code, bool], Field(max_length=10, description=(
         "The errand's questions answered (catalogue `questions`): the visit gets only the "
-        "documents that apply"), json_schema_extra={
-        "propertyNames": {"pattern": r"^[a-z][a-z0-9_]{1,39}$", "maxLength": 40},
-        "additionalProperties": False})] = Field(default_factory=dict)
+        "documents that apply"), json_schema_extra=CODE_KEYS)] = Field(default_factory=dict)
 
 
 class BookingBody(Body):

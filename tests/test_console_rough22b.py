@@ -1,0 +1,58 @@
+"""Issue 22, the last rough edges: English says "about", not the Danish "ca.", and more of
+the same kinds found by driving the demo (each test fails on the console before)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from .console_ui import console, counter_screen, ready, told
+from .console_ui import until as wait
+from .helpers import T0
+from .test_console_dialogs_fit import visible
+from .test_console_floor import open_counter
+
+
+def run(app, steps, size=(120, 36)):
+    async def go():
+        async with app.run_test(size=size) as pilot:
+            await steps(pilot)
+    asyncio.run(go())
+
+
+def test_english_says_about_not_ca_in_the_walk_in_list(server, ctx, tmp_path, rec):
+    ctx.clock.set(T0.replace(hour=15, minute=40))
+    open_counter(server, ctx, 1, "anne")
+    for i in range(4):  # 4 × 10 minutes at one counter from 15:40: the last is after 16:00
+        rec.ok("post", "/sites/test/walk-ins", {"errand": "passport_adult",
+                                                 "name": f"Late {i}"}, status=201)
+    app = console(server, ctx, tmp_path, role="reception", person="rita", lang="en")
+
+    async def steps(pilot):
+        await wait(pilot, lambda: app.connection == "online" and hasattr(app.screen, "apply"),
+                   timeout=15)
+        await wait(pilot, lambda: "not today" in visible(app) and "about 15:" in visible(app),
+                   timeout=10)
+        shown = visible(app)
+        assert "ca." not in shown, shown
+        assert "about 15:…" not in shown, shown  # the column fits the English text whole
+    run(app, steps, size=(80, 24))
+
+
+def test_english_says_about_when_a_walk_in_is_held_for_a_booking(server, ctx, tmp_path, rec):
+    rec.ok("post", "/sites/test/bookings", {
+        "errand": "passport_adult", "start": (T0 + timedelta(minutes=5)).isoformat(),
+        "name": "Anna Booked", "cpr": None}, status=201)
+    w = rec.ok("post", "/sites/test/walk-ins", {"errand": "passport_adult", "name": "Ib"},
+               status=201)
+    app = console(server, ctx, tmp_path, lang="en")
+
+    async def steps(pilot):
+        await ready(pilot)
+        await pilot.press("o")
+        await wait(pilot, lambda: counter_screen(app).counter.state == "open")
+        await pilot.press("n")
+        await wait(pilot, lambda: w["ticket"] in told(app))
+        assert "Expected to be called about " in told(app), told(app)
+        assert "ca." not in told(app)
+    run(app, steps)

@@ -56,3 +56,27 @@ def test_english_says_about_when_a_walk_in_is_held_for_a_booking(server, ctx, tm
         assert "Expected to be called about " in told(app), told(app)
         assert "ca." not in told(app)
     run(app, steps)
+
+
+def test_typing_pas_and_enter_picks_a_passport_not_the_lost_one(server, ctx, tmp_path, rec):
+    """The picker's own example, "pas", put "Bortkommet eller stjålet pas" first (it sorts
+    first): Enter took the lost-passport errand. Names that begin with the text come first."""
+    from .test_console_reception import ready as reception_ready
+
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        from textual.widgets import OptionList
+        await reception_ready(pilot)
+        await pilot.press("w")
+        await wait(pilot, lambda: "Hvilket ærinde?" in visible(app))
+        await pilot.press(*"pas")
+        options = app.screen.query_one(OptionList)
+        await wait(pilot, lambda: options.option_count == 3)
+        names = [str(options.get_option_at_index(i).prompt) for i in range(3)]
+        assert names == ["Pas til barn under 18 år", "Pas til voksen",
+                         "Bortkommet eller stjålet pas"], names
+        await pilot.press("enter")
+        await wait(pilot, lambda: "Borgerens navn" in visible(app))
+        assert "Bortkommet" not in visible(app)
+    run(app, steps)

@@ -80,3 +80,26 @@ def test_typing_pas_and_enter_picks_a_passport_not_the_lost_one(server, ctx, tmp
         await wait(pilot, lambda: "Borgerens navn" in visible(app))
         assert "Bortkommet" not in visible(app)
     run(app, steps)
+
+
+def test_a_citizen_card_too_long_for_80x24_says_so_and_scrolls(server, ctx, tmp_path, rec):
+    """At 80×24 Anna's card (a booking, a note, three passport documents each saying which
+    answer it is for) is taller than its panel: the third document was cut off without a
+    sign and no key reached it. The border names the key; Shift+↓ shows the rest."""
+    from .console_ui import seed_day
+    seed_day(rec)
+    app = console(server, ctx, tmp_path)
+
+    async def steps(pilot):
+        await ready(pilot)
+        await pilot.press("down", "down")  # Dorte, Erik, then Anna (B001)
+        await wait(pilot, lambda: "Anna Jensen" in visible(app)
+                   and "Shift+↓ viser mere" in visible(app))
+        assert "navneattest" not in visible(app)  # the third document's end
+        await pilot.press("shift+down")
+        await wait(pilot, lambda: "navneattest" in visible(app))
+        assert "Shift+↓ viser mere" not in visible(app)
+        await pilot.press("shift+up")
+        await wait(pilot, lambda: "B001  Pas til voksen" in visible(app)
+                   and "Shift+↓ viser mere" in visible(app))
+    run(app, steps, size=(80, 24))

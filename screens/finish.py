@@ -51,9 +51,9 @@ class MissingDocuments(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Line(self.title_text, classes="title")
-            yield Line(_("Hand the citizen this list to bring next time:"))
-            yield Static("\n".join(f"  ✘ {name}" for name in self.missing) or "  —",
-                         id="list")
+            if self.missing:  # none when a walk-in is offered a time instead of the queue
+                yield Line(_("Hand the citizen this list to bring next time:"))
+                yield Static("\n".join(f"  ✘ {name}" for name in self.missing), id="list")
             yield Line(_("Book a new time now?"))
             # "no new time" first: it stays in sight when the times scroll (80×24)
             options = [Option(_("0  No new time"), id="none")]

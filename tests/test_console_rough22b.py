@@ -103,3 +103,40 @@ def test_a_citizen_card_too_long_for_80x24_says_so_and_scrolls(server, ctx, tmp_
         await wait(pilot, lambda: "B001  Pas til voksen" in visible(app)
                    and "Shift+↓ viser mere" in visible(app))
     run(app, steps, size=(80, 24))
+
+
+def test_a_walk_in_expected_after_closing_is_offered_a_time_and_leaves_the_queue(
+        server, ctx, tmp_path, rec):
+    """Issue 22: "ikke i dag" with the next free times when the estimate falls after
+    closing. The offer showed "Giv borgeren denne liste med til næste gang: —" though
+    nothing was missing; now it shows the times only, and a time taken books her and takes
+    the walk-in out of the queue."""
+    from .test_console_reception import first_passport, walkin
+
+    ctx.clock.set(T0.replace(hour=15, minute=40))
+    open_counter(server, ctx, 1, "anne")
+    for i in range(4):  # 4 × 10 minutes at one counter from 15:40: a fifth is after 16:00
+        rec.ok("post", "/sites/test/walk-ins", {"errand": "passport_adult",
+                                                 "name": f"Late {i}"}, status=201)
+    app = console(server, ctx, tmp_path, role="reception", person="rita")
+
+    async def steps(pilot):
+        await wait(pilot, lambda: app.connection == "online" and hasattr(app.screen, "apply"),
+                   timeout=15)
+        await walkin(pilot, "pas til v", "Karen Late")
+        await first_passport(pilot, "2")
+        await wait(pilot, lambda: "Dokumenter til Pas til voksen" in visible(app))
+        await pilot.press("p", "enter")
+        await wait(pilot, lambda: "kan næppe kaldes i dag" in visible(app), timeout=10)
+        shown = visible(app)
+        assert "forventes efter lukketid kl. 16:00" in shown, shown
+        assert "Giv borgeren denne liste" not in shown, shown
+        assert "0  Ingen ny tid" in shown and "1  " in shown, shown
+        await pilot.press("1")
+        await wait(pilot, lambda: "Karen Late" in visible(app)
+                   and "booking" in visible(app).lower(), timeout=10)
+    run(app, steps, size=(80, 24))
+    karen = [v for v in rec.get("/sites/test/day").json()["visits"]
+             if v["citizen"]["name"] == "Karen Late"]
+    assert sorted((v["kind"], v["state"]) for v in karen) == [("booked", "booked"),
+                                                              ("walkin", "left")], karen

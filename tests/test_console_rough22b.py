@@ -140,3 +140,30 @@ def test_a_walk_in_expected_after_closing_is_offered_a_time_and_leaves_the_queue
              if v["citizen"]["name"] == "Karen Late"]
     assert sorted((v["kind"], v["state"]) for v in karen) == [("booked", "booked"),
                                                               ("walkin", "left")], karen
+
+
+def test_the_setup_form_fits_80_columns(server, ctx, tmp_path):
+    """The first-run form was 84 columns wide: at 80 its right border and the fields' right
+    edges were cut off. Its keyring message is whole and Danish."""
+    from textual.containers import Vertical
+    from textual.widgets import Input
+
+    from console.app import make_app
+    from console.config import Config
+
+    cfg = Config.model_validate({"server": {"url": server.url, "site": "test"}})
+    app = make_app(cfg, None, outbox_path=tmp_path / "o.db", now=ctx.clock.now,
+                   token_note="No secure keyring is available on this machine, so …")
+
+    async def steps(pilot):
+        await wait(pilot, lambda: app.screen.query("#token"), timeout=15)
+        await pilot.pause(0.2)
+        box = app.screen.query_one(Vertical)
+        assert box.region.x >= 0 and box.region.right <= 80, box.region
+        assert all(f.region.right <= box.region.right - 1 for f in app.screen.query(Input))
+        shown = visible(app)
+        assert "eller start med SKRANKE_TOKEN=<nøgle> skranke." in shown, shown
+        # and under 30 rows the fields close up: the whole form is in sight
+        assert "Skranke: opsætning af denne skranke" in shown, shown
+        assert "Enter går videre" in shown and "Luk programmet" in shown, shown
+    run(app, steps, size=(80, 24))

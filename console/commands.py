@@ -70,6 +70,10 @@ COMMANDS: tuple[Command, ...] = (
             N_("Show all of today's citizens"), footer=False),
     Command("filter_done", "4", "filter('done')", N_("Done"),
             N_("Show the finished visits"), footer=False),
+    Command("card_down", "shift+down", "card(4)", N_("Card down"),
+            N_("Show more of the citizen card when it does not fit"), footer=False),
+    Command("card_up", "shift+up", "card(-4)", N_("Card up"),
+            N_("Back to the top of the citizen card"), footer=False),
     Command("undo", "z", "undo", N_("Undo"),
             N_("Undo this counter's last no-show or finish (within a few minutes)")),
     Command("outbox", "u", "outbox", N_("Outbox"),
@@ -189,7 +193,8 @@ def for_scope(scope: str, role: str | None = None) -> list[Command]:
 
 
 KEY_NAMES = {"question_mark": "?", "escape": "Esc", "enter": "Enter", "ctrl+p": "Ctrl+P",
-             "ctrl+q": "Ctrl+Q", "plus": "+", "minus": "−", "left": "←", "right": "→"}
+             "ctrl+q": "Ctrl+Q", "plus": "+", "minus": "−", "left": "←", "right": "→",
+             "shift+down": "Shift+↓", "shift+up": "Shift+↑"}
 
 
 def key_label(keys: str) -> str:

@@ -177,7 +177,7 @@ class CounterScreen(MainScreen):
     # --- which actions make sense now --------------------------------------------------------
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         role = self.app.me.role if self.app.me else ""
-        if action in ("cycle_filter", "filter", "outbox", "timeline"):
+        if action in ("cycle_filter", "filter", "outbox", "timeline", "card"):
             return True
         if action == "undo":
             u = self.undoable
@@ -223,6 +223,9 @@ class CounterScreen(MainScreen):
         timeline.display = not timeline.display
         self.query_one(CitizenCard).display = not timeline.display
         self.paint_timeline()
+
+    def action_card(self, rows: int) -> None:
+        self.query_one(CitizenCard).scroll_card(rows)
 
     def paint_timeline(self) -> None:
         if self.query_one(DayTimeline).display:

@@ -1,4 +1,8 @@
-"""Small modal dialogs: confirm, a line of text, a choice from a list (digits pick)."""
+"""Small modal dialogs: confirm, a line of text, a choice from a list (digits pick).
+
+Every dialog fits the terminal, 80×24 included: its list (or scrolling part) gets the rows
+the title, texts and hint leave, and scrolls; the hint and the footer stay on screen.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from typing import Generic, TypeVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, OptionList, SelectionList
 from textual.widgets.option_list import Option
 
 from console.i18n import _
@@ -21,7 +25,7 @@ V = TypeVar("V")
 DIALOG_CSS = """
 Dialog { align: center middle; }
 Dialog > Vertical {
-    width: 80; max-width: 95%; height: auto; max-height: 90%;
+    width: 80; max-width: 95%; height: auto; max-height: 100%;
     border: thick $primary; background: $surface; padding: 0 1;
 }
 Dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
@@ -33,6 +37,31 @@ Dialog OptionList { height: auto; max-height: 20; }
 class Dialog(ModalScreen[V], Generic[V]):
     DEFAULT_CSS = DIALOG_CSS
     SCOPES = ("dialog",)
+    #: the most rows the list takes when there is room
+    LIST_ROWS = 20
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.fit)
+
+    def fit(self) -> None:
+        """Give the list the rows the rest of the dialog leaves: it scrolls, and the texts
+        and the hint below it stay on screen."""
+        boxes = self.query("Dialog > Vertical")
+        if not boxes:
+            return
+        box = boxes.first()
+        flexible = [w for w in box.children
+                    if isinstance(w, (OptionList, SelectionList, VerticalScroll))]
+        if not flexible:
+            return
+        part = flexible[0]
+        footer = self.query(KeyFooter)
+        below = footer.first().outer_size.height if footer else 0
+        others = box.virtual_size.height - part.outer_size.height
+        room = self.size.height - below - box.gutter.height - others
+        rows = max(3, min(self.LIST_ROWS, room))
+        if part.styles.max_height is None or part.styles.max_height.value != rows:
+            part.styles.max_height = rows
 
     def action_close(self) -> None:
         self.dismiss(None)

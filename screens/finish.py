@@ -51,19 +51,24 @@ class MissingDocuments(Dialog[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Line(self.title_text, classes="title")
-            yield Line(_("Hand the citizen this list to bring next time:"))
-            yield Static("\n".join(f"  ✘ {name}" for name in self.missing) or "  —",
-                         id="list")
+            if self.missing:  # none when a walk-in is offered a time instead of the queue
+                yield Line(_("Hand the citizen this list to bring next time:"))
+                yield Static("\n".join(f"  ✘ {name}" for name in self.missing), id="list")
             yield Line(_("Book a new time now?"))
-            options = [Option(f"{i}  {present.day_time(t)}", id=t.isoformat())
-                       for i, t in enumerate(self.times, start=1)]
+            # "no new time" first: it stays in sight when the times scroll (80×24)
+            options = [Option(_("0  No new time"), id="none")]
+            options += [Option(f"{i}  {present.day_time(t)}", id=t.isoformat())
+                        for i, t in enumerate(self.times, start=1)]
             if not self.times:
                 options.append(Option(_("No free time in the next {n} days").format(
                     n=REBOOK_DAYS), id="none-free", disabled=True))
-            options.append(Option(_("0  No new time"), id="none"))
             yield OptionList(*options)
             yield Line(_("Enter books the time; Escape goes back."), classes="hint")
         yield KeyFooter()
+
+    def on_mount(self) -> None:
+        if self.times:  # Enter books the first free time, as before
+            self.query_one(OptionList).highlighted = 1
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)

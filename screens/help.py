@@ -20,6 +20,7 @@ class Help(Dialog[None]):
     Help > Vertical { width: 100; }
     Help VerticalScroll { height: auto; max-height: 30; }
     """
+    LIST_ROWS = 30
 
     def __init__(self, scopes: tuple[str, ...], keys: dict[str, str], role: str) -> None:
         super().__init__()

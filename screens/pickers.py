@@ -39,8 +39,12 @@ class ErrandPicker(Dialog[str | None]):
     def _options(self, text: str) -> list[Option]:
         text = text.strip().lower()
         names = sorted((self.errands.name(code), code) for code in self.errands.by_code)
-        return [Option(name, id=code) for name, code in names
-                if not text or text in name.lower() or text in code]
+        found = [(name, code) for name, code in names
+                 if not text or text in name.lower() or text in code]
+        # names that begin with the text first: "pas" and Enter is a passport, not the
+        # lost passport that sorts before it
+        found.sort(key=lambda nc: not nc[0].lower().startswith(text))
+        return [Option(name, id=code) for name, code in found]
 
     @on(Input.Changed)
     def _narrow(self, event: Input.Changed) -> None:

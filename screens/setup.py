@@ -23,13 +23,15 @@ class SetupScreen(Screen):
     SCOPES = ()
     DEFAULT_CSS = """
     SetupScreen { align: center middle; }
-    SetupScreen > Vertical { width: 84; height: auto; border: thick $primary;
+    SetupScreen > Vertical { width: 84; max-width: 100%; height: auto; border: thick $primary;
                              padding: 0 2; background: $surface; }
     SetupScreen .title { text-style: bold; margin-bottom: 1; }
     SetupScreen Label.field { margin-top: 1; }
     SetupScreen #message { color: $error; margin-top: 1; width: 100%; }
     SetupScreen .hint { width: 100%; }
     SetupScreen .hint { color: $text-muted; margin-top: 1; }
+    SetupScreen.-short .title { margin-bottom: 0; }
+    SetupScreen.-short Label.field { margin-top: 0; }
     """
 
     def __init__(self, message: str | None = None) -> None:
@@ -58,6 +60,16 @@ class SetupScreen(Screen):
             field.cursor_blink = False  # steady: calmer, and stable in snapshots
         self.query_one("#token" if self.app.config.server.url else "#url", Input).focus()
 
+    def on_resize(self, event) -> None:
+        """Under 30 rows (80×24) the fields close up, so the form and its message fit."""
+        self.set_class(event.size.height < 30, "-short")
+        self.call_after_refresh(self._in_sight)
+
+    def _in_sight(self) -> None:
+        self.query_one("#message", Line).scroll_visible(animate=False)
+        if self.focused is not None:
+            self.focused.scroll_visible(animate=False)
+
     @on(Input.Submitted)
     def _next(self, event: Input.Submitted) -> None:
         """Enter moves to the next empty field; with every field filled it checks (so a
@@ -73,6 +85,7 @@ class SetupScreen(Screen):
 
     def say(self, text: str) -> None:
         self.query_one("#message", Line).update(text)
+        self.call_after_refresh(self._in_sight)
 
     @work(exclusive=True, group="setup", exit_on_error=False)
     async def check(self) -> None:

@@ -7,22 +7,30 @@ from datetime import datetime
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from console import present
+from console import commands, present
 from console.i18n import _
 from console.models import Visit
 
 PRECALL = present.PRECALL_RESULTS
 
 
-class CitizenCard(Static):
+class CitizenCard(VerticalScroll):
+    """Scrolls when the visit does not fit (80×24): the border says which key shows the
+    rest (never a document or a hint cut off without a sign). Not focusable: the keys stay
+    with the queue."""
+
+    can_focus = False
     DEFAULT_CSS = """
     CitizenCard {
         padding: 0 1;
         border: round $primary; border-title-color: $text;
-        overflow-y: auto;
+        border-subtitle-color: $text; border-subtitle-style: bold;
     }
+    CitizenCard > Static { width: 1fr; height: auto; }
     """
 
     def __init__(self, errands: present.Errands, **kw) -> None:
@@ -31,6 +39,28 @@ class CitizenCard(Static):
         self.border_title = _("Citizen")
         self.shown: Group | Text = Text("")
         self._showing: tuple | None = None  # (visit, revealed) on the card
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.shown)
+
+    def update(self, shown) -> None:
+        self.query_one(Static).update(shown)
+        self.scroll_home(animate=False)
+        self.call_after_refresh(self.mark_more)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.mark_more)
+
+    def mark_more(self) -> None:
+        """The border's subtitle names the key that shows what is below, while there is."""
+        more = self.scroll_y < self.max_scroll_y
+        keys = getattr(self.app, "keys", {}) or {}
+        key = commands.key_label(keys.get("card_down", commands.BY_ID["card_down"].key))
+        self.border_subtitle = _("{key} shows more").format(key=key) if more else ""
+
+    def scroll_card(self, rows: int) -> None:
+        self.scroll_to(y=self.scroll_y + rows, animate=False)
+        self.call_after_refresh(self.mark_more)
 
     def show(self, v: Visit | None, *, revealed: str | None = None,
              now: datetime | None = None) -> None:

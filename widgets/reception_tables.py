@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from rich.cells import cell_len
+
 from console import present
-from console.i18n import N_
+from console.i18n import N_, _
 from console.models import Visit
 
 from .queue_table import VisitTable, cut
@@ -31,6 +33,13 @@ class WalkinsTable(VisitTable):
     FLEX = ("citizen", "errand")
     OPTIONAL = ("waited",)
     MIN_FLEX = 7
+
+    def __init__(self, *args, **kw) -> None:
+        super().__init__(*args, **kw)
+        # the expected time as the language says it ("ca. 10:45", "about 10:45") fits whole
+        room = max(cell_len(_("ca. {time}").format(time="10:45")), cell_len(_("not today")))
+        self.COLUMNS = tuple((k, label, max(w, room) if k == "estimate" else w)
+                             for k, label, w in self.COLUMNS)
 
     def cells(self, v: Visit, mine: int) -> tuple:
         waited = present.minutes_waited(v, self.now())

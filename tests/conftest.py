@@ -4,10 +4,17 @@ import httpx
 import pytest
 
 from . import pg
-from .helpers import Api, LiveServer, ServerProcess, make_ctx, token
+from .helpers import Api, LiveServer, ServerProcess, make_ctx, tls, token
 
 
 def pytest_configure(config):
+    if pg.ENABLED:
+        from backend.storage.dialect import EventListener
+
+        # a server's PostgreSQL listener looks whether to stop after each wait for
+        # notifications (0.5 s: a quarter of a second, on average, at every test server's
+        # stop); in the tests' own process it looks every 0.05 s
+        EventListener.TICK = 0.05
     config.addinivalue_line("markers", "sqlite_only(reason): a test of SQLite's own files or "
                             "settings, skipped in the PostgreSQL pass")
     config.addinivalue_line("markers", "pg_only: runs in the PostgreSQL pass only "
@@ -67,7 +74,7 @@ def server(ctx):
 
 @pytest.fixture
 def client(server):
-    with httpx.Client(base_url=server.url, timeout=20) as c:
+    with httpx.Client(base_url=server.url, timeout=20, verify=tls()) as c:
         yield c
 
 

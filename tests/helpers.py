@@ -6,12 +6,14 @@ import argparse
 import asyncio
 import atexit
 import contextlib
+import functools
 import itertools
 import os
 import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -162,6 +164,28 @@ class Api:
         return r.json()
 
 
+@functools.cache
+def tls() -> ssl.SSLContext:
+    """One TLS context for the tests' HTTP clients (`verify=tls()`): httpx makes a new one for
+    every client it opens, reading the whole CA bundle (0.05-0.3 s a client), and the tests'
+    clients speak plain HTTP to loopback."""
+    return httpx.create_ssl_context()
+
+
+def wait_healthy(url: str, seconds: float = 30, alive=lambda: True) -> bool:
+    """Poll `url`/health, with one client, until it answers 200 (True), `alive()` turns
+    false or `seconds` pass (False)."""
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=0.5, verify=tls()) as c:
+        while time.monotonic() < deadline and alive():
+            try:
+                if c.get(f"{url}/health").status_code == 200:
+                    return True
+            except httpx.TransportError:
+                time.sleep(0.05)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -309,6 +333,35 @@ class ServerProcess:
 
         build_context(argparse.Namespace(config=str(self.config))).db.dispose()
 
+    def token(self, role: str, person: str = "p", *extra: str) -> str:
+        """What `cli("token", "create", "--role", role, "--person", person, *extra)` prints
+        (backend/token_cli.py: the secret, or a device's pairing URL), made in this process
+        as `migrate()` is: a process start less. The command itself is tested in
+        test_cli.py and, with --bearer, in security/test_tokens.py and test_workers.py."""
+        from backend.cli import build_context, parser, public_url
+        from backend.services import tokens
+        from backend.token_cli import token_site
+        from backend.web import pairing
+
+        args = parser().parse_args(["--config", str(self.config), "token", "create",
+                                    "--role", role, "--person", person, *extra])
+        ctx = build_context(args)
+        try:
+            site, refusal = token_site(args.role, args.site,
+                                       [s.id for s in ctx.settings.sites])
+            assert not refusal, refusal
+            now, days = ctx.clock.now(), args.days or ctx.settings.token_days
+            with ctx.db.write() as s:
+                if args.role in pairing.DEVICE_ROLES and not args.bearer:
+                    code, _ = pairing.create(s, args.role, args.person, site, now, days,
+                                             ctx.settings.pairing_hours, args.label or "")
+                    return pairing.url(public_url(ctx.settings), code)
+                secret, _ = tokens.create(s, args.role, args.person, now, days,
+                                          args.label or "", site_id=site)
+                return secret
+        finally:
+            ctx.db.dispose()
+
     def cli(self, *args: str) -> str:
         p = subprocess.run([sys.executable, "-m", "backend.cli", "--config", str(self.config),
                             *args], capture_output=True, text=True, timeout=60, check=True)
@@ -320,14 +373,8 @@ class ServerProcess:
                 [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
                  "--port", str(self.port), *args], env={**os.environ, **env},
                 stdout=out, stderr=out)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start")
+        if not wait_healthy(self.url, alive=lambda: self.proc.poll() is None):
+            raise RuntimeError("server did not start")
 
     def kill(self) -> None:
         assert self.proc is not None

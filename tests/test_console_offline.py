@@ -56,8 +56,8 @@ else:
 def test_finish_and_no_show_survive_a_killed_console_and_apply_once(tmp_path):
     srv = Server(tmp_path)
     srv.migrate()
-    sup = srv.cli("token", "create", "--role", "supervisor", "--person", "sven")
-    cw = srv.cli("token", "create", "--role", "caseworker", "--person", "anne")
+    sup = srv.token("supervisor", "sven")
+    cw = srv.token("caseworker", "anne")
     srv.start()
     try:
         hs, hc = ({"Authorization": f"Bearer {t}"} for t in (sup, cw))

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")
 
 
 def test_sigkill_loses_no_acknowledged_write(srv):
-    secret = srv.cli("token", "create", "--role", "reception", "--person", "rita")
+    secret = srv.token("reception", "rita")
     h = {"Authorization": f"Bearer {secret}"}
     srv.start()
     acked: dict[str, int] = {}  # key -> visit id
@@ -79,7 +79,7 @@ def test_sigkill_loses_no_acknowledged_write(srv):
 
 
 def test_killed_between_commit_and_reply_then_retried_changes_once(srv):
-    secret = srv.cli("token", "create", "--role", "reception", "--person", "rita")
+    secret = srv.token("reception", "rita")
     h = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "the-one"}
     body = {"errand": "mitid", "name": "Once Only"}
     srv.start(SKRANKE_FAULT_INJECT="after_commit:/sites/test/walk-ins")
@@ -94,7 +94,7 @@ def test_killed_between_commit_and_reply_then_retried_changes_once(srv):
 
 
 def test_killed_before_commit_leaves_nothing(srv):
-    secret = srv.cli("token", "create", "--role", "reception", "--person", "rita")
+    secret = srv.token("reception", "rita")
     h = {"Authorization": f"Bearer {secret}", "Idempotency-Key": "k"}
     body = {"errand": "mitid", "name": "Never"}
     srv.start(SKRANKE_FAULT_INJECT="before_commit:/sites/test/walk-ins")

@@ -64,9 +64,8 @@ def test_workers_on_sqlite_are_refused_with_a_clear_message(srv: ServerProcess):
 
 @pytest.mark.pg_only
 def test_two_processes_call_each_citizen_once_and_stream_every_change(srv: ServerProcess):
-    workers = [srv.cli("token", "create", "--role", "caseworker", "--person", f"cw{n}")
-               for n in range(1, 5)]
-    reception = srv.cli("token", "create", "--role", "reception", "--person", "rita")
+    workers = [srv.token("caseworker", f"cw{n}") for n in range(1, 5)]
+    reception = srv.token("reception", "rita")
     display = srv.cli("token", "create", "--role", "display", "--person", "screen",
                       "--bearer")
     srv.start("--workers", "2")

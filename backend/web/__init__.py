@@ -8,10 +8,11 @@ from fastapi.staticfiles import StaticFiles
 
 
 def install(app: FastAPI) -> None:
+    from ..api.app import add_routes
     from .pages import STATIC
     from .routes import router
 
-    app.include_router(router)
+    add_routes(app, list(router.routes))
     app.mount("/static/wr", StaticFiles(directory=STATIC), name="waiting-room-static")
 
 

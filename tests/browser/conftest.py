@@ -18,7 +18,7 @@ import uvicorn
 from backend.api.app import create_app
 from backend.web import pairing
 
-from ..helpers import T0, Api, ThreadServer, free_port, make_ctx, token
+from ..helpers import T0, Api, ThreadServer, free_port, make_ctx, tls, token
 
 CHROMIUM = os.environ.get("SKRANKE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -97,7 +97,7 @@ class Room:
         self.server = Server(self.ctx)
         self.server.start()
         self.url = self.server.url
-        self.http = httpx.Client(base_url=self.url, timeout=20)
+        self.http = httpx.Client(base_url=self.url, timeout=20, verify=tls())
         self.rec = Api(self.http, token(self.ctx, "reception", "rita"))
         self.cw = Api(self.http, token(self.ctx, "caseworker", "anne"))
         self.kiosk_api = Api(self.http, token(self.ctx, "kiosk", "kiosk-api"))

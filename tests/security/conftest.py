@@ -6,13 +6,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
-from ..helpers import ServerProcess
+from ..helpers import ServerProcess, wait_healthy
 
 
 class Served(ServerProcess):
@@ -38,22 +36,13 @@ class Served(ServerProcess):
             stdout=self.out, stderr=self.out)
 
     def ready(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("server did not start: " + self.log.read_text()[-2000:])
+        if not wait_healthy(self.url, alive=lambda: self.proc.poll() is None):
+            raise RuntimeError("server did not start: " + self.log.read_text()[-2000:])
 
     def stop(self) -> None:
         super().stop()
         if getattr(self, "out", None):
             self.out.close()
-
-    def token(self, role: str, person: str = "p", *extra: str) -> str:
-        return self.cli("token", "create", "--role", role, "--person", person, *extra)
 
     def token_id(self, person: str) -> str:
         return next(t["id"] for t in json.loads(self.cli("token", "list", "--json"))

@@ -84,7 +84,7 @@ def test_a_revoked_tokens_stream_ends_within_five_seconds(served):
 
 def test_event_streams_have_a_cap_of_their_own(served):
     srv = served(max_event_streams=2)
-    secret = srv.token("display", "tv", "--bearer")
+    secret = srv.cli("token", "create", "--role", "display", "--person", "tv", "--bearer")
     opened = [{}, {}]
     for d in opened:
         threading.Thread(target=_open_stream, args=(srv.url, secret, d), daemon=True).start()

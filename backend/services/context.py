@@ -19,7 +19,7 @@ from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
 from ..domain.types import Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
-from ..storage.db import Database, lock_site, lock_visits_site
+from ..storage.db import Database, LockedSite, lock_site, lock_visits_site
 from ..storage.dialect import notify_events
 from ..storage.models import AuditRow, CounterRow, EventRow, NoteRow, SiteRow, VisitRow, as_utc
 
@@ -179,7 +179,7 @@ class Tx:
     actor: Actor
     occurred_at: datetime | None = None
     now: datetime = field(init=False)
-    _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
+    _locked: dict[str, LockedSite] = field(default_factory=dict, init=False)
     #: The last event sequence this transaction wrote, per site.
     last_seq: dict[str, int] = field(default_factory=dict, init=False)
     #: The events it wrote, as the event stream frames them after the commit.
@@ -203,7 +203,7 @@ class Tx:
         self.site_lock(site_id)
         return self.ctx.site(site_id)
 
-    def site_lock(self, site_id: str) -> SiteRow:
+    def site_lock(self, site_id: str) -> LockedSite:
         """The site's row as read under its lock (taking the lock)."""
         row = self._locked.get(site_id)
         if row is None:
@@ -314,5 +314,5 @@ class Tx:
         conn = self.session.connection()
         conn.execute(_EVENT_INSERT, event)
         conn.execute(_SEQ_UPDATE, {"_site": site_id, "_seq": seq})
-        set_committed_value(site, "event_seq", seq)
+        site.event_seq = seq
         return seq

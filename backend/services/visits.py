@@ -97,10 +97,10 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     row = _open_counter(tx, site_id, number)
     # refused before the day is read: a counter pressing call next while it holds a
     # citizen costs two small reads, not the whole open day
-    _busy(tx, row, tx.session.execute(_HELD_Q, {"site": site_id, "day": day,
-                                                "counter": row.id}).first())
+    _busy(tx, row, tx.session.connection().execute(
+        _HELD_Q, {"site": site_id, "day": day, "counter": row.id}).first())
     state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
-                           horizon=tx.ctx.horizon)
+                           horizon=tx.ctx.horizon, site_row=tx.site_lock(site_id))
     counter = next(c for c in state.counters if c.id == row.id)
     choice = choose_next(state, counter, tx.now)
     if choice.visit is None:

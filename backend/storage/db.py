@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +33,7 @@ PG_RESTORE = ("restore writes SQLite databases only. On PostgreSQL use pg_restor
 
 
 class Batch:
-    """The write thread's shared transaction (Database.batch)."""
+    """The write thread's shared transaction (Database.batched)."""
 
     def __init__(self) -> None:
         self.conn: Connection | None = None
@@ -166,8 +166,18 @@ class Database:
         else:
             batch.callbacks.append(fn)
 
+    @property
+    def batch(self) -> Callable[[], AbstractContextManager[Batch]] | None:
+        """How the write thread lets the writes waiting together share one transaction
+        (`batched`), where that pays: on SQLite, one process, where each COMMIT is an
+        fsync. None on PostgreSQL: every write commits alone, so a site's row lock is held
+        for one write, never for a batch, while the other processes' writes wait for it
+        (a batch's lock, held for up to 64 writes of a round trip per statement, had the
+        other process answer most writes 503 at 200 req/s: docs/performance.md)."""
+        return self.batched if self.is_sqlite else None
+
     @contextmanager
-    def batch(self) -> Iterator[Batch]:
+    def batched(self) -> Iterator[Batch]:
         """The writes of this thread in the block share one transaction, a SAVEPOINT each
         (a failing write rolls back only its own), and one COMMIT: one fsync for all. The
         transaction begins at the first write, with that write's lock timeout. When the

@@ -244,8 +244,9 @@ _TICKET_Q = select(func.max(VisitRow.ticket_seq)).where(
 
 
 def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
-    seq = tx.session.scalar(_TICKET_Q, {"site": site_id, "day": day,
-                                         "kind": kind.value}) or 0
+    tx.session.flush()  # a visit added in this transaction counts (read on the connection)
+    seq = tx.session.connection().scalar(_TICKET_Q, {"site": site_id, "day": day,
+                                                      "kind": kind.value}) or 0
     prefix = "B" if kind is Kind.BOOKED else "C"
     return f"{prefix}{seq + 1:03d}", seq + 1
 

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..catalogue import Catalogue, Errand
 from ..clock import Clock
@@ -18,9 +19,9 @@ from ..domain.errors import Forbidden, Invalid, NotFound, StaleVersion
 from ..domain.types import Visit
 from ..settings import Settings, SiteConfig
 from ..storage import repo
-from ..storage.db import Database, lock_site, lock_visits_site
+from ..storage.db import Database, LockedSite, lock_site, lock_visits_site
 from ..storage.dialect import notify_events
-from ..storage.models import AuditRow, CounterRow, EventRow, SiteRow, VisitRow
+from ..storage.models import AuditRow, CounterRow, EventRow, NoteRow, SiteRow, VisitRow, as_utc
 
 if TYPE_CHECKING:
     from .planning import Published
@@ -33,6 +34,16 @@ _AUDIT_INSERT = AuditRow.__table__.insert()
 _EVENT_INSERT = EventRow.__table__.insert()
 _COUNTER_Q = select(CounterRow).where(CounterRow.site_id == bindparam("site"),
                                      CounterRow.number == bindparam("number"))
+#: A visit, its counter and whether it has notes, in one statement: what a change reads
+#: (the counter for the caseworker's check and the answer; the notes only if there are any).
+_VISIT_Q = (select(VisitRow, CounterRow, exists().where(NoteRow.visit_id == VisitRow.id))
+            .outerjoin(CounterRow, CounterRow.id == VisitRow.counter_id)
+            .where(VisitRow.id == bindparam("visit")))
+#: A visit's changed columns (the SET clause from the parameters given) and the site's
+#: event sequence: a Core UPDATE each, run at once (an ORM flush cost five times as much).
+_VISIT_UPDATE = update(VisitRow.__table__).where(VisitRow.__table__.c.id == bindparam("_id"))
+_SEQ_UPDATE = (update(SiteRow.__table__).where(SiteRow.__table__.c.id == bindparam("_site"))
+               .values(event_seq=bindparam("_seq")))
 ROLES = ("caseworker", "reception", "supervisor", "kiosk", "display", "admin", "booking")
 
 
@@ -168,7 +179,7 @@ class Tx:
     actor: Actor
     occurred_at: datetime | None = None
     now: datetime = field(init=False)
-    _locked: dict[str, SiteRow] = field(default_factory=dict, init=False)
+    _locked: dict[str, LockedSite] = field(default_factory=dict, init=False)
     #: The last event sequence this transaction wrote, per site.
     last_seq: dict[str, int] = field(default_factory=dict, init=False)
     #: The events it wrote, as the event stream frames them after the commit.
@@ -176,6 +187,8 @@ class Tx:
     #: Counters read in this transaction, held here: the session's identity map holds
     #: unchanged rows only weakly, so a second `get` would read the row again.
     _counters: dict[int, CounterRow] = field(default_factory=dict, init=False)
+    #: Visits read in this transaction that have no notes: their answer reads none.
+    noteless: set[int] = field(default_factory=set, init=False)
 
     def __post_init__(self) -> None:
         self.now = self.ctx.clock.now()
@@ -190,7 +203,7 @@ class Tx:
         self.site_lock(site_id)
         return self.ctx.site(site_id)
 
-    def site_lock(self, site_id: str) -> SiteRow:
+    def site_lock(self, site_id: str) -> LockedSite:
         """The site's row as read under its lock (taking the lock)."""
         row = self._locked.get(site_id)
         if row is None:
@@ -216,13 +229,23 @@ class Tx:
             self.ctx.site(site.id)
             self.actor.check_site(site.id)
             self._locked[site.id] = site
-        row = self.session.get(VisitRow, visit_id)
+        row = self.read_visit(visit_id)
         if if_match is not None and if_match != row.version:
             from .views import visit_view
 
             raise StaleVersion(
                 f"Visit {row.ticket} changed meanwhile (version {row.version}, "
                 f"you had {if_match}).", current=visit_view(self.session, self.ctx, row))
+        return row
+
+    def read_visit(self, visit_id: int) -> VisitRow:
+        """The whole visit (its site locked already), its counter kept for this transaction
+        and whether it has notes noted."""
+        row, counter, noted = self.session.execute(_VISIT_Q, {"visit": visit_id}).one()
+        if counter is not None:
+            self._counters[counter.id] = counter
+        if not noted:
+            self.noteless.add(row.id)
         return row
 
     def counter_row(self, site_id: str, number: int) -> CounterRow:
@@ -260,13 +283,18 @@ class Tx:
 
     # --- writing ---------------------------------------------------------------------------
     def save(self, row: VisitRow, visit: Visit) -> None:
-        for name, value in repo.changes(row, visit).items():
-            setattr(row, name, value)
-        row.updated_at = self.now
+        """Write the columns in which `visit` differs from its row, now, and hold the row
+        object as the database has it (no ORM flush follows for them)."""
+        values = repo.changes(row, visit)
+        values["updated_at"] = self.now
+        self.session.connection().execute(_VISIT_UPDATE, {"_id": row.id, **values})
+        for name, value in values.items():
+            set_committed_value(row, name, as_utc(value) if isinstance(value, datetime)
+                                else value)
 
     def audit(self, action: str, *, site_id: str | None, visit: VisitRow | None = None,
               counter_id: int | None = None, detail: dict[str, Any] | None = None) -> None:
-        self.session.execute(_AUDIT_INSERT, dict(
+        self.session.connection().execute(_AUDIT_INSERT, dict(
             at=self.now, occurred_at=self.occurred_at, actor=self.actor.person,
             token_id=self.actor.token_id, role=self.actor.role, action=action,
             site_id=site_id, visit_id=visit.id if visit is not None else None,
@@ -283,6 +311,8 @@ class Tx:
         self.last_seq[site_id] = seq
         event = dict(site_id=site_id, seq=seq, at=self.now, type=type_, data=data)
         self.events.append(event)
-        self.session.execute(_EVENT_INSERT, event)
+        conn = self.session.connection()
+        conn.execute(_EVENT_INSERT, event)
+        conn.execute(_SEQ_UPDATE, {"_site": site_id, "_seq": seq})
         site.event_seq = seq
         return seq

@@ -39,7 +39,8 @@ def finish_change(tx: Tx, row: VisitRow, action: str, detail: dict[str, Any] | N
         del event["queue_rank"], event["estimated_call_at"]
     tx.emit(row.site_id, f"visit.{action}", {"visit": event})
     return visit_view(tx.session, tx.ctx, row,
-                      counters={row.counter_id: tx.counter(row.counter_id)})
+                      counters={row.counter_id: tx.counter(row.counter_id)},
+                      notes=[] if row.id in tx.noteless else None)
 
 
 def transition(tx: Tx, visit_id: int, action: str, rule: Callable[[Visit], Visit], *,
@@ -96,10 +97,10 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
     row = _open_counter(tx, site_id, number)
     # refused before the day is read: a counter pressing call next while it holds a
     # citizen costs two small reads, not the whole open day
-    _busy(tx, row, tx.session.execute(_HELD_Q, {"site": site_id, "day": day,
-                                                "counter": row.id}).first())
+    _busy(tx, row, tx.session.connection().execute(
+        _HELD_Q, {"site": site_id, "day": day, "counter": row.id}).first())
     state = repo.day_state(tx.session, site_id, day, site.rules, now=tx.now,
-                           horizon=tx.ctx.horizon)
+                           horizon=tx.ctx.horizon, site_row=tx.site_lock(site_id))
     counter = next(c for c in state.counters if c.id == row.id)
     choice = choose_next(state, counter, tx.now)
     if choice.visit is None:
@@ -110,7 +111,7 @@ def call_next(tx: Tx, site_id: str, number: int) -> dict[str, Any]:
                 "walkins_waiting": choice.walkins_waiting,
                 "held": None if choice.held is None else {
                     "id": choice.held.id, "ticket": choice.held.ticket}}
-    row = tx.session.get(VisitRow, choice.visit.id)  # the whole visit, not the light one
+    row = tx.read_visit(choice.visit.id)  # the whole visit, not the light one
     tx.save(row, lifecycle.call(repo.to_visit(row), counter.id, tx.now))
     view = finish_change(tx, row, "call_next", {"reason": choice.reason})
     return {"visit": view, "reason": choice.reason, "next_booking_at": None,
@@ -219,6 +220,7 @@ def add_note(tx: Tx, visit_id: int, text: str, if_match: int | None) -> dict[str
     tx.save(row, lifecycle.touch_for_note(repo.to_visit(row)))
     tx.session.add(NoteRow(visit_id=row.id, author=tx.actor.person, text=text,
                            created_at=tx.now, occurred_at=tx.occurred_at))
+    tx.noteless.discard(row.id)
     return finish_change(tx, row, "note")
 
 
@@ -242,8 +244,9 @@ _TICKET_Q = select(func.max(VisitRow.ticket_seq)).where(
 
 
 def next_ticket(tx: Tx, site_id: str, day, kind: Kind) -> tuple[str, int]:
-    seq = tx.session.scalar(_TICKET_Q, {"site": site_id, "day": day,
-                                         "kind": kind.value}) or 0
+    tx.session.flush()  # a visit added in this transaction counts (read on the connection)
+    seq = tx.session.connection().scalar(_TICKET_Q, {"site": site_id, "day": day,
+                                                      "kind": kind.value}) or 0
     prefix = "B" if kind is Kind.BOOKED else "C"
     return f"{prefix}{seq + 1:03d}", seq + 1
 
@@ -280,6 +283,7 @@ def new_visit_row(tx: Tx, *, site_id: str, day, kind: Kind, state: State, errand
         created_at=tx.now, updated_at=tx.now, version=1, **extra)
     tx.session.add(row)
     tx.session.flush()  # its id, for the audit row and the event
+    tx.noteless.add(row.id)
     return row
 
 

@@ -6,13 +6,13 @@ thread and awaits its future, answering reads, streams and /health meanwhile. Wr
 one after another in the order they came, which is the order the database would take them
 in anyway (SQLite has one write lock; on PostgreSQL they meet at the site's row).
 
-The writes waiting when the thread turns to them run together in one transaction, a
-SAVEPOINT each (a refused write rolls back only its own), with one COMMIT: with SQLite's
-synchronous=FULL each COMMIT is an fsync (about 4 ms here), and one per write capped the
-server below the 100 req/s the benchmark offers (measured: docs/performance.md). A write
-that fails past its savepoint (a database error, not a rule's refusal) has the batch
+On SQLite the writes waiting when the thread turns to them run together in one
+transaction, a SAVEPOINT each (a refused write rolls back only its own), with one COMMIT:
+with synchronous=FULL each COMMIT is an fsync (about 4 ms here), and one per write capped
+the server below the 100 req/s the benchmark offers (measured: docs/performance.md). A
+write that fails past its savepoint (a database error, not a rule's refusal) has the batch
 rolled back and its writes run again, one transaction each. Answers go out after the
-COMMIT.
+COMMIT. On PostgreSQL every write commits alone (storage/db.py `Database.batch` says why).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ MAX_BATCH = 64
 class WriteThread:
     def __init__(self, batch: Callable[[], AbstractContextManager[Any]] | None = None,
                  name: str = "skranke-write") -> None:
-        #: Database.batch, or None: every write alone.
+        #: Database.batch (on SQLite), or None: every write alone.
         self._batch = batch
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._serve, name=name, daemon=True)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
@@ -21,7 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ..domain.errors import DatabaseBusy, DomainError
 from . import dialect
-from .models import SiteRow
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 PG_BACKUP = ("backup copies SQLite databases only. On PostgreSQL use pg_dump, e.g. "
@@ -33,7 +33,7 @@ PG_RESTORE = ("restore writes SQLite databases only. On PostgreSQL use pg_restor
 
 
 class Batch:
-    """The write thread's shared transaction (Database.batch)."""
+    """The write thread's shared transaction (Database.batched)."""
 
     def __init__(self) -> None:
         self.conn: Connection | None = None
@@ -166,8 +166,18 @@ class Database:
         else:
             batch.callbacks.append(fn)
 
+    @property
+    def batch(self) -> Callable[[], AbstractContextManager[Batch]] | None:
+        """How the write thread lets the writes waiting together share one transaction
+        (`batched`), where that pays: on SQLite, one process, where each COMMIT is an
+        fsync. None on PostgreSQL: every write commits alone, so a site's row lock is held
+        for one write, never for a batch, while the other processes' writes wait for it
+        (a batch's lock, held for up to 64 writes of a round trip per statement, had the
+        other process answer most writes 503 at 200 req/s: docs/performance.md)."""
+        return self.batched if self.is_sqlite else None
+
     @contextmanager
-    def batch(self) -> Iterator[Batch]:
+    def batched(self) -> Iterator[Batch]:
         """The writes of this thread in the block share one transaction, a SAVEPOINT each
         (a failing write rolls back only its own), and one COMMIT: one fsync for all. The
         transaction begins at the first write, with that write's lock timeout. When the
@@ -256,13 +266,27 @@ def check(path: Path) -> None:
         raise RuntimeError(f"{path} is not a Skranke database")
 
 
-def lock_site(session: Session, site_id: str) -> SiteRow | None:
+@dataclass(slots=True)
+class LockedSite:
+    """A site's row as a write transaction read it under the site's lock: the event
+    sequence its events go on from (kept up to date by the transaction) and the planner
+    settings in force. Read as a plain row: an ORM object cost three times as much."""
+
+    id: str
+    event_seq: int
+    passed_over_minutes: int | None
+    duration_quantile: float | None
+
+
+def lock_site(session: Session, site_id: str) -> LockedSite | None:
     """Take the site's lock for the rest of the transaction (storage/dialect.py) and read
     its row under it."""
-    return session.scalars(dialect.LOCK_SITE, {"site": site_id}).one_or_none()
+    row = session.connection().execute(dialect.LOCK_SITE, {"site": site_id}).first()
+    return LockedSite(*row) if row is not None else None
 
 
-def lock_visits_site(session: Session, visit_id: int) -> SiteRow | None:
+def lock_visits_site(session: Session, visit_id: int) -> LockedSite | None:
     """Take the lock of the site a visit belongs to and read the site's row, in one
     statement (the visit's site found in it); None when there is no such visit."""
-    return session.scalars(dialect.LOCK_VISITS_SITE, {"visit": visit_id}).one_or_none()
+    row = session.connection().execute(dialect.LOCK_VISITS_SITE, {"visit": visit_id}).first()
+    return LockedSite(*row) if row is not None else None

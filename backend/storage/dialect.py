@@ -131,12 +131,16 @@ def _minutes_other(element, compiler, **kw):
     return f"(EXTRACT(EPOCH FROM ({end} - {start})) / 60.0)"
 
 
+_SITES, _VISITS = SiteRow.__table__, VisitRow.__table__
+#: What a write needs of its site's row, read under the lock (a plain row, no ORM object).
+_LOCKED = (_SITES.c.id, _SITES.c.event_seq, _SITES.c.passed_over_minutes,
+           _SITES.c.duration_quantile)
 #: The site's row, locked for the rest of the transaction. SQLite compiles no FOR UPDATE:
 #: its BEGIN IMMEDIATE holds the lock already.
-LOCK_SITE = select(SiteRow).where(SiteRow.id == bindparam("site")).with_for_update()
+LOCK_SITE = select(*_LOCKED).where(_SITES.c.id == bindparam("site")).with_for_update()
 #: The same for the site of a visit, found in the statement (a visit never changes site).
-LOCK_VISITS_SITE = select(SiteRow).where(SiteRow.id == select(VisitRow.site_id).where(
-    VisitRow.id == bindparam("visit")).scalar_subquery()).with_for_update()
+LOCK_VISITS_SITE = select(*_LOCKED).where(_SITES.c.id == select(_VISITS.c.site_id).where(
+    _VISITS.c.id == bindparam("visit")).scalar_subquery()).with_for_update()
 
 
 def _codes(exc: BaseException) -> tuple[str, str, int | None]:

@@ -90,8 +90,9 @@ _COUNTERS_Q = (select(*_COUNTER_COLS).where(CounterRow.site_id == bindparam("sit
 
 def domain_counters(session: Session, site_id: str) -> tuple[Counter, ...]:
     """The site's counters as the rules see them: one plain query of the needed columns
-    (every call next reads them), no ORM objects."""
-    rows = session.execute(_COUNTERS_Q, {"site": site_id})
+    (every call next reads them), no ORM objects. Run on the session's connection, so what
+    the session holds unflushed is not in it: day_state flushes first."""
+    rows = session.connection().execute(_COUNTERS_Q, {"site": site_id})
     return tuple(Counter(id=id, site_id=site_id, number=number, name=name,
                          state=CounterState(state), staffed_by=staffed_by,
                          errands=frozenset(errands) if errands is not None else None,
@@ -128,14 +129,17 @@ def light_open_visits(session: Session, site_id: str, day: date,
     """The open visits as the queue rules need them: one plain query, no ORM objects, no
     documents or personal data (this runs on every write, so it must be cheap). With `now`,
     booked-not-arrived visits only from slot + grace back to `horizon` ahead (the planner's
-    view: bookings further ahead cannot change a decision or an estimate now)."""
+    view: bookings further ahead cannot change a decision or an estimate now). On the
+    session's connection after a flush: the ORM's handling of a plain select cost half as
+    much again as the statement (0.35 ms of 1.0 on the bench day's 200 visits)."""
     session.flush()
+    conn = session.connection()
     if now is None:
-        rows = session.execute(_OPEN_Q, {"site": site_id, "day": day})
+        rows = conn.execute(_OPEN_Q, {"site": site_id, "day": day})
     else:
         grace = rules.grace if rules else timedelta(hours=1)
-        rows = session.execute(_NEAR_Q, {"site": site_id, "day": day, "after": now - grace,
-                                         "before": now + horizon})
+        rows = conn.execute(_NEAR_Q, {"site": site_id, "day": day, "after": now - grace,
+                                      "before": now + horizon})
     return tuple(light_visit(site_id, day, row) for row in rows)
 
 
@@ -167,8 +171,10 @@ def _minutes(errand: str, started, finished) -> tuple[str, float]:
 
 
 def observed(session: Session, site_id: str, day: date) -> tuple[tuple[str, float], ...]:
-    """(errand, service minutes) of the day's latest finished visits."""
-    return tuple(map(tuple, session.execute(_OBSERVED_Q, {"site": site_id, "day": day})))
+    """(errand, service minutes) of the day's latest finished visits (on the session's
+    connection: see light_open_visits)."""
+    return tuple(map(tuple, session.connection().execute(_OBSERVED_Q,
+                                                         {"site": site_id, "day": day})))
 
 
 _OBSERVED_Q = (select(VisitRow.errand,
@@ -192,9 +198,11 @@ def planner_rules(session: Session, site_id: str, rules: Rules, row=None) -> Rul
 
 def day_state(session: Session, site_id: str, day: date, rules: Rules,
               visit_rows: list[VisitRow] | None = None, now: datetime | None = None,
-              horizon: timedelta = timedelta(hours=4)) -> DayState:
-    """The day as the rules see it. With `now`, only what decisions at `now` can need."""
-    rules = planner_rules(session, site_id, rules)
+              horizon: timedelta = timedelta(hours=4), site_row=None) -> DayState:
+    """The day as the rules see it. With `now`, only what decisions at `now` can need.
+    `site_row`: the site's row as the caller read it (the planner settings), else read."""
+    rules = planner_rules(session, site_id, rules, site_row)
+    session.flush()  # the reads below run on its connection
     seen: tuple[tuple[str, float], ...] = ()
     if visit_rows is None:
         visits = light_open_visits(session, site_id, day, now, rules, horizon)

@@ -44,6 +44,10 @@ from .model import (  # noqa: F401 (the planner's names, as forward.py and the t
 )
 from .types import Counter, DayState, Visit
 
+#: A decision reads the booked citizens due within this many seconds first, the rest only
+#: if its dispatch runs further ahead (model.Model's `near`; a speed knob, never a rule).
+NEAR = 2400
+
 
 class Sim:
     """Call next's dispatch of the jobs, counter by counter, event by event."""
@@ -63,7 +67,7 @@ class Sim:
         self.walkins: list[_Walkin] | None = None  # forward mode: walk-ins still to place
         self.placed: dict[int, int] = {}  # walk-in visit id -> start
         self.t = 0
-        self.booked = sum(m.booked)  # booked citizens not yet started
+        self.booked = m.booked_count  # booked citizens not yet started
         #: forward mode: walk-in visit id -> [counter index, start, next booked start there]
         self.gaps: dict[int, list] = {}
         self.open_gaps: dict[int, list[int]] = {}  # counter index -> walk-ins whose gap is open
@@ -79,8 +83,11 @@ class Sim:
     def next_time(self) -> int:
         t = self.heap[0][0] if self.heap else INF
         if self.sleep:
-            if self.nxt < self.m.n:
-                t = min(t, self.m.due[self.nxt])
+            m = self.m
+            if self.nxt >= m.n and not m.complete:
+                m.expand()
+            if self.nxt < m.n:
+                t = min(t, m.due[self.nxt])
             if self.walkins:
                 t = min(t, min((w.overdue_at for w in self.walkins if w.overdue_at > self.t),
                                default=INF))
@@ -88,6 +95,8 @@ class Sim:
 
     def release(self, t: int) -> bool:
         m, nxt = self.m, self.nxt
+        if t > m.near:
+            m.expand()  # the jobs due after `near` (model.Model) are wanted
         due, n = m.due, m.n
         if nxt >= n or due[nxt] > t:
             return False
@@ -201,10 +210,15 @@ def _idle_until(sim: Sim, k: int) -> float:
     m, bit = sim.m, 1 << k
     if any(m.mask[j] & bit for _, j in sim.avail):
         return 0
-    for j in range(sim.nxt, m.n):
-        if m.mask[j] & bit:
-            return m.due[j]
-    return INF
+    start = sim.nxt
+    while True:
+        for j in range(start, m.n):
+            if m.mask[j] & bit:
+                return m.due[j]
+        if m.complete:
+            return INF
+        start = m.n
+        m.expand()
 
 
 def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None = None
@@ -233,7 +247,7 @@ def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None
 
 def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
     """The waiting walk-in call next at `counter` (free now) takes, if one fits."""
-    m = Model(day, now, asking=counter, horizon=DECISION_HORIZON)
+    m = Model(day, now, asking=counter, horizon=DECISION_HORIZON, near=NEAR)
     k = m.index[counter.id]
     sim = _at_turn(m, k)
     w = choose(sim, k, 0, m.walkins)
@@ -243,7 +257,7 @@ def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
 def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datetime) -> bool:
     """Does this walk-in fit now at that counter (None: at any open counter free now)?"""
     asking = day.counter(counter_id) if counter_id is not None else None
-    m = Model(day, now, asking=asking, horizon=DECISION_HORIZON)
+    m = Model(day, now, asking=asking, horizon=DECISION_HORIZON, near=NEAR)
     ks = [m.index[counter_id]] if counter_id is not None else range(len(m.counters))
     d = next((w.dur for w in m.walkins if w.visit.id == walkin.id),
              walkin.expected_minutes * 60)

@@ -146,8 +146,11 @@ class Model:
         booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
         qget, mget, append = quant.get, masks.get, jobs.append
         # set aside: booked citizens (no counter) with a slot after `cut`
+        # (counted as jobs at once: a slot within a second of the horizon's end is read)
         cut = now + timedelta(seconds=near + ahead + 1) if near is not None else None
+        sure = now + horizon - timedelta(seconds=1) if horizon is not None else None
         far: list[Visit] = []
+        n_far = 0
         for v in day.visits:
             state = v.state
             if state is booked_:
@@ -158,7 +161,10 @@ class Model:
                     continue
                 cid = v.counter_id
                 if cut is not None and cid is None and s > cut:
-                    far.append(v)
+                    far.append(v)  # a job if its errand is handled and it is in the horizon
+                    if (mget(v.errand) or mask(v.errand, None)) and (
+                            sure is None or s <= sure or s.timestamp() - t0 <= reach):
+                        n_far += 1
                     continue
                 slot = s.timestamp() - t0
                 if slot + grace <= 0 or slot > reach:
@@ -198,6 +204,8 @@ class Model:
                     continue
                 if cut is not None and cid is None and s > cut:
                     far.append(v)
+                    if mget(errand) or mask(errand, None):
+                        n_far += 1
                     continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
@@ -234,7 +242,7 @@ class Model:
             self._ctx = (t0, ahead, grace, reach, qget, mget, mask)
             # only jobs due by `near` are certainly in their place among those read
             self.n = bisect_right(self.due, near)
-            self.booked_count += self._far_booked(now + horizon if horizon else None)
+            self.booked_count += n_far
 
     def _set(self, jobs: list[tuple]) -> None:
         self.n = len(jobs)
@@ -265,21 +273,6 @@ class Model:
                 out.append((due, (-v.priority, slot, arrived, v.id), v, True,
                             qget(errand, v.expected_minutes) * 60, m, slot))
         return out
-
-    def _far_booked(self, until: datetime | None) -> int:
-        """How many of those set aside are jobs (each a booked citizen), read cheaply: only
-        a slot within a second of the horizon's end needs its seconds."""
-        t0, _, _, reach, _, mget, mask = self._ctx
-        sure = until - timedelta(seconds=1) if until is not None else None
-        n = 0
-        for v in self._aside:
-            if not (mget(v.errand) or mask(v.errand, None)):
-                continue
-            if (v.state is State.BOOKED and sure is not None and v.slot_start > sure
-                    and v.slot_start.timestamp() - t0 > reach):
-                continue
-            n += 1
-        return n
 
     def expand(self) -> None:
         """Read the booked citizens set aside: every job known and in its place."""

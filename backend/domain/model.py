@@ -53,9 +53,14 @@ def durations(day: DayState) -> dict[str, float]:
     if seen is day.observed and seen_q == q:
         return answer
     by: dict[str, list[float]] = {}
+    get = by.get
     for errand, minutes in day.observed:
         if minutes >= 1:  # shorter is a slip of the finger, not a service
-            by.setdefault(errand, []).append(minutes)
+            xs = get(errand)
+            if xs is None:
+                by[errand] = [minutes]
+            else:
+                xs.append(minutes)
     out = {}
     for errand, xs in by.items():
         if len(xs) >= MIN_SAMPLES:

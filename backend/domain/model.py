@@ -7,7 +7,6 @@ Pure functions of a DayState and `now` (DESIGN.md rule 6).
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
@@ -70,12 +69,17 @@ def durations(day: DayState) -> dict[str, float]:
     return out
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class _Walkin:
-    visit: Visit
-    dur: float
-    mask: int  # counters (by index) that handle its errand
-    overdue_at: float  # from then on it may not be passed over
+    """A waiting walk-in as the planner sees it (read, never changed; a plain class: one is
+    built per waiting walk-in per decision, a frozen dataclass costs twice as much)."""
+
+    __slots__ = ("visit", "dur", "mask", "overdue_at")
+
+    def __init__(self, visit: Visit, dur: float, mask: int, overdue_at: float) -> None:
+        self.visit = visit
+        self.dur = dur
+        self.mask = mask  # counters (by index) that handle its errand
+        self.overdue_at = overdue_at  # from then on it may not be passed over
 
 
 #: _counters()'s memo: the day's counters it was asked about, and per asking counter (by

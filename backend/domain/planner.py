@@ -55,11 +55,14 @@ class Sim:
     __slots__ = ("m", "free", "heap", "avail", "nxt", "sleep", "start", "walkins", "placed",
                  "t", "booked", "gaps", "open_gaps")
 
-    def __init__(self, m: Model) -> None:
+    def __init__(self, m: Model, free: list[float] | None = None) -> None:
         self.m = m
-        self.free = list(m.free)
-        self.heap = [(f, k) for k, f in enumerate(m.free)]
-        heapq.heapify(self.heap)
+        if free is None:  # (else the caller sets free and heap)
+            self.free = list(m.free)
+            self.heap = [(f, k) for k, f in enumerate(m.free)]
+            heapq.heapify(self.heap)
+        else:
+            self.free = free
         self.avail: list[tuple[tuple, int]] = []
         self.nxt = 0
         self.sleep: set[int] = set()
@@ -303,9 +306,10 @@ def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datet
 
 def _at_turn(m: Model, k: int) -> Sim:
     """The dispatch at now, counter k free and about to choose."""
-    sim = Sim(m)
-    sim.free[k] = 0
-    sim.heap = [(f, i) for i, f in enumerate(sim.free) if i != k]
+    free = list(m.free)
+    free[k] = 0
+    sim = Sim(m, free)
+    sim.heap = [(f, i) for i, f in enumerate(free) if i != k]
     heapq.heapify(sim.heap)
     sim.release(0)
     return sim

@@ -170,36 +170,38 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
     wth.free[k] = t + d
     heapq.heappush(wth.heap, (t + d, k))
     diff, lag, lead = {k}, set(), set()
+    bstart, wstart, bfree, wfree = base.start, wth.start, base.free, wth.free
     while True:
         touched: list[int] = []
         bs: list[int] = []
         ws: list[int] = []
         _fit_step(base, t, touched, bs)
         _fit_step(wth, t, touched, ws)
+        booked, slot = m.booked, m.slot  # read after the steps (they may read more jobs)
         for j in bs:
-            if j in wth.start:
+            if j in wstart:
                 lead.discard(j)
             else:
                 lag.add(j)
         for j in ws:
-            if j in base.start:
-                if m.booked[j] and wth.start[j] > max(base.start[j], m.slot[j]):
+            if j in bstart:
+                if booked[j] and wstart[j] > max(bstart[j], slot[j]):
                     return False
                 lag.discard(j)
             else:
                 lead.add(j)
         for c in touched:
-            if base.free[c] != wth.free[c]:
+            if bfree[c] != wfree[c]:
                 diff.add(c)
             else:
                 diff.discard(c)
         nt = min(base.next_time(), wth.next_time())
-        if lag and any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
+        if lag and any(booked[j] and max(bstart[j], slot[j]) < nt for j in lag):
             return False  # started without the walk-in, and with it not before nt
         if nt >= INF:
             return True
         if not lag and not lead:
-            diff = {c for c in diff if base.free[c] > nt or wth.free[c] > nt}
+            diff = {c for c in diff if bfree[c] > nt or wfree[c] > nt}
             if not diff:
                 return True  # the same state from here on
         t = nt

@@ -160,6 +160,7 @@ class Model:
         sure = now + horizon - timedelta(seconds=1) if horizon is not None else None
         far: list[Visit] = []
         n_far = 0
+        every = any(c.errands is None for c in counters)  # every errand handled somewhere
         for v in day.visits:
             state = v.state
             if state is booked_:
@@ -171,7 +172,7 @@ class Model:
                 cid = v.counter_id
                 if cut is not None and cid is None and s > cut:
                     far.append(v)  # a job if its errand is handled and it is in the horizon
-                    if (mget(v.errand) or mask(v.errand, None)) and (
+                    if (every or mget(v.errand) or mask(v.errand, None)) and (
                             sure is None or s <= sure or s.timestamp() - t0 <= reach):
                         n_far += 1
                     continue
@@ -213,7 +214,7 @@ class Model:
                     continue
                 if cut is not None and cid is None and s > cut:
                     far.append(v)
-                    if mget(errand) or mask(errand, None):
+                    if every or mget(errand) or mask(errand, None):
                         n_far += 1
                     continue
                 a = v.arrived_at

@@ -43,9 +43,9 @@ def dump(root: str, days: int, states_days: int, every: int, seed: int) -> dict:
 
     p = params.load(None)
     q, po = p.duration_quantile, p.passed_over_minutes
-    runs = [("planner", q, po, days), ("planner", 0.0, po, days // 3),
-            ("planner", q, 0, days // 3), ("naive", q, po, days // 6),
-            ("booking", q, po, days // 6)]
+    runs = [("planner", q, po, days), ("planner", 0.0, po, max(1, days // 3)),
+            ("planner", q, 0, max(1, days // 3)), ("naive", q, po, max(1, days // 6)),
+            ("booking", q, po, max(1, days // 6))]
     out: dict = {"days": {}, "states": {}, "served": {}}
     cpu = time.process_time()
     for kind, dq, dp, n in runs:

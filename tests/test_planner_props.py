@@ -146,3 +146,58 @@ def test_a_walkin_called_next_is_one_the_planner_says_fits(d):
         choice = choose_next(d, c, T0)
         if choice.reason == "walkin_fits":
             assert planner.walkin_fits(d, choice.visit, c.id, T0)
+
+
+@st.composite
+def close_slots(draw):
+    """Booked citizens (arrived or not) with slots minutes apart around now, walk-ins
+    waiting: where a model that reads the later bookings late could get the order wrong."""
+    n = draw(st.integers(1, 3))
+    counters = [counter(1)] + [counter(i, errands=draw(st.sampled_from(LIMITS)))
+                               for i in range(2, n + 1)]
+    visits = []
+    for i in range(1, draw(st.integers(1, 15)) + 1):
+        errand = draw(st.sampled_from(ERRANDS))
+        minutes = draw(st.sampled_from((5, 10, 15, 20)))
+        if draw(st.integers(0, 3)):
+            visits.append(booked(i, draw(st.integers(-5, 8)), errand=errand, minutes=minutes,
+                                 state=draw(st.sampled_from((State.BOOKED, State.WAITING)))))
+        else:
+            visits.append(walkin(i, draw(st.integers(-30, 0)), minutes=minutes, errand=errand))
+    return DayState("s", DAY, tuple(counters), tuple(visits), Rules())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(random_states(), close_slots()),
+       st.sampled_from((0, 60, 180, 600, 1800)), st.sampled_from((None, 5, 30, 90)))
+def test_a_decision_that_reads_the_later_bookings_only_when_it_needs_them_decides_the_same(
+        d, near, horizon_minutes):
+    """A decision's model sets aside the booked citizens due after `near` (model.Model) and
+    reads them only if its dispatch gets that far: the same walk-in chosen, the same fit
+    answers, and once read, the same jobs in the same order as the model read whole."""
+    horizon = timedelta(minutes=horizon_minutes) if horizon_minutes else None
+    for c in d.counters:
+        whole = planner.Model(d, T0, asking=c, horizon=horizon)
+        lazy = planner.Model(d, T0, asking=c, horizon=horizon, near=near)
+        assert lazy.booked_count == whole.booked_count == sum(whole.booked)
+        assert lazy.key[:lazy.n] == whole.key[:lazy.n]
+        assert lazy.complete or all(due > near for due in whole.due[lazy.n:])
+        k = whole.index[c.id]
+        a, b = (planner.choose(planner._at_turn(m, k), k, 0, m.walkins) for m in (whole, lazy))
+        assert (a and a.visit.id) == (b and b.visit.id)
+        for w in whole.walkins:
+            assert planner.fits(planner._at_turn(whole, k), k, 0, w.dur) == \
+                planner.fits(planner._at_turn(lazy, k), k, 0, w.dur)
+        # the booked citizens' dispatch run to its end: the same start for everyone
+        starts = []
+        for m in (whole, planner.Model(d, T0, asking=c, horizon=horizon, near=near)):
+            sim, t = planner.Sim(m), 0
+            while t < planner.INF:
+                sim.step(t, [], [])
+                t = sim.next_time()
+            starts.append({m.visit[j].id: at for j, at in sim.start.items()})
+        assert starts[0] == starts[1]
+        lazy.expand()
+        assert lazy.complete and lazy.n == whole.n
+        for field in ("due", "key", "visit", "booked", "dur", "mask", "slot"):
+            assert getattr(lazy, field) == getattr(whole, field), field

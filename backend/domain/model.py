@@ -6,7 +6,7 @@ Pure functions of a DayState and `now` (DESIGN.md rule 6).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from bisect import bisect_right
 from datetime import datetime, timedelta
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
@@ -52,9 +52,14 @@ def durations(day: DayState) -> dict[str, float]:
     if seen is day.observed and seen_q == q:
         return answer
     by: dict[str, list[float]] = {}
+    get = by.get
     for errand, minutes in day.observed:
         if minutes >= 1:  # shorter is a slip of the finger, not a service
-            by.setdefault(errand, []).append(minutes)
+            xs = get(errand)
+            if xs is None:
+                by[errand] = [minutes]
+            else:
+                xs.append(minutes)
     out = {}
     for errand, xs in by.items():
         if len(xs) >= MIN_SAMPLES:
@@ -64,12 +69,17 @@ def durations(day: DayState) -> dict[str, float]:
     return out
 
 
-@dataclass(frozen=True, slots=True, eq=False)
 class _Walkin:
-    visit: Visit
-    dur: float
-    mask: int  # counters (by index) that handle its errand
-    overdue_at: float  # from then on it may not be passed over
+    """A waiting walk-in as the planner sees it (read, never changed; a plain class: one is
+    built per waiting walk-in per decision, a frozen dataclass costs twice as much)."""
+
+    __slots__ = ("visit", "dur", "mask", "overdue_at")
+
+    def __init__(self, visit: Visit, dur: float, mask: int, overdue_at: float) -> None:
+        self.visit = visit
+        self.dur = dur
+        self.mask = mask  # counters (by index) that handle its errand
+        self.overdue_at = overdue_at  # from then on it may not be passed over
 
 
 #: _counters()'s memo: the day's counters it was asked about, and per asking counter (by
@@ -102,10 +112,20 @@ def _counters(all_counters: tuple[Counter, ...], asking: Counter | None
 
 
 class Model:
-    """A day at `now` as the planner sees it (built once per decision or plan)."""
+    """A day at `now` as the planner sees it (built once per decision or plan).
+
+    The jobs, in the order (due, key): `due`, `key`, `visit`, `booked`, `dur`, `mask`, `slot`
+    (index j), the first `n` of them known. With `near` (seconds), a booked citizen whose
+    slot is more than `near` + due_ahead (+ 1 s) from now, and who is sent to no counter, is
+    set aside unread: every job due by `near` is then among the first `n`, in its place.
+    `expand()` reads the rest (`complete` after it); the dispatch (planner.Sim) calls it
+    before it reads a job past `n` or releases the jobs due after `near`. A decision looks a
+    few minutes ahead (its fit test runs until the dispatches with and without the walk-in
+    agree), so it rarely reads the whole horizon; a plan reads the whole day (no `near`).
+    """
 
     def __init__(self, day: DayState, now: datetime, asking: Counter | None = None,
-                 horizon: timedelta | None = None) -> None:
+                 horizon: timedelta | None = None, near: float | None = None) -> None:
         self.now = now
         rules = day.rules
         counters, index, masks = _counters(day.counters, asking)
@@ -123,72 +143,156 @@ class Model:
             return m
 
         # seconds from now; this loop runs over the open day on every decision: kept lean
+        # (a branch per state, each visit's fields read once)
         t0 = now.timestamp()
         free = self.free = [0.0] * len(counters)
-        jobs = []
+        jobs: list[tuple] = []
         walkins = []
         ahead = rules.due_ahead_minutes * 60
         grace = rules.grace_minutes * 60
         limit = rules.passed_over_minutes * 60 if rules.passed_over_minutes else INF
         reach = horizon.total_seconds() if horizon is not None else INF
         booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
+        qget, mget, append = quant.get, masks.get, jobs.append
+        # set aside: booked citizens (no counter) with a slot after `cut`
+        # (counted as jobs at once: a slot within a second of the horizon's end is read)
+        cut = now + timedelta(seconds=near + ahead + 1) if near is not None else None
+        sure = now + horizon - timedelta(seconds=1) if horizon is not None else None
+        far: list[Visit] = []
+        n_far = 0
+        every = any(c.errands is None for c in counters)  # every errand handled somewhere
         for v in day.visits:
             state = v.state
-            if state is booked_ or state is waiting:
+            if state is booked_:
                 if v.kind is walkin_:
-                    if state is not waiting:
-                        continue
-                    arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
-                    seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
-                        v.expected_minutes * 60
-                    if v.counter_id is None:
-                        m = masks.get(v.errand)
-                        walkins.append(((-v.priority, arrived, v.id), _Walkin(
-                            v, seconds, mask(v.errand, None) if m is None else m,
-                            arrived + limit)))
-                        continue
-                    due, key, is_booked = 0, (-v.priority, INF, arrived, v.id), False
-                    slot = -INF
-                elif v.slot_start is None:
                     continue
+                s = v.slot_start
+                if s is None:
+                    continue
+                cid = v.counter_id
+                if cut is not None and cid is None and s > cut:
+                    far.append(v)  # a job if its errand is handled and it is in the horizon
+                    if (every or mget(v.errand) or mask(v.errand, None)) and (
+                            sure is None or s <= sure or s.timestamp() - t0 <= reach):
+                        n_far += 1
+                    continue
+                slot = s.timestamp() - t0
+                if slot + grace <= 0 or slot > reach:
+                    continue  # a no-show (the gap is free), or beyond the horizon
+                a = v.arrived_at
+                arrived = a.timestamp() - t0 if a else INF
+                errand = v.errand
+                if cid is None:
+                    due = slot if slot > 0 else 0
+                    m = mget(errand) or mask(errand, None)
                 else:
-                    slot = v.slot_start.timestamp() - t0
-                    if state is booked_ and (slot + grace <= 0 or slot > reach):
-                        continue  # a no-show (the gap is free), or beyond the horizon
-                    arrived = v.arrived_at.timestamp() - t0 if v.arrived_at else INF
-                    seconds = quant.get(v.errand, v.expected_minutes) * 60 if quant else \
-                        v.expected_minutes * 60
-                    key, is_booked = (-v.priority, slot, arrived, v.id), True
-                    if v.counter_id is not None:
-                        due = 0
-                    elif state is waiting:
-                        due = slot - ahead if slot > ahead else 0
-                    else:
-                        due = slot if slot > 0 else 0
-                m = mask(v.errand, v.counter_id) if v.counter_id is not None else (
-                    masks.get(v.errand) or mask(v.errand, None))
+                    due = 0
+                    m = mask(errand, cid)
                 if m:
                     # (due, key) decide the order; key ends with the visit's id: unique
-                    jobs.append((due, key, v, is_booked, seconds, m, slot))
+                    append((due, (-v.priority, slot, arrived, v.id), v, True,
+                            qget(errand, v.expected_minutes) * 60, m, slot))
+            elif state is waiting:
+                errand, cid = v.errand, v.counter_id
+                if v.kind is walkin_:
+                    a = v.arrived_at
+                    arrived = a.timestamp() - t0 if a else INF
+                    seconds = qget(errand, v.expected_minutes) * 60
+                    if cid is None:
+                        m = mget(errand)
+                        walkins.append(((-v.priority, arrived, v.id), _Walkin(
+                            v, seconds, mask(errand, None) if m is None else m,
+                            arrived + limit)))
+                        continue
+                    m = mask(errand, cid)
+                    if m:
+                        append((0, (-v.priority, INF, arrived, v.id), v, False, seconds, m,
+                                -INF))
+                    continue
+                s = v.slot_start
+                if s is None:
+                    continue
+                if cut is not None and cid is None and s > cut:
+                    far.append(v)
+                    if every or mget(errand) or mask(errand, None):
+                        n_far += 1
+                    continue
+                a = v.arrived_at
+                arrived = a.timestamp() - t0 if a else INF
+                slot = s.timestamp() - t0
+                if cid is None:
+                    due = slot - ahead if slot > ahead else 0
+                    m = mget(errand) or mask(errand, None)
+                else:
+                    due = 0
+                    m = mask(errand, cid)
+                if m:
+                    append((due, (-v.priority, slot, arrived, v.id), v, True,
+                            qget(errand, v.expected_minutes) * 60, m, slot))
             elif state in HOLDING_STATES:
                 i = index.get(v.counter_id)
                 if i is not None:
                     begin = v.started_at or v.called_at or now
-                    minutes = quant.get(v.errand, v.expected_minutes)
+                    minutes = qget(v.errand, v.expected_minutes)
                     free[i] = max(free[i], begin.timestamp() - t0 + minutes * 60,
                                   OVERRUN_SECONDS)
         jobs.sort()
+        self._jobs = jobs
+        self._set(jobs)
+        #: self.slot: a booked citizen's promise: starting later than this (and later than
+        #: without the walk-in) is a delay; being called early is not a right
+        walkins.sort()  # by key: unique (it ends with the visit's id)
+        self.walkins = [w for _, w in walkins if w.mask]
+        self.near = INF
+        self.complete = True
+        #: booked citizens among the jobs (those set aside counted too)
+        self.booked_count = sum(self.booked)
+        if far:
+            self.near, self.complete, self._aside = near, False, far
+            self._ctx = (t0, ahead, grace, reach, qget, mget, mask)
+            # only jobs due by `near` are certainly in their place among those read
+            self.n = bisect_right(self.due, near)
+            self.booked_count += n_far
+
+    def _set(self, jobs: list[tuple]) -> None:
         self.n = len(jobs)
         if jobs:
             (self.due, self.key, self.visit, self.booked, self.dur, self.mask,
-             self.slot) = (list(x) for x in zip(*jobs, strict=True))
+             self.slot) = zip(*jobs, strict=True)
         else:
             self.due, self.key, self.visit, self.booked, self.dur, self.mask, self.slot = (
-                [], [], [], [], [], [], [])
-        #: self.slot: a booked citizen's promise: starting later than this (and later than
-        #: without the walk-in) is a delay; being called early is not a right
-        walkins.sort(key=lambda w: w[0])
-        self.walkins = [w for _, w in walkins if w.mask]
+                (), (), (), (), (), (), ())
+
+    def _aside_jobs(self) -> list[tuple]:
+        """The jobs of the booked citizens set aside (the loop of __init__ for them)."""
+        t0, ahead, grace, reach, qget, mget, mask = self._ctx
+        out = []
+        for v in self._aside:
+            s, errand = v.slot_start, v.errand
+            slot = s.timestamp() - t0
+            if v.state is State.BOOKED:
+                if slot + grace <= 0 or slot > reach:
+                    continue
+                due = slot if slot > 0 else 0
+            else:
+                due = slot - ahead if slot > ahead else 0
+            a = v.arrived_at
+            arrived = a.timestamp() - t0 if a else INF
+            m = mget(errand) or mask(errand, None)
+            if m:
+                out.append((due, (-v.priority, slot, arrived, v.id), v, True,
+                            qget(errand, v.expected_minutes) * 60, m, slot))
+        return out
+
+    def expand(self) -> None:
+        """Read the booked citizens set aside: every job known and in its place."""
+        if self.complete:
+            return
+        jobs = self._jobs
+        jobs.extend(self._aside_jobs())
+        jobs.sort()
+        self._set(jobs)
+        self.near, self.complete = INF, True
 
     def at(self, seconds: int) -> datetime:
         return self.now + timedelta(seconds=seconds)

@@ -44,6 +44,11 @@ from .model import (  # noqa: F401 (the planner's names, as forward.py and the t
 )
 from .types import Counter, DayState, Visit
 
+#: A decision reads the booked citizens due within this many seconds first, the rest only if
+#: its dispatch runs further ahead (model.Model's `near`; a speed knob, never a rule: about
+#: 6 % of the simulator's decisions read further at 20 minutes, 4 % at 40).
+NEAR = 1200
+
 
 class Sim:
     """Call next's dispatch of the jobs, counter by counter, event by event."""
@@ -51,11 +56,14 @@ class Sim:
     __slots__ = ("m", "free", "heap", "avail", "nxt", "sleep", "start", "walkins", "placed",
                  "t", "booked", "gaps", "open_gaps")
 
-    def __init__(self, m: Model) -> None:
+    def __init__(self, m: Model, free: list[float] | None = None) -> None:
         self.m = m
-        self.free = list(m.free)
-        self.heap = [(f, k) for k, f in enumerate(m.free)]
-        heapq.heapify(self.heap)
+        if free is None:  # (else the caller sets free and heap)
+            self.free = list(m.free)
+            self.heap = [(f, k) for k, f in enumerate(m.free)]
+            heapq.heapify(self.heap)
+        else:
+            self.free = free
         self.avail: list[tuple[tuple, int]] = []
         self.nxt = 0
         self.sleep: set[int] = set()
@@ -63,7 +71,7 @@ class Sim:
         self.walkins: list[_Walkin] | None = None  # forward mode: walk-ins still to place
         self.placed: dict[int, int] = {}  # walk-in visit id -> start
         self.t = 0
-        self.booked = sum(m.booked)  # booked citizens not yet started
+        self.booked = m.booked_count  # booked citizens not yet started
         #: forward mode: walk-in visit id -> [counter index, start, next booked start there]
         self.gaps: dict[int, list] = {}
         self.open_gaps: dict[int, list[int]] = {}  # counter index -> walk-ins whose gap is open
@@ -79,8 +87,11 @@ class Sim:
     def next_time(self) -> int:
         t = self.heap[0][0] if self.heap else INF
         if self.sleep:
-            if self.nxt < self.m.n:
-                t = min(t, self.m.due[self.nxt])
+            m = self.m
+            if self.nxt >= m.n and not m.complete:
+                m.expand()
+            if self.nxt < m.n:
+                t = min(t, m.due[self.nxt])
             if self.walkins:
                 t = min(t, min((w.overdue_at for w in self.walkins if w.overdue_at > self.t),
                                default=INF))
@@ -88,6 +99,8 @@ class Sim:
 
     def release(self, t: int) -> bool:
         m, nxt = self.m, self.nxt
+        if t > m.near:
+            m.expand()  # the jobs due after `near` (model.Model) are wanted
         due, n = m.due, m.n
         if nxt >= n or due[nxt] > t:
             return False
@@ -158,39 +171,73 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
     wth.free[k] = t + d
     heapq.heappush(wth.heap, (t + d, k))
     diff, lag, lead = {k}, set(), set()
+    bstart, wstart, bfree, wfree = base.start, wth.start, base.free, wth.free
     while True:
         touched: list[int] = []
         bs: list[int] = []
         ws: list[int] = []
-        base.step(t, touched, bs)
-        wth.step(t, touched, ws)
+        _fit_step(base, t, touched, bs)
+        _fit_step(wth, t, touched, ws)
+        booked, slot = m.booked, m.slot  # read after the steps (they may read more jobs)
         for j in bs:
-            if j in wth.start:
+            if j in wstart:
                 lead.discard(j)
             else:
                 lag.add(j)
         for j in ws:
-            if j in base.start:
-                if m.booked[j] and wth.start[j] > max(base.start[j], m.slot[j]):
+            if j in bstart:
+                if booked[j] and wstart[j] > max(bstart[j], slot[j]):
                     return False
                 lag.discard(j)
             else:
                 lead.add(j)
         for c in touched:
-            if base.free[c] != wth.free[c]:
+            if bfree[c] != wfree[c]:
                 diff.add(c)
             else:
                 diff.discard(c)
         nt = min(base.next_time(), wth.next_time())
-        if lag and any(m.booked[j] and max(base.start[j], m.slot[j]) < nt for j in lag):
+        if lag and any(booked[j] and max(bstart[j], slot[j]) < nt for j in lag):
             return False  # started without the walk-in, and with it not before nt
         if nt >= INF:
             return True
         if not lag and not lead:
-            diff = {c for c in diff if base.free[c] > nt or wth.free[c] > nt}
+            diff = {c for c in diff if bfree[c] > nt or wfree[c] > nt}
             if not diff:
                 return True  # the same state from here on
         t = nt
+
+
+def _fit_step(sim: Sim, t: float, touched: list[int], started: list[int]) -> None:
+    """Sim.step without walk-ins to place (the fit test's dispatches): the same events,
+    the forward plan's bookkeeping left out."""
+    sim.t = t
+    heap = sim.heap
+    if sim.release(t) and sim.sleep:
+        for k in sim.sleep:
+            heapq.heappush(heap, (t, k))
+        sim.sleep.clear()
+    m, free, avail, start = sim.m, sim.free, sim.avail, sim.start
+    while heap and heap[0][0] <= t:
+        k = heapq.heappop(heap)[1]
+        if avail:
+            bit, mask = 1 << k, m.mask
+            for i, (_, j) in enumerate(avail):
+                if mask[j] & bit:
+                    del avail[i]
+                    start[j] = t
+                    sim.booked -= m.booked[j]
+                    free[k] = end = t + m.dur[j]
+                    heapq.heappush(heap, (end, k))
+                    started.append(j)
+                    break
+            else:
+                free[k] = t
+                sim.sleep.add(k)
+        else:
+            free[k] = t
+            sim.sleep.add(k)
+        touched.append(k)
 
 
 def _idle_until(sim: Sim, k: int) -> float:
@@ -201,10 +248,15 @@ def _idle_until(sim: Sim, k: int) -> float:
     m, bit = sim.m, 1 << k
     if any(m.mask[j] & bit for _, j in sim.avail):
         return 0
-    for j in range(sim.nxt, m.n):
-        if m.mask[j] & bit:
-            return m.due[j]
-    return INF
+    start = sim.nxt
+    while True:
+        for j in range(start, m.n):
+            if m.mask[j] & bit:
+                return m.due[j]
+        if m.complete:
+            return INF
+        start = m.n
+        m.expand()
 
 
 def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None = None
@@ -233,7 +285,7 @@ def choose(sim: Sim, k: int, t: float, walkins: list[_Walkin], memo: dict | None
 
 def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
     """The waiting walk-in call next at `counter` (free now) takes, if one fits."""
-    m = Model(day, now, asking=counter, horizon=DECISION_HORIZON)
+    m = Model(day, now, asking=counter, horizon=DECISION_HORIZON, near=NEAR)
     k = m.index[counter.id]
     sim = _at_turn(m, k)
     w = choose(sim, k, 0, m.walkins)
@@ -243,7 +295,7 @@ def pick_walkin(day: DayState, counter: Counter, now: datetime) -> Visit | None:
 def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datetime) -> bool:
     """Does this walk-in fit now at that counter (None: at any open counter free now)?"""
     asking = day.counter(counter_id) if counter_id is not None else None
-    m = Model(day, now, asking=asking, horizon=DECISION_HORIZON)
+    m = Model(day, now, asking=asking, horizon=DECISION_HORIZON, near=NEAR)
     ks = [m.index[counter_id]] if counter_id is not None else range(len(m.counters))
     d = next((w.dur for w in m.walkins if w.visit.id == walkin.id),
              walkin.expected_minutes * 60)
@@ -257,9 +309,10 @@ def walkin_fits(day: DayState, walkin: Visit, counter_id: int | None, now: datet
 
 def _at_turn(m: Model, k: int) -> Sim:
     """The dispatch at now, counter k free and about to choose."""
-    sim = Sim(m)
-    sim.free[k] = 0
-    sim.heap = [(f, i) for i, f in enumerate(sim.free) if i != k]
+    free = list(m.free)
+    free[k] = 0
+    sim = Sim(m, free)
+    sim.heap = [(f, i) for i, f in enumerate(free) if i != k]
     heapq.heapify(sim.heap)
     sim.release(0)
     return sim

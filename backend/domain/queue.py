@@ -58,7 +58,13 @@ def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
     coming = None
     for v in day.visits:
         state = v.state
-        if state is waiting:
+        if state is booked_:
+            # the next booking expected here (conditions cheapest-first: the same answer)
+            s = v.slot_start
+            if s is not None and s > gone_by and (coming is None or s < coming) \
+                    and v.kind is not walkin_ and (errands is None or v.errand in errands):
+                coming = s
+        elif state is waiting:
             if (errands is not None and v.errand not in errands) or (
                     v.counter_id is not None and v.counter_id != here):
                 continue
@@ -70,10 +76,6 @@ def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
                 early.append(v)
                 if v.counter_id == here or (v.slot_start is not None and v.slot_start <= due_by):
                     first.append(v)
-        elif state is booked_ and v.kind is not walkin_ and v.slot_start is not None \
-                and v.slot_start > gone_by and (errands is None or v.errand in errands) \
-                and (coming is None or v.slot_start < coming):
-            coming = v.slot_start
     if first:
         # a citizen sent to this counter (transferred, moved) comes before the due booked
         # ones: else a transferred walk-in (no slot) waits as long as bookings keep coming

@@ -11,19 +11,22 @@ from textual.widgets import DataTable
 
 from console import present
 from console.i18n import N_, _
+from widgets.queue_table import cut
 
 from .dialogs import prompt
 from .reception_flows import CPR
 from .sub import TableScreen
 
-COLUMNS = (("at", N_("Time"), 17), ("actor", N_("User"), 16), ("role", N_("Role"), 11),
-           ("action", N_("Action"), 18), ("ticket", N_("Ticket"), 7),
+COLUMNS = (("at", N_("Time"), 15), ("actor", N_("User"), 12), ("role", N_("Role"), 11),
+           ("action", N_("Action"), 18), ("ticket", N_("Ticket"), 6),
            ("detail", N_("Details"), 38))
 
 
 class AuditScreen(TableScreen):
     SCOPES = ("audit",)
     COLUMNS = COLUMNS
+    FLEX = ("detail", "actor")
+    OPTIONAL = ("role",)
     HEADING = N_("Audit log: press a to search by CPR, name or @user")
 
     def start(self) -> None:
@@ -47,12 +50,12 @@ class AuditScreen(TableScreen):
         if answer is None:
             return
         self.say(_("Audit log for {who}: {n} entries").format(who=shown, n=answer["count"]))
-        table = self.query_one(DataTable)
-        table.clear()
-        for e in answer["entries"]:
+        self.query_one(DataTable).clear()
+        for i, e in enumerate(answer["entries"]):
             at = datetime.fromisoformat(e["at"])
             detail = present.audit_detail(e["detail"], self.app.errands)
-            table.add_row(Text(present.day_time(at)), Text(e["actor"]),
-                          Text(_(present.ROLES.get(e["role"], e["role"]))),
-                          Text(present.audit_action(e["action"])), Text(e["ticket"] or ""),
-                          Text(detail, overflow="ellipsis", no_wrap=True))
+            self.add_row({"at": Text(present.day_time(at)), "actor": cut(e["actor"]),
+                          "role": cut(_(present.ROLES.get(e["role"], e["role"]))),
+                          "action": cut(present.audit_action(e["action"])),
+                          "ticket": Text(e["ticket"] or ""), "detail": cut(detail)},
+                         key=str(i))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
@@ -9,6 +11,7 @@ from textual.widgets import DataTable
 from console import errors, present
 from console.i18n import N_, _
 from console.models import Visit
+from widgets.queue_table import cut
 
 from .dialogs import prompt
 from .sub import TableScreen
@@ -22,6 +25,8 @@ COLUMNS = (("when", N_("Time"), 15), ("ticket", N_("Ticket"), 6),
 class PrecallScreen(TableScreen):
     SCOPES = ("precalls",)
     COLUMNS = COLUMNS
+    FLEX = ("citizen", "errand", "note")
+    OPTIONAL = ("note", "tries")
     HEADING = N_("Pre-calls")
 
     def __init__(self) -> None:
@@ -46,17 +51,19 @@ class PrecallScreen(TableScreen):
         self.say(_(
             "Pre-calls {start} – {end}: {called} of {total} called ahead, {solved} solved "
             "without a visit, {left} to call").format(
-            start=answer["from"], end=answer["to"], called=answer["called"],
+            start=present.long_date(date.fromisoformat(answer["from"])),
+            end=present.long_date(date.fromisoformat(answer["to"])), called=answer["called"],
             total=answer["total"], solved=answer["solved"], left=len(self.visits)))
-        table = self.query_one(DataTable)
-        table.clear()
+        self.query_one(DataTable).clear()
         for v in self.visits.values():
             tries = (v.precall or {}).get("attempts", 0)
-            table.add_row(Text(present.day_time(v.slot_start) if v.slot_start else "—"),
-                          v.ticket, Text(v.citizen.name if v.citizen else "—"),
-                          Text((v.citizen.phone if v.citizen else None) or "—"),
-                          Text(self.app.errands.name(v.errand)), Text(v.citizen_note or ""),
-                          Text(str(tries) if tries else ""), key=str(v.id))
+            self.add_row({
+                "when": Text(present.day_time(v.slot_start) if v.slot_start else "—"),
+                "ticket": v.ticket, "citizen": cut(v.citizen.name if v.citizen else "—"),
+                "phone": Text((v.citizen.phone if v.citizen else None) or "—"),
+                "errand": cut(self.app.errands.name(v.errand)),
+                "note": cut(v.citizen_note or ""), "tries": Text(str(tries) if tries else "")},
+                key=str(v.id))
 
     @property
     def current(self) -> Visit | None:

@@ -40,7 +40,14 @@ class SubScreen(Screen):
 
 
 class TableScreen(SubScreen):
+    """COLUMNS are the widths at 120 columns. On a narrower terminal the OPTIONAL columns
+    are left out, in that order, and the FLEX ones shrink (to MIN_FLEX), so that the table
+    fits: never a sideways scroll (80×24). Rows are added with `add_row`, by column key."""
+
     COLUMNS: tuple[tuple[str, str, int], ...] = ()
+    FLEX: tuple[str, ...] = ()
+    OPTIONAL: tuple[str, ...] = ()
+    MIN_FLEX = 10
 
     def compose(self) -> ComposeResult:
         yield self.heading()
@@ -49,9 +56,38 @@ class TableScreen(SubScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for key, label, width in self.COLUMNS:
+        self.columns_shown = fit(self.COLUMNS, self.app.size.width, self.FLEX, self.OPTIONAL,
+                         self.MIN_FLEX, 2 * table.cell_padding)
+        for key, label, width in self.columns_shown:
             table.add_column(heading(_(label), width), key=key, width=width)
         self.start()
+
+    def add_row(self, cells: dict, key: str) -> None:
+        """A row from its cells by column key (the columns left out are skipped)."""
+        self.query_one(DataTable).add_row(*(cells[k] for k, _l, _w in self.columns_shown), key=key)
+
+
+def fit(columns, width: int, flex, optional, min_flex: int, pad: int
+        ) -> tuple[tuple[str, str, int], ...]:
+    """The columns and widths for a table `width` cells wide (2 kept for the scrollbar)."""
+    def need(cols) -> int:
+        return sum(w + pad for _k, _l, w in cols) + 2
+
+    def shrinkable(cols) -> int:
+        return sum(max(0, w - min_flex) for k, _l, w in cols if k in flex)
+
+    cols = list(columns)
+    for key in optional:
+        if need(cols) - shrinkable(cols) <= width:
+            break
+        cols = [c for c in cols if c[0] != key]
+    over = need(cols) - width
+    while over > 0 and shrinkable(cols):
+        widest = max((c for c in cols if c[0] in flex), key=lambda c: c[2])
+        cols = [(k, label, w - 1) if (k, label, w) == widest else (k, label, w)
+                for k, label, w in cols]
+        over -= 1
+    return tuple(cols)
 
     def start(self) -> None:
         """What the screen does once its table is ready."""

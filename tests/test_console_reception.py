@@ -220,7 +220,7 @@ def test_the_precall_flow_and_a_second_console_sees_it(server, ctx, tmp_path, re
                 await ready(pilot)
                 await wait(pilot, lambda: other.status == "online")
                 await pilot.press("r")
-                await wait(pilot, lambda: "Forudgående opkald 2026-11-24" in screen_text(app))
+                await wait(pilot, lambda: "Forudgående opkald 24. nov. 2026" in screen_text(app))
                 text = screen_text(app)
                 assert "0 af" in text and "Carl Nielsen" in str(app.screen.visits)
                 # Carl (today 11:00): needs the visit, with prepared notes

@@ -167,3 +167,42 @@ def test_the_setup_form_fits_80_columns(server, ctx, tmp_path):
         assert "Skranke: opsætning af denne skranke" in shown, shown
         assert "Enter går videre" in shown and "Luk programmet" in shown, shown
     run(app, steps, size=(80, 24))
+
+
+def test_the_precall_and_audit_tables_fit_80_columns(server, ctx, tmp_path, rec):
+    """At 80 columns the pre-call list (118 cells of columns) and the audit view (121)
+    scrolled sideways: the citizen's note, the tries and the audit's details were off the
+    screen, and the pre-call heading read "2026-11-24 – 2026-11-27". Now the optional
+    columns step aside, the rest shrink (cut with "…"), and the dates are Danish."""
+    from textual.widgets import DataTable
+
+    from .console_ui import seed_day
+    seed_day(rec)
+    app = console(server, ctx, tmp_path, role="supervisor", person="sus")
+
+    def fits(table) -> bool:
+        return table.virtual_size.width <= table.size.width <= 80
+
+    async def steps(pilot):
+        await wait(pilot, lambda: app.connection == "online" and hasattr(app.screen, "apply"),
+                   timeout=15)
+        base = app.screen
+        await pilot.press("r")
+        await wait(pilot, lambda: "Carl Niels" in visible(app), timeout=10)
+        table = app.screen.query_one(DataTable)
+        shown = visible(app)
+        assert fits(table), (table.virtual_size, table.size)
+        assert "24. nov. 2026 – 27. nov. 2026" in shown and "2026-11" not in shown, shown
+        assert all(h in shown for h in ("Tid", "Nummer", "Borger", "Telefon", "Ærinde"))
+        await pilot.press("escape")
+        await wait(pilot, lambda: app.screen is base)
+        await pilot.press("a")
+        await wait(pilot, lambda: "Søg i revisionsloggen" in visible(app), timeout=10)
+        await pilot.press(*"Anna Jensen", "enter")
+        await wait(pilot, lambda: "Revisionslog for Anna Jensen" in visible(app), timeout=10)
+        table = app.screen.query_one(DataTable)
+        await wait(pilot, lambda: table.row_count == 2)
+        shown = visible(app)
+        assert fits(table), (table.virtual_size, table.size)
+        assert "Detaljer" in shown and "ærinde: Pas til" in shown, shown
+    run(app, steps, size=(80, 24))

@@ -123,6 +123,7 @@ def test_the_floor_shows_a_counters_unknown_action_and_a_silent_console(
             await wait(pilot, lambda: expected in consoles_line(floor), SHOWN_WITHIN,
                        f"the floor shows {expected!r}: {consoles_line(floor)!r}")
             seen["floor_after"] = time.monotonic() - seen["unknown_at"]
+            seen["expected"] = expected
             steps["floor_saw"].set()
             await wait(pilot, lambda: steps["answered"].is_set() or steps["done"].is_set(),
                        30, "the counter's answer")
@@ -148,7 +149,7 @@ def test_the_floor_shows_a_counters_unknown_action_and_a_silent_console(
     assert asyncio.run(backend.applied("anne", "start")) == 1
     report("The floor: a counter's `s` unknown (SQLite file held), then its network "
            "silent", seen["floor_after"], 0, 0,
-           f"the floor showed `Skranke 1: ⧗ Ankommet sendt 10:00 — intet svar endnu` "
+           f"the floor showed `{seen['expected']}` "
            f"{seen['floor_after']:.1f} s after the counter did, gone "
            f"{seen['cleared_after']:.1f} s after the answer; `konsollen ikke hørt` "
            f"{seen['silent_after']:.1f} s after its network went silent ({STALE:.0f} s "

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from .deps import current_actor
+from .deps import current_actor, get_ctx
 from .roles import STAFF, SUP, op
 
 #: Seconds without a heartbeat after which the floor says a console was not heard (a
@@ -45,7 +45,7 @@ SiteId = Path(pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 class PendingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     kind: Annotated[str, Field(pattern=r"^[a-z_]{1,30}$")]
     label: Annotated[str, Field(max_length=60)]
     sent_at: Annotated[str, Field(max_length=40, description="when it was first sent (ISO)")]
@@ -56,7 +56,7 @@ class PendingIn(BaseModel):
 
 
 class PresenceIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     counter: Annotated[int | None, Field(ge=1, le=999)] = None
     pending: Annotated[list[PendingIn], Field(max_length=20)] = []
 
@@ -137,8 +137,9 @@ def presence(request: Request) -> Presence:
     summary="A console is here: its counter and its actions waiting for an answer",
     description="Every few seconds from each console. In the server's memory only (it "
     "gets through while the database is held or full); no name or CPR number.")
-async def put_presence(body: PresenceIn, site_id: str = SiteId, actor=Depends(current_actor),
-                 registry: Presence = Depends(presence)):
+async def put_presence(body: PresenceIn, site_id: str = SiteId, ctx=Depends(get_ctx),
+                       actor=Depends(current_actor), registry: Presence = Depends(presence)):
+    ctx.site(site_id)  # 404 for a site that is not
     registry.heard(site_id, actor.token_id, actor.role, body)
     return Response(status_code=204)
 
@@ -146,14 +147,17 @@ async def put_presence(body: PresenceIn, site_id: str = SiteId, actor=Depends(cu
 @op(router, "DELETE", "/consoles/presence", STAFF, status_code=204, response_class=Response,
     summary="A console closes: forget it")
 async def delete_presence(site_id: str = SiteId, counter: int | None = None,
-                    actor=Depends(current_actor), registry: Presence = Depends(presence)):
+                          ctx=Depends(get_ctx), actor=Depends(current_actor),
+                          registry: Presence = Depends(presence)):
+    ctx.site(site_id)
     registry.gone(site_id, actor.token_id, counter)
     return Response(status_code=204)
 
 
 @op(router, "GET", "/consoles", (SUP,), response_model=ConsolesOut,
     summary="The consoles heard lately, their counters and actions waiting for an answer")
-async def consoles(site_id: str = SiteId, actor=Depends(current_actor),
-             registry: Presence = Depends(presence)):
+async def consoles(site_id: str = SiteId, ctx=Depends(get_ctx), actor=Depends(current_actor),
+                   registry: Presence = Depends(presence)):
+    ctx.site(site_id)
     return {"consoles": registry.of(site_id), "stale_after": STALE_SECONDS,
             "complete": complete()}

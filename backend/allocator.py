@@ -1,13 +1,15 @@
-"""The C allocator of a long-running server (glibc only; elsewhere these do nothing).
+"""The memory of a long-running server: the collector and the C allocator (glibc only;
+elsewhere the allocator's part does nothing).
 
 glibc gives each thread that allocates while another holds the main arena an arena of its
 own (up to 8 per core) and keeps what is freed in each for reuse. The server has an event
 loop, a write thread, a plan thread, a thread pool for reads and listeners: over a day the
-free memory its arenas hold grew (issue 26's soak: 7.5 -> 12.3 MB held free, the server's
-RSS +12 % after the first hour with its live objects flat). Two arenas, and the free pages
-handed back to the system now and then, hold less of it: 3-5 MB less RSS in two A/B soaks,
-free-but-held 10-12 -> 3-4 MB. They do not stop the growth, which the full soak puts in
-Python's own object arenas (docs/reliability.md has the figures).
+free memory its arenas hold grew (issue 26's soak: 7.5 -> 12.3 MB held free). Two arenas,
+and the free pages handed back to the system now and then, hold less of it (3-5 MB less
+RSS in two A/B soaks). Before each hand-back a full garbage collection (`trim`): `serve`
+collects seldom, for latency, and the soak found its older generations never collected
+all day, the garbage of a day's requests pinning Python's object arenas
+(docs/reliability.md has the figures).
 """
 
 from __future__ import annotations

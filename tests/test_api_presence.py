@@ -88,3 +88,28 @@ def test_heartbeats_get_through_while_the_database_is_held(ctx, as_role, sup):
     finally:
         holder.execute("ROLLBACK")
         holder.close()
+
+
+def test_with_several_processes_the_floor_never_says_not_heard(as_role, sup, monkeypatch):
+    """A worker of `serve --workers N` heard only the consoles that reached it: it says so
+    (`complete: false`), and the floor shows their waiting actions but no silence."""
+    from backend.cli import WORKER_ENV
+    from console import i18n
+    from console.presence import floor_lines
+
+    monkeypatch.setenv(WORKER_ENV, "{}")
+    monkeypatch.setattr(presence, "STALE_SECONDS", 0.1)
+    as_role("caseworker", "anne").put("/sites/test/consoles/presence",
+                                      {"counter": 1, "pending": [WAITING]})
+    time.sleep(0.2)
+    answer = sup.get("/sites/test/consoles").json()
+    assert answer["complete"] is False
+    was = i18n.current()
+    i18n.use("da")
+    try:
+        lines = floor_lines(answer, lambda n: f"Skranke {n}")
+        assert lines == ["Skranke 1: ⧗ Kald næste sendt 10:02 — intet svar endnu"]
+        assert floor_lines({**answer, "complete": True}, lambda n: f"Skranke {n}"
+                           )[1].startswith("Skranke 1: konsollen ikke hørt i")
+    finally:
+        i18n.use(was)

@@ -1,20 +1,24 @@
-"""The C allocator of a long-running server (glibc only; elsewhere these do nothing).
+"""The memory of a long-running server: the collector and the C allocator (glibc only;
+elsewhere the allocator's part does nothing).
 
 glibc gives each thread that allocates while another holds the main arena an arena of its
 own (up to 8 per core) and keeps what is freed in each for reuse. The server has an event
 loop, a write thread, a plan thread, a thread pool for reads and listeners: over a day the
-free memory its arenas hold grew (issue 26's soak: 7.5 -> 12.3 MB held free, the server's
-RSS +12 % after the first hour with its live objects flat). Two arenas, and the free pages
-handed back to the system now and then, hold less of it: 3-5 MB less RSS in two A/B soaks,
-free-but-held 10-12 -> 3-4 MB. They do not stop the growth, which the full soak puts in
-Python's own object arenas (docs/reliability.md has the figures).
+free memory its arenas hold grew (issue 26's soak: 7.5 -> 12.3 MB held free). Two arenas,
+and the free pages handed back to the system now and then, hold less of it (3-5 MB less
+RSS in two A/B soaks). Before each hand-back a full garbage collection (`trim`): `serve`
+collects seldom, for latency, and the soak found its older generations never collected
+all day, the garbage of a day's requests pinning Python's object arenas
+(docs/reliability.md has the figures).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import platform
+import time
 
 #: glibc's malloc.h
 M_ARENA_MAX = -8
@@ -44,9 +48,23 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
     return bool(libc.mallopt(M_ARENA_MAX, arenas))
 
 
-def trim() -> None:
-    """Hand the free pages the allocator holds back to the system (malloc_trim(0): the top
-    of each arena and the whole free pages inside them). A few ms; run it off the loop."""
+def trim() -> float:
+    """Collect the garbage, then hand the free pages the allocator holds back to the system
+    (malloc_trim(0): the top of each arena and the whole free pages inside them). Returns
+    the collection's seconds. Run it off the loop.
+
+    The full collection first: `serve` collects young objects seldom (backend/cli.py
+    `_tune_gc`, for latency), and in the soak its older generations were never collected
+    all day (the collector's counts: 8 young and no older collection in 25 minutes), so
+    reference cycles left by requests (a request's scope, its response, SQLAlchemy's
+    statements) waited all day: 47,000 objects after the first hour, 98,000 at the end,
+    where a full collection left 38,000-42,600. Each held a place in one of Python's object
+    arenas, which are handed back only when empty. What exists at start is frozen
+    (`gc.freeze`) and not scanned: a collection walks what the day made, a few ms."""
+    started = time.perf_counter()
+    gc.collect()
+    took = time.perf_counter() - started
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+    return took

@@ -31,6 +31,7 @@ from .i18n import _
 from .live import Change, LiveDay
 from .models import Me, Visit
 from .outbox import OFFLINE_OK, Outbox, perform
+from .presence import Heartbeat, pending_of
 from .unknown import Unknowns
 
 log = logging.getLogger("skranke.app")
@@ -56,6 +57,7 @@ class SkrankeApp(App):
         self.client: SkrankeClient | None = None
         self.live: LiveDay | None = None
         self.unknowns: Unknowns | None = None  # actions sent and not yet answered
+        self.heartbeat: Heartbeat | None = None  # tells the backend (and the floor) of them
         self._overdue_told: set[str] = set()
         self.me: Me | None = None
         self.errands = present.Errands({})
@@ -119,6 +121,12 @@ class SkrankeApp(App):
                 why=errors.said(exc)))
             return
         self.run_worker(self.live.run(snapshot=False), group="live", exclusive=True,
+                        exit_on_error=False)
+        self.heartbeat = Heartbeat(
+            self.client, self.config.server.site,
+            None if self.me.role in ("reception", "supervisor") else self.config.server.counter,
+            lambda: pending_of(self.unknowns, self.ticket_of))
+        self.run_worker(self.heartbeat.run(), group="presence", exclusive=True,
                         exit_on_error=False)
         self.set_interval(15, self.replay)
         self.replay()
@@ -227,6 +235,12 @@ class SkrankeApp(App):
         screen = self.main_screen()
         if screen is not None:
             screen.set_unknown(pending)
+        if self.heartbeat is not None:
+            self.heartbeat.poke()  # the floor learns of it at once
+
+    def ticket_of(self, visit_id: int) -> str | None:
+        v = self.live.model.visits.get(visit_id) if self.live is not None else None
+        return v.ticket if v is not None else None
 
     def absorb(self, answer: Any) -> None:
         """Put a visit or counter from an answer into the model and repaint it."""
@@ -348,6 +362,8 @@ class SkrankeApp(App):
             self.replay()
 
     async def on_unmount(self) -> None:
+        if self.heartbeat is not None:
+            await self.heartbeat.goodbye()
         if self.client is not None:
             await self.client.aclose()
 

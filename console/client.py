@@ -123,6 +123,8 @@ class SkrankeClient:
                                      code=str(body.get("code", "server_error")),
                                      status=response.status_code, body=body)
             raise errors.from_response(response.status_code, body)
+        if response.status_code == 204:  # no content (a heartbeat's answer)
+            return None
         return response.text if as_text else response.json()
 
     def events(self, last_event_id: int):

@@ -9,9 +9,10 @@ from textual.containers import Vertical
 from textual.widgets import SelectionList
 from textual.widgets.selection_list import Selection
 
-from console import present
+from console import errors, present
 from console.i18n import _
 from console.models import Visit
+from console.presence import floor_lines
 from widgets.counter_board import CounterBoard
 from widgets.key_footer import KeyFooter
 from widgets.queue_table import QueueTable
@@ -52,17 +53,44 @@ class FloorScreen(MainScreen):
     DEFAULT_CSS = """
     FloorScreen QueueTable { height: 1fr; }
     FloorScreen .heading { text-style: bold; padding: 0 1; background: $boost; }
+    FloorScreen #consoles { color: $warning; padding: 0 1; }
     """
+    #: seconds between two readings of the consoles' heartbeats (console/presence.py)
+    CONSOLES_SECONDS = 2.0
 
     def compose(self) -> ComposeResult:
         yield StatusBar()
         yield OfflineBanner()
         yield Line(_("Counters"), classes="heading")
         yield CounterBoard(self.app.errands, self.app.now)
+        yield Line("", id="consoles")
         yield Line(_("Queue"), classes="heading")
         yield QueueTable(self.app.errands, self.app.now)
         yield DayTimeline()
         yield KeyFooter()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#consoles", Line).display = False
+        self.set_interval(self.CONSOLES_SECONDS, self.read_consoles)
+        self.read_consoles()
+
+    @work(group="consoles", exclusive=True, exit_on_error=False)
+    async def read_consoles(self) -> None:
+        """Every counter's actions waiting for an answer and consoles not heard from
+        (their heartbeats: console/presence.py), under the counters."""
+        if self.app.client is None:
+            return
+        try:
+            answer = await self.app.client.request(
+                "GET", f"/sites/{self.app.config.server.site}/consoles", attempts=1)
+        except errors.ApiError:
+            return  # the status bar tells the floor's own connection
+        names = {c.number: c.name for c in self.app.model.counters.values()}
+        lines = floor_lines(answer, lambda n: names.get(n) or _("Counter {n}").format(n=n))
+        line = self.query_one("#consoles", Line)
+        line.update("\n".join(lines))
+        line.display = bool(lines)
 
     def on_resize(self, event) -> None:
         """Under 32 rows the lists need the room: the timeline steps aside."""

@@ -8,6 +8,7 @@ import functools
 import logging
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -26,6 +27,7 @@ from ..services.tick import tick
 from ..services.writer import WriteThread
 from ..storage import dialect
 from . import (
+    presence,
     routes_audit,
     routes_bookings,
     routes_events,
@@ -88,10 +90,12 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
                               "Borgerservice. Every route names the roles that may call it "
                               "in `x-roles`.")
     app.state.ctx = ctx
+    app.state.presence = presence.Presence()  # the consoles heard (in memory)
     _errors(app)
     routers = (_meta_router(), routes_sites.router, routes_visits.router,
                routes_bookings.router, routes_events.router, routes_reception.router,
-               routes_reception.visit_router, routes_stats.router, routes_audit.router)
+               routes_reception.visit_router, routes_stats.router, routes_audit.router,
+               presence.router)
     # one list, the busiest routes first (see BUSIEST)
     add_routes(app, sorted((route for r in routers for route in r.routes), key=_busiest))
     web.install(app)  # the waiting room's pages (backend/web)
@@ -180,17 +184,37 @@ def _busiest(route) -> int:
 
 async def _tick_loop(ctx: AppContext) -> None:
     trimmed = time.monotonic()
+    failing: _Failing | None = None  # the tick's current incident: one line when it starts
     while True:
         try:
             made = await ctx.writes.run(tick, ctx)
             if made:
                 log.info("tick: %d automatic transitions", made)
+            if failing is not None:
+                log.warning("tick works again after %.0f s (%d tries failed)",
+                            time.monotonic() - failing.since, failing.tries)
+                failing = None
         except Exception as exc:  # noqa: BLE001 - the loop must survive a bad tick
-            log.error("tick failed: %s", type(exc).__name__)
+            name = type(exc).__name__
+            if failing is None or failing.name != name:
+                log.error("tick failed: %s; tried again every %g s, logged again when it "
+                          "works or fails otherwise", name, ctx.settings.tick_seconds)
+                failing = _Failing(name, time.monotonic())
+            failing.tries += 1
         if time.monotonic() - trimmed >= allocator.TRIM_SECONDS:  # free memory handed back
             trimmed = time.monotonic()
-            await asyncio.to_thread(allocator.trim)
+            took = await asyncio.to_thread(allocator.trim)
+            log.debug("garbage collected and memory trimmed: collection %.1f ms", 1000 * took)
         await asyncio.sleep(ctx.settings.tick_seconds)
+
+
+@dataclass
+class _Failing:
+    """The tick failing, one incident: since when and how many tries."""
+
+    name: str
+    since: float
+    tries: int = 0
 
 
 #: /health/ready's limit for reading and taking the write lock.

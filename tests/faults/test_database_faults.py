@@ -145,6 +145,15 @@ def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
         made = sorted(e["visit_id"] for e in r.json()["entries"]
                       if e["action"] == "register_walkin")
         assert made == sorted(a[-1][2] for a in tries)  # each walk-in once
+    # the tick (every second here) failed all through the lock: one line for the incident
+    # and one when it works again, not a line a try
+    log = srv.tmp / f"server-{srv.port}.log"
+    deadline = time.monotonic() + 10
+    while "tick works again" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    said = log.read_text().splitlines()
+    assert sum("tick failed" in line for line in said) == 1, said
+    assert sum("tick works again" in line for line in said) == 1, said
     report(f"SQLite file held exclusively {HELD:.1f} s (write_lock_timeout "
            f"{LOCK_TIMEOUT:.0f} s)", answered, 0, 0,
            f"503 database_busy after {answered:.2f} s; /health/live p99 "

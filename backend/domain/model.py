@@ -7,7 +7,7 @@ Pure functions of a DayState and `now` (DESIGN.md rule 6).
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
 
@@ -156,8 +156,12 @@ class Model:
         qget, mget, append = quant.get, masks.get, jobs.append
         # set aside: booked citizens (no counter) with a slot after `cut`
         # (counted as jobs at once: a slot within a second of the horizon's end is read)
-        cut = now + timedelta(seconds=near + ahead + 1) if near is not None else None
-        sure = now + horizon - timedelta(seconds=1) if horizon is not None else None
+        # (in UTC: across a change of daylight saving time a zone's wall clock is not the
+        # seconds that pass; comparing a slot with them stays a plain comparison in the
+        # common case of slots and now in UTC)
+        at = now.astimezone(UTC) if now.tzinfo is not None else now
+        cut = at + timedelta(seconds=near + ahead + 1) if near is not None else None
+        sure = at + horizon - timedelta(seconds=1) if horizon is not None else None
         far: list[Visit] = []
         n_far = 0
         every = any(c.errands is None for c in counters)  # every errand handled somewhere

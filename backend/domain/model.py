@@ -7,7 +7,7 @@ Pure functions of a DayState and `now` (DESIGN.md rule 6).
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
 
@@ -154,14 +154,10 @@ class Model:
         reach = horizon.total_seconds() if horizon is not None else INF
         booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
         qget, mget, append = quant.get, masks.get, jobs.append
-        # set aside: booked citizens (no counter) with a slot after `cut`
-        # (counted as jobs at once: a slot within a second of the horizon's end is read)
-        # (in UTC: across a change of daylight saving time a zone's wall clock is not the
-        # seconds that pass; comparing a slot with them stays a plain comparison in the
-        # common case of slots and now in UTC)
-        at = now.astimezone(UTC) if now.tzinfo is not None else now
-        cut = at + timedelta(seconds=near + ahead + 1) if near is not None else None
-        sure = at + horizon - timedelta(seconds=1) if horizon is not None else None
+        # set aside: booked citizens (no counter) with a slot more than `cut` seconds from
+        # now, counted as jobs at once (their seconds from now are read: the seconds that
+        # pass, whatever the zone's clock does)
+        cut = near + ahead + 1 if near is not None else INF
         far: list[Visit] = []
         n_far = 0
         every = any(c.errands is None for c in counters)  # every errand handled somewhere
@@ -174,15 +170,14 @@ class Model:
                 if s is None:
                     continue
                 cid = v.counter_id
-                if cut is not None and cid is None and s > cut:
-                    far.append(v)  # a job if its errand is handled and it is in the horizon
-                    if (every or mget(v.errand) or mask(v.errand, None)) and (
-                            sure is None or s <= sure or s.timestamp() - t0 <= reach):
-                        n_far += 1
-                    continue
                 slot = s.timestamp() - t0
                 if slot + grace <= 0 or slot > reach:
                     continue  # a no-show (the gap is free), or beyond the horizon
+                if slot > cut and cid is None:
+                    far.append(v)  # a job if its errand is handled
+                    if every or mget(v.errand) or mask(v.errand, None):
+                        n_far += 1
+                    continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
                 errand = v.errand
@@ -216,14 +211,14 @@ class Model:
                 s = v.slot_start
                 if s is None:
                     continue
-                if cut is not None and cid is None and s > cut:
+                slot = s.timestamp() - t0
+                if slot > cut and cid is None:
                     far.append(v)
                     if every or mget(errand) or mask(errand, None):
                         n_far += 1
                     continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
-                slot = s.timestamp() - t0
                 if cid is None:
                     due = slot - ahead if slot > ahead else 0
                     m = mget(errand) or mask(errand, None)

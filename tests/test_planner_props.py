@@ -201,3 +201,20 @@ def test_a_decision_that_reads_the_later_bookings_only_when_it_needs_them_decide
         assert lazy.complete and lazy.n == whole.n
         for field in ("due", "key", "visit", "booked", "dur", "mask", "slot"):
             assert getattr(lazy, field) == getattr(whole, field), field
+
+
+def test_a_decision_reads_a_booking_due_soon_across_the_change_to_summer_time():
+    """At 01:50 on the night the clocks go forward, 03:05 is 15 minutes away: a booking
+    then is read with the ones due soon, not set aside by its wall-clock distance (75)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    cph = ZoneInfo("Europe/Copenhagen")
+    now = datetime(2026, 3, 29, 1, 50, tzinfo=cph)
+    soon = booked(1, 0, state=State.BOOKED)
+    soon = replace(soon, slot_start=datetime(2026, 3, 29, 3, 5, tzinfo=cph))
+    d = DayState("s", DAY, (counter(1),), (soon, walkin(2, -10)), Rules())
+    m = planner.Model(d, now, asking=d.counters[0], horizon=planner.DECISION_HORIZON,
+                      near=planner.NEAR)
+    assert planner.NEAR > 17 * 60 and m.n == 1 and m.visit[0].id == 1
+    assert m.slot[0] == 15 * 60

@@ -154,10 +154,10 @@ class Model:
         reach = horizon.total_seconds() if horizon is not None else INF
         booked_, waiting, walkin_ = State.BOOKED, State.WAITING, Kind.WALKIN
         qget, mget, append = quant.get, masks.get, jobs.append
-        # set aside: booked citizens (no counter) with a slot after `cut`
-        # (counted as jobs at once: a slot within a second of the horizon's end is read)
-        cut = now + timedelta(seconds=near + ahead + 1) if near is not None else None
-        sure = now + horizon - timedelta(seconds=1) if horizon is not None else None
+        # set aside: booked citizens (no counter) with a slot more than `cut` seconds from
+        # now, counted as jobs at once (their seconds from now are read: the seconds that
+        # pass, whatever the zone's clock does)
+        cut = near + ahead + 1 if near is not None else INF
         far: list[Visit] = []
         n_far = 0
         every = any(c.errands is None for c in counters)  # every errand handled somewhere
@@ -170,15 +170,14 @@ class Model:
                 if s is None:
                     continue
                 cid = v.counter_id
-                if cut is not None and cid is None and s > cut:
-                    far.append(v)  # a job if its errand is handled and it is in the horizon
-                    if (every or mget(v.errand) or mask(v.errand, None)) and (
-                            sure is None or s <= sure or s.timestamp() - t0 <= reach):
-                        n_far += 1
-                    continue
                 slot = s.timestamp() - t0
                 if slot + grace <= 0 or slot > reach:
                     continue  # a no-show (the gap is free), or beyond the horizon
+                if slot > cut and cid is None:
+                    far.append(v)  # a job if its errand is handled
+                    if every or mget(v.errand) or mask(v.errand, None):
+                        n_far += 1
+                    continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
                 errand = v.errand
@@ -212,14 +211,14 @@ class Model:
                 s = v.slot_start
                 if s is None:
                     continue
-                if cut is not None and cid is None and s > cut:
+                slot = s.timestamp() - t0
+                if slot > cut and cid is None:
                     far.append(v)
                     if every or mget(errand) or mask(errand, None):
                         n_far += 1
                     continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
-                slot = s.timestamp() - t0
                 if cid is None:
                     due = slot - ahead if slot > ahead else 0
                     m = mget(errand) or mask(errand, None)

@@ -165,6 +165,17 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
     m = sim.m
     if _idle_until(sim, k) >= t + d:
         return True
+    if d > 0 and (not sim.heap or sim.heap[0][0] > t):
+        # no other counter takes a job at t: without the walk-in k takes the first callable
+        # job it handles now, with it nobody does before the next event (> t). If that job
+        # is a booked citizen whose slot has come, the dispatch below would answer "delayed"
+        # after its first step: answered here without running it
+        bit, mask = 1 << k, m.mask
+        for _, j in sim.avail:
+            if mask[j] & bit:
+                if m.booked[j] and m.slot[j] <= t:
+                    return False
+                break
     base, wth = sim.clone(), sim.clone()
     base.free[k] = t
     heapq.heappush(base.heap, (t, k))

@@ -43,8 +43,11 @@ def test_booking_then_check_in_then_full_visit(rec, cw):
     called = cw.post("/sites/test/counters/1/call-next").json()
     assert called["reason"] == "booked_due" and called["visit"]["ticket"] == "B001"
     assert called["visit"]["counter_name"] == "Skranke 1"
+    assert called["visit"]["notes"] == []
     vid = called["visit"]["id"]
-    assert cw.post(f"/visits/{vid}/start").json()["state"] == "serving"
+    started = cw.post(f"/visits/{vid}/start").json()
+    assert (started["state"], started["counter"], started["counter_name"]) == (
+        "serving", 1, "Skranke 1")
     r = cw.put(f"/visits/{vid}/documents/old_passport", json={"status": "present"})
     assert r.status_code == 200
     assert {d["code"]: d["status"] for d in r.json()["documents"]}["old_passport"] == "present"
@@ -53,6 +56,8 @@ def test_booking_then_check_in_then_full_visit(rec, cw):
     assert r.json()["notes"][0]["author"] == "anne"
     done = cw.post(f"/visits/{vid}/finish", json={"outcome": "served"}).json()
     assert done["state"] == "done" and done["outcome"] == "served"
+    # a later change's answer still carries the visit's notes
+    assert [(n["author"], n["text"]) for n in done["notes"]] == [("anne", "Nyt pas bestilt.")]
 
 
 def test_call_next_when_nobody_is_due_names_the_next_booking(rec, cw):

@@ -171,9 +171,9 @@ class Database:
         """How the write thread lets the writes waiting together share one transaction
         (`batched`), where that pays: on SQLite, one process, where each COMMIT is an
         fsync. None on PostgreSQL: every write commits alone, so a site's row lock is held
-        for one write, never for a batch, while the other processes' writes wait for it
-        (a batch's lock, held for up to 64 writes of a round trip per statement, had the
-        other process answer most writes 503 at 200 req/s: docs/performance.md)."""
+        for one write, never for a batch of up to 64 (a round trip per statement) while
+        the other processes' writes wait for it, and a write that cannot get the lock in
+        time is refused alone, not with the batch behind it (docs/performance.md)."""
         return self.batched if self.is_sqlite else None
 
     @contextmanager

@@ -85,6 +85,8 @@ class PlanSource(Protocol):
 
     async def after(self, site_id: str, seq: int) -> Published | None: ...
 
+    async def next_plan(self, site_id: str) -> None: ...
+
 
 @dataclass
 class AppContext:

@@ -116,6 +116,8 @@ class _Site:
     waiters: list[tuple[int, asyncio.Future]] = field(default_factory=list)
     task: asyncio.Task | None = None
     busy: bool = False
+    #: Set (and replaced) each time this process keeps a new plan for the site.
+    fresh: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class Planner:
@@ -166,6 +168,11 @@ class Planner:
         site = self.sites.get(site_id)
         return site.latest if site else None
 
+    async def next_plan(self, site_id: str) -> None:
+        """Return once this process keeps its next plan for the site. The waiting room reads
+        it then: the plan's own event can reach a listener before the plan is kept here."""
+        await self._site(site_id).fresh.wait()
+
     async def after(self, site_id: str, seq: int, timeout: float = WAIT_SECONDS
                     ) -> Published | None:
         """The first plan that covers event `seq` (or the latest one, after `timeout`)."""
@@ -204,7 +211,10 @@ class Planner:
                 continue
             finally:
                 site.busy = False
-            site.latest = published
+            if published is not site.latest:
+                site.latest = published
+                fresh, site.fresh = site.fresh, asyncio.Event()
+                fresh.set()
             still = []
             for seq, future in site.waiters:
                 if future.done():

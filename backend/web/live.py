@@ -35,7 +35,8 @@ class Room:
         self.changed = asyncio.Event()
         self.ready = asyncio.Event()
         self.tasks = [asyncio.create_task(self._follow()),
-                      asyncio.create_task(self._refresh_every())]
+                      asyncio.create_task(self._refresh_every()),
+                      asyncio.create_task(self._follow_plans())]
 
     def _read(self) -> int:
         ctx = self.live.ctx
@@ -68,6 +69,17 @@ class Room:
             except Exception:  # noqa: BLE001 - the room must outlive a bad read
                 log.exception("waiting room %s: reading the day failed", self.site_id)
                 await asyncio.sleep(1.0)
+
+    async def _follow_plans(self) -> None:
+        """Read the day again when this process keeps a new plan (places, expected times):
+        the plan's event alone may be read before the plan is kept."""
+        plans = self.live.ctx.plans
+        if plans is None:
+            return
+        while True:
+            await plans.next_plan(self.site_id)
+            with contextlib.suppress(Exception):
+                await self.refresh()
 
     async def _refresh_every(self) -> None:
         while True:

@@ -13,6 +13,7 @@ import logging
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,8 @@ from .unknown import Unknowns
 
 log = logging.getLogger("skranke.app")
 TOLD_KEPT = 500
+#: The name of the console's one thread for file work (see `on_mount`).
+FILE_THREAD = "skranke-files"
 
 
 class SkrankeApp(App):
@@ -76,6 +79,11 @@ class SkrankeApp(App):
         return self.live.model
 
     def on_mount(self) -> None:
+        # One thread for the console's file work (asyncio.to_thread: the outbox, the
+        # keyring, an export): asyncio's default pool starts another thread each time two
+        # calls overlap, up to cores + 4, and a soak cannot tell that from a leak.
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=FILE_THREAD))
         self.set_keymap({k: v for k, v in self.config.keymap.items()})
         if self.first_run:
             self.open_setup(_("No secure keyring on this machine: write the token below (kept "

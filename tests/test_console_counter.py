@@ -304,3 +304,30 @@ def test_the_timeline_shows_the_citizen_in_service_and_the_booked_demand(server,
     booked = next(line for line in lines if line.startswith("booket"))
     assert any(ch.isdigit() for ch in booked) and "·" in booked
     assert "08:00" in lines[0] and run_text
+
+
+def test_file_work_runs_on_one_thread_however_much_overlaps(server, ctx, tmp_path, rec, day):
+    """The outbox's and keyring's calls share one thread: a console's threads do not grow
+    when calls overlap (the soak, bench/soak.py, judges the console's thread count)."""
+    import threading
+    import time
+
+    from console.app import FILE_THREAD
+
+    app = console(server, ctx, tmp_path)
+
+    def whose() -> str:
+        time.sleep(0.02)  # long enough for the calls to overlap
+        return threading.current_thread().name
+
+    async def go():
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            before = threading.active_count()
+            names = await asyncio.gather(*(asyncio.to_thread(whose) for _ in range(8)))
+            app.replay()
+            await pilot.press("o", "n")
+            await wait(pilot, lambda: counter_screen(app).mine is not None)
+            assert {n.rsplit("_", 1)[0] for n in names} == {FILE_THREAD}
+            assert threading.active_count() <= before + 1
+    run(go())

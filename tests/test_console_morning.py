@@ -216,14 +216,20 @@ def test_call_next_says_who_waits_and_why(server, ctx, tmp_path, rec):
     run(app, steps)
 
 
-def test_a_walk_in_expected_after_closing_reads_not_today(server, ctx, tmp_path, rec):
-    ctx.clock.set(T0.replace(hour=15, minute=40))
+def late_walk_ins(server, ctx, rec) -> None:
+    """15:40, one counter open, four passport walk-ins: the fourth is expected after 16:00,
+    when the centre closes."""
     from .test_console_floor import open_counter
 
+    ctx.clock.set(T0.replace(hour=15, minute=40))
     open_counter(server, ctx, 1, "anne")
-    for i in range(4):  # 4 × 10 minutes at one counter from 15:40: the last is after 16:00
+    for i in range(4):  # 4 × 10 minutes at one counter from 15:40
         rec.ok("post", "/sites/test/walk-ins", {"errand": "passport_adult",
                                                  "name": f"Late {i}"}, status=201)
+
+
+def test_a_walk_in_expected_after_closing_reads_not_today(server, ctx, tmp_path, rec):
+    late_walk_ins(server, ctx, rec)
     app = console(server, ctx, tmp_path, role="reception", person="rita")
 
     async def steps(pilot):

@@ -111,13 +111,10 @@ def test_a_walk_in_expected_after_closing_is_offered_a_time_and_leaves_the_queue
     closing. The offer showed "Giv borgeren denne liste med til næste gang: —" though
     nothing was missing; now it shows the times only, and a time taken books her and takes
     the walk-in out of the queue."""
+    from .test_console_morning import late_walk_ins
     from .test_console_reception import first_passport, walkin
 
-    ctx.clock.set(T0.replace(hour=15, minute=40))
-    open_counter(server, ctx, 1, "anne")
-    for i in range(4):  # 4 × 10 minutes at one counter from 15:40: a fifth is after 16:00
-        rec.ok("post", "/sites/test/walk-ins", {"errand": "passport_adult",
-                                                 "name": f"Late {i}"}, status=201)
+    late_walk_ins(server, ctx, rec)
     app = console(server, ctx, tmp_path, role="reception", person="rita")
 
     async def steps(pilot):

@@ -20,12 +20,17 @@ ERRANDS = ("passport_adult", "mitid", "health_card")
 LIMITS = (None, frozenset({"mitid"}), frozenset({"mitid", "health_card"}))
 
 
+def some_counters(draw) -> list:
+    """One to three counters; the first handles every errand, the others maybe fewer."""
+    n = draw(st.integers(1, 3))
+    return [counter(1)] + [counter(i, errands=draw(st.sampled_from(LIMITS)))
+                           for i in range(2, n + 1)]
+
+
 @st.composite
 def random_days(draw):
     """Counters (at least one handles everything), bookings and walk-ins at whole minutes."""
-    n = draw(st.integers(1, 3))
-    counters = [counter(1)] + [counter(i, errands=draw(st.sampled_from(LIMITS)))
-                               for i in range(2, n + 1)]
+    counters = some_counters(draw)
     visits = []
     for i in range(1, draw(st.integers(1, 15)) + 1):
         errand = draw(st.sampled_from(ERRANDS))
@@ -152,9 +157,7 @@ def test_a_walkin_called_next_is_one_the_planner_says_fits(d):
 def close_slots(draw):
     """Booked citizens (arrived or not) with slots minutes apart around now, walk-ins
     waiting: where a model that reads the later bookings late could get the order wrong."""
-    n = draw(st.integers(1, 3))
-    counters = [counter(1)] + [counter(i, errands=draw(st.sampled_from(LIMITS)))
-                               for i in range(2, n + 1)]
+    counters = some_counters(draw)
     visits = []
     for i in range(1, draw(st.integers(1, 15)) + 1):
         errand = draw(st.sampled_from(ERRANDS))

@@ -57,6 +57,23 @@ async def wait(pilot, predicate, timeout: float, what: str = "") -> float:
     return time.monotonic() - t0
 
 
+async def open_counter(pilot) -> None:
+    """`o`, as a caseworker starts the day: the counter shown open."""
+    screen = counter_screen(pilot.app)
+    await pilot.press("o")
+    await wait(pilot, lambda: screen.counter and screen.counter.state == "open", 10,
+               "the counter open")
+
+
+async def open_and_call(pilot):
+    """`o` then `n`: the counter open and its first call shown; the visit called."""
+    screen = counter_screen(pilot.app)
+    await open_counter(pilot)
+    await pilot.press("n")
+    await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
+    return screen.mine
+
+
 async def ready(pilot) -> None:
     app = pilot.app
     await wait(pilot, lambda: counter_screen(app) is not None and app.connection == "online"

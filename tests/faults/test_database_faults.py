@@ -22,6 +22,7 @@ from .desk import (
     Backend,
     bar,
     console,
+    open_and_call,
     ready,
     report,
     rows,
@@ -180,11 +181,7 @@ def test_arrived_while_the_database_is_locked_is_shown_busy_and_applied_once(srv
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o")
-            await wait(pilot, lambda: screen.counter and screen.counter.state == "open",
-                       10, "the counter open")
-            await pilot.press("n")
-            await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
+            await open_and_call(pilot)
             vid = screen.mine.id
             holder = sqlite3.connect(srv.db, timeout=0, isolation_level=None)
             holder.execute("BEGIN EXCLUSIVE")

@@ -18,7 +18,7 @@ from backend.storage import dialect
 
 from ..console_ui import console, counter_screen, seed_day
 from ..helpers import token
-from .desk import SIZE, Backend, bar, ready, report, rows, same_day, told, wait
+from .desk import SIZE, Backend, bar, open_and_call, ready, report, rows, same_day, told, wait
 
 pytestmark = pytest.mark.sqlite_only(reason="SQLite's max_page_count makes the disk full")
 
@@ -66,11 +66,7 @@ def test_arrived_on_a_full_disk_is_shown_waiting_and_applied_once_when_space_is_
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o")
-            await wait(pilot, lambda: screen.counter and screen.counter.state == "open",
-                       10, "the counter open")
-            await pilot.press("n")
-            await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
+            await open_and_call(pilot)
             vid = screen.mine.id
             # one incident from here: the log line of an earlier test's is not this one's
             dialect._full_logged[0] = float("-inf")

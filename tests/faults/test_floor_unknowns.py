@@ -18,7 +18,7 @@ from backend.api import presence
 from backend.storage.dialect import sqlite_file
 
 from ..console_ui import console, counter_screen, ready, seed_day
-from .desk import SIZE, Backend, bar, report, told, wait
+from .desk import SIZE, Backend, bar, open_and_call, report, told, wait
 from .proxy import Proxy
 
 pytestmark = pytest.mark.sqlite_only(reason="another program holding SQLite's file")
@@ -63,11 +63,7 @@ def test_the_floor_shows_a_counters_unknown_action_and_a_silent_console(
             async with app.run_test(size=SIZE) as pilot:
                 await ready(pilot)
                 screen = counter_screen(app)
-                await pilot.press("o")
-                await wait(pilot, lambda: screen.counter and screen.counter.state == "open",
-                           10, "the counter open")
-                await pilot.press("n")
-                await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
+                await open_and_call(pilot)
                 seen.update(vid=screen.mine.id, ticket=screen.mine.ticket)
                 steps["called"].set()
                 holder = sqlite3.connect(sqlite_file(ctx.settings.database_url), timeout=0,

@@ -17,6 +17,7 @@ from .desk import (
     Backend,
     bar,
     console,
+    open_counter,
     ready,
     report,
     rows,
@@ -37,13 +38,6 @@ def _setup(srv, tmp_path):
     srv.start()
     walk_ins(srv, sup)
     return Backend(srv, sup), cw
-
-
-async def _open(pilot) -> None:
-    screen = counter_screen(pilot.app)
-    await pilot.press("o")
-    await wait(pilot, lambda: screen.counter and screen.counter.state == "open", 10,
-               "the counter open")
 
 
 def test_black_hole_shows_silence_and_open_counter_waits_for_its_answer(srv, tmp_path):
@@ -97,7 +91,7 @@ def test_call_next_answer_cut_in_half_is_asked_again_and_shown(srv, tmp_path):
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await ready(pilot)
-                await _open(pilot)
+                await open_counter(pilot)
                 screen = counter_screen(app)
                 proxy.cut.append("POST /call-next")
                 t0 = time.monotonic()
@@ -126,7 +120,7 @@ def test_arrived_reset_after_the_server_answered_is_applied_once(srv, tmp_path):
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await ready(pilot)
-                await _open(pilot)
+                await open_counter(pilot)
                 screen = counter_screen(app)
                 await pilot.press("n")
                 await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
@@ -162,7 +156,7 @@ def test_arrived_answered_503_busy_shows_the_servers_reason_and_is_applied_once(
         try:
             async with app.run_test(size=SIZE) as pilot:
                 await ready(pilot)
-                await _open(pilot)
+                await open_counter(pilot)
                 screen = counter_screen(app)
                 await pilot.press("n")
                 await wait(pilot, lambda: screen.mine is not None, 10, "the call shown")
@@ -205,7 +199,7 @@ def test_slow_network_is_not_called_a_fault(srv, tmp_path):
             async with app.run_test(size=SIZE) as pilot:
                 await ready(pilot)
                 proxy.delay = 0.4
-                await _open(pilot)
+                await open_counter(pilot)
                 screen = counter_screen(app)
                 await pilot.press("n")
                 await wait(pilot, lambda: screen.mine is not None and "⧗" not in bar(app), 10,

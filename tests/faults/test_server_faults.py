@@ -14,7 +14,20 @@ import time
 import pytest
 
 from ..console_ui import counter_screen
-from .desk import SIZE, Backend, bar, console, ready, report, same_day, tokens, told, wait, walk_ins
+from .desk import (
+    SIZE,
+    Backend,
+    bar,
+    console,
+    open_counter,
+    ready,
+    report,
+    same_day,
+    tokens,
+    told,
+    wait,
+    walk_ins,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP/SIGKILL")
 
@@ -36,9 +49,7 @@ def test_frozen_server_is_shown_silent_and_the_call_sent_meanwhile_gets_its_answ
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o")
-            await wait(pilot, lambda: screen.counter and screen.counter.state == "open", 10,
-                       "the counter open")
+            await open_counter(pilot)
             srv.proc.send_signal(signal.SIGSTOP)
             frozen = time.monotonic()
             try:
@@ -84,9 +95,7 @@ def test_killed_server_is_shown_within_two_seconds_and_its_restart_read_again(sr
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o")
-            await wait(pilot, lambda: screen.counter and screen.counter.state == "open", 10,
-                       "the counter open")
+            await open_counter(pilot)
             reloads = app.live.reloads
             srv.kill()
             shown = await wait(pilot, lambda: "Genopretter forbindelsen" in bar(app), 2,
@@ -125,9 +134,7 @@ def test_call_sent_to_a_frozen_server_killed_meanwhile_is_applied_once_after_res
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o")
-            await wait(pilot, lambda: screen.counter and screen.counter.state == "open", 10,
-                       "the counter open")
+            await open_counter(pilot)
             srv.proc.send_signal(signal.SIGSTOP)
             await pilot.pause(0.5)
             await pilot.press("n")

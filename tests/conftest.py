@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
@@ -47,6 +49,17 @@ def pytest_terminal_summary(terminalreporter):
 
 def pytest_sessionfinish(session):
     pg.stop()  # the throwaway cluster, also when tests failed
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _nothing_left_in_the_working_folder():
+    """Tests write under their own folders. A key file or database left in the working
+    folder (the repository) means a test did not say where: on PostgreSQL the key file's
+    default is ./skranke.keys."""
+    before = set(Path.cwd().glob("skranke.*"))
+    yield
+    left = sorted(p.name for p in set(Path.cwd().glob("skranke.*")) - before)
+    assert not left, f"the tests left {left} in {Path.cwd()}"
 
 
 @pytest.fixture(autouse=True)

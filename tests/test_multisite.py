@@ -213,7 +213,10 @@ def _cli(ctx, tmp_path, capsys, *args: str) -> tuple[int, str, str]:
     from backend import cli
 
     cfg = tmp_path / "two-sites.toml"
+    # the test's own key file: on PostgreSQL the default is skranke.keys in the working
+    # folder, which is the repository's here
     cfg.write_text(tomlkit.dumps({"database_url": ctx.settings.database_url,
+                                  "key_file": ctx.settings.key_file,
                                   "sites": [site_dict(), NORD]}), encoding="utf-8")
     capsys.readouterr()
     umask = os.umask(0o022)  # main() makes it owner-only for the process: put it back

@@ -218,3 +218,38 @@ def test_a_decision_reads_a_booking_due_soon_across_the_change_to_summer_time():
                       near=planner.NEAR)
     assert planner.NEAR > 17 * 60 and m.n == 1 and m.visit[0].id == 1
     assert m.slot[0] == 15 * 60
+
+
+def _in(d: DayState, tz) -> DayState:
+    """The same day with every time in the zone tz."""
+    def moved(v):
+        return replace(v, **{f: getattr(v, f).astimezone(tz) for f in (
+            "slot_start", "arrived_at", "called_at", "last_called_at", "started_at")
+            if getattr(v, f) is not None})
+    return replace(d, visits=tuple(moved(v) for v in d.visits))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(random_states(), close_slots()), st.sampled_from((0, 60, 180, 1200)),
+       st.sampled_from((5, 30, 180)), st.sampled_from((0, 1, -1, 500_000, -1_000_000, 59)))
+def test_a_decision_in_utc_sets_aside_the_bookings_the_seconds_set_aside(
+        d, near, horizon_minutes, micro):
+    """In UTC (a fixed offset) a decision's model compares the slots with now + cut as
+    datetimes (model.Model): the same jobs, set aside and read, as from the seconds read
+    in Copenhagen's zone, also with now a microsecond or a second off the slots' grid."""
+    from datetime import UTC
+
+    horizon = timedelta(minutes=horizon_minutes)
+    now = T0 + timedelta(microseconds=micro)
+    utc = _in(d, UTC)
+    for c in d.counters:
+        a = planner.Model(d, now, asking=c, horizon=horizon, near=near)
+        b = planner.Model(utc, now.astimezone(UTC), asking=c, horizon=horizon, near=near)
+        for _ in range(2):
+            assert (a.n, a.complete, a.booked_count) == (b.n, b.complete, b.booked_count)
+            for field in ("due", "key", "booked", "dur", "mask", "slot"):
+                assert getattr(a, field) == getattr(b, field), field
+            assert [v.id for v in a.visit] == [v.id for v in b.visit]
+            assert [w.visit.id for w in a.walkins] == [w.visit.id for w in b.walkins]
+            a.expand()
+            b.expand()

@@ -7,7 +7,7 @@ Pure functions of a DayState and `now` (DESIGN.md rule 6).
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
 
@@ -158,6 +158,15 @@ class Model:
         # now, counted as jobs at once (their seconds from now are read: the seconds that
         # pass, whatever the zone's clock does)
         cut = near + ahead + 1 if near is not None else INF
+        # in a zone of fixed offset (UTC: the server's and the simulator's) a slot is first
+        # compared with now + cut as a datetime, without reading its seconds: the same answer
+        # (cut and the horizon are whole seconds, and a slot's float seconds from now round
+        # to the same side of a whole number), far cheaper; in a zone with summer time the
+        # wall clock is not the seconds that pass: the seconds are read
+        cut_at = reach_at = None
+        if (near is not None and horizon is not None and isinstance(now.tzinfo, timezone)
+                and cut == int(cut) and not horizon.microseconds):
+            cut_at, reach_at = now + timedelta(seconds=cut), now + horizon
         far: list[Visit] = []
         n_far = 0
         every = any(c.errands is None for c in counters)  # every errand handled somewhere
@@ -170,6 +179,12 @@ class Model:
                 if s is None:
                     continue
                 cid = v.counter_id
+                if cid is None and cut_at is not None and s > cut_at:
+                    if s <= reach_at:  # (else beyond the horizon)
+                        far.append(v)
+                        if every or mget(v.errand) or mask(v.errand, None):
+                            n_far += 1
+                    continue
                 slot = s.timestamp() - t0
                 if slot + grace <= 0 or slot > reach:
                     continue  # a no-show (the gap is free), or beyond the horizon
@@ -210,6 +225,11 @@ class Model:
                     continue
                 s = v.slot_start
                 if s is None:
+                    continue
+                if cid is None and cut_at is not None and s > cut_at:
+                    far.append(v)
+                    if every or mget(errand) or mask(errand, None):
+                        n_far += 1
                     continue
                 slot = s.timestamp() - t0
                 if slot > cut and cid is None:

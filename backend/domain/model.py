@@ -6,7 +6,7 @@ Pure functions of a DayState and `now` (DESIGN.md rule 6).
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from datetime import datetime, timedelta, timezone
 
 from .types import HOLDING_STATES, Counter, CounterState, DayState, Kind, State, Visit
@@ -35,37 +35,58 @@ def walkin_key(v: Visit) -> tuple:
     return (-v.priority, _t(v.arrived_at), v.id)
 
 
-#: durations()'s last answer: (observed tuple, quantile, answer). The server and the
-#: simulator keep the same observed tuple until a visit finishes, and a decision is made far
-#: more often than that: the sort per errand is done once per change, not per decision.
-_last_durations: tuple = ((), 0.0, {})
+#: durations()'s last answer: (observed tuple, quantile, answer, the minutes of each errand
+#: sorted). The server and the simulator keep the same observed tuple until a visit
+#: finishes, and a decision is made far more often than that; the next tuple is most often
+#: the last one with a visit added (and the oldest dropped): the sorted minutes are then
+#: updated, not sorted again.
+_last_durations: tuple = ((), 0.0, {}, {})
 
 
-def durations(day: DayState) -> dict[str, float]:
-    """Expected minutes per errand from the day's finished visits, where the rules ask for it.
-    The answer is shared between calls with the same observed tuple: read it, never change it."""
-    global _last_durations
-    q = day.rules.duration_quantile
-    if not q or not day.observed:
-        return {}
-    seen, seen_q, answer = _last_durations
-    if seen is day.observed and seen_q == q:
-        return answer
+def _sorted_minutes(observed: tuple) -> dict[str, list[float]]:
     by: dict[str, list[float]] = {}
     get = by.get
-    for errand, minutes in day.observed:
+    for errand, minutes in observed:
         if minutes >= 1:  # shorter is a slip of the finger, not a service
             xs = get(errand)
             if xs is None:
                 by[errand] = [minutes]
             else:
                 xs.append(minutes)
-    out = {}
-    for errand, xs in by.items():
-        if len(xs) >= MIN_SAMPLES:
-            xs.sort()
-            out[errand] = xs[min(len(xs) - 1, int(q * len(xs)))]
-    _last_durations = (day.observed, q, out)
+    for xs in by.values():
+        xs.sort()
+    return by
+
+
+def durations(day: DayState) -> dict[str, float]:
+    """Expected minutes per errand from the day's finished visits, where the rules ask for it.
+    The answer is shared between calls with the same observed tuple: read it, never change it."""
+    global _last_durations
+    q, observed = day.rules.duration_quantile, day.observed
+    if not q or not observed:
+        return {}
+    seen, seen_q, answer, by = _last_durations
+    if seen is observed and seen_q == q:
+        return answer
+    drop = len(seen) + 1 - len(observed)  # the oldest dropped (1) or not (0)
+    if seen_q == q and seen and drop in (0, 1) and observed[:-1] == seen[drop:]:
+        if drop:
+            errand, minutes = seen[0]
+            if minutes >= 1:
+                xs = by[errand]
+                del xs[bisect_left(xs, minutes)]
+        errand, minutes = observed[-1]
+        if minutes >= 1:
+            xs = by.get(errand)
+            if xs is None:
+                by[errand] = [minutes]
+            else:
+                insort(xs, minutes)
+    else:
+        by = _sorted_minutes(observed)
+    out = {errand: xs[min(len(xs) - 1, int(q * len(xs)))]
+           for errand, xs in by.items() if len(xs) >= MIN_SAMPLES}
+    _last_durations = (observed, q, out, by)
     return out
 
 

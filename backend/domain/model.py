@@ -280,6 +280,12 @@ class Model:
         jobs.sort()
         self._jobs = jobs
         self._set(jobs)
+        #: the counters are interchangeable: the same errands, and no job sent to one of them
+        #: (planner.fits: states alike but for the counters' names are the same state); the
+        #: jobs set aside are sent to no counter
+        full = (1 << len(counters)) - 1
+        self.alike = (len({c.errands for c in counters}) == 1
+                      and all(x == full for x in self.mask))
         #: self.slot: a booked citizen's promise: starting later than this (and later than
         #: without the walk-in) is a delay; being called early is not a right
         walkins.sort()  # by key: unique (it ends with the visit's id)

@@ -189,9 +189,8 @@ class Model:
         if (near is not None and horizon is not None and isinstance(now.tzinfo, timezone)
                 and cut == int(cut) and not horizon.microseconds):
             cut_at, reach_at = now + timedelta(seconds=cut), now + horizon
-        far: list[Visit] = []
-        n_far = 0
-        every = any(c.errands is None for c in counters)  # every errand handled somewhere
+        far: list[Visit] = []  # each a job if its errand is handled (counted after the loop)
+        aside = far.append
         for v in day.visits:
             state = v.state
             if state is booked_:
@@ -203,17 +202,13 @@ class Model:
                 cid = v.counter_id
                 if cid is None and cut_at is not None and s > cut_at:
                     if s <= reach_at:  # (else beyond the horizon)
-                        far.append(v)
-                        if every or mget(v.errand) or mask(v.errand, None):
-                            n_far += 1
+                        aside(v)
                     continue
                 slot = s.timestamp() - t0
                 if slot + grace <= 0 or slot > reach:
                     continue  # a no-show (the gap is free), or beyond the horizon
                 if slot > cut and cid is None:
-                    far.append(v)  # a job if its errand is handled
-                    if every or mget(v.errand) or mask(v.errand, None):
-                        n_far += 1
+                    aside(v)
                     continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
@@ -249,15 +244,11 @@ class Model:
                 if s is None:
                     continue
                 if cid is None and cut_at is not None and s > cut_at:
-                    far.append(v)
-                    if every or mget(errand) or mask(errand, None):
-                        n_far += 1
+                    aside(v)
                     continue
                 slot = s.timestamp() - t0
                 if slot > cut and cid is None:
-                    far.append(v)
-                    if every or mget(errand) or mask(errand, None):
-                        n_far += 1
+                    aside(v)
                     continue
                 a = v.arrived_at
                 arrived = a.timestamp() - t0 if a else INF
@@ -299,7 +290,10 @@ class Model:
             self._ctx = (t0, ahead, grace, reach, qget, mget, mask)
             # only jobs due by `near` are certainly in their place among those read
             self.n = bisect_right(self.due, near)
-            self.booked_count += n_far
+            if any(c.errands is None for c in counters):  # every errand handled somewhere
+                self.booked_count += len(far)
+            else:
+                self.booked_count += sum(1 for v in far if mget(v.errand) or mask(v.errand, None))
 
     def _set(self, jobs: list[tuple]) -> None:
         self.n = len(jobs)

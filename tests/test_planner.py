@@ -283,3 +283,23 @@ def test_a_longer_walkin_may_fit_where_a_shorter_one_does_not():
     assert not planner.walkin_fits(d, d.visits[0], 1, T0)
     assert planner.walkin_fits(d, d.visits[1], 1, T0)
     assert choose_next(d, c1, T0).visit.id == 2
+
+
+def test_kept_seconds_since_the_epoch_are_those_of_each_datetime():
+    """model._stamp keeps the seconds of datetimes in zones of fixed offset: equal ones are
+    the same instant; in Copenhagen's zone the hour repeated in October is not kept."""
+    from datetime import UTC, datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from backend.domain.model import _stamp
+
+    cph = ZoneInfo("Europe/Copenhagen")
+    times = []
+    for fold in (0, 1):
+        times.append(datetime(2026, 10, 25, 2, 30, fold=fold, tzinfo=cph))
+    times += [t.astimezone(UTC) for t in times]
+    times += [t.astimezone(timezone(timedelta(hours=1))) for t in times[:2]]
+    times += [datetime(2026, 10, 25, 2, 30), datetime(2026, 10, 25, 2, 30, fold=1)]
+    for order in (times, times[::-1], times[2:] + times[:2]):
+        for t in order:
+            assert _stamp(t) == t.timestamp(), t

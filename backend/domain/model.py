@@ -91,6 +91,25 @@ def durations(day: DayState) -> dict[str, float]:
     return out
 
 
+#: seconds since the epoch of datetimes in a zone of fixed offset (UTC: the server's and the
+#: simulator's times), kept: a decision reads those of the open visits, and the decision
+#: before read most of them. Equal such datetimes are the same instant, as are equal aware
+#: datetimes of different zones (a zone with summer time has equal wall clocks an hour
+#: apart: those are not kept).
+_STAMPS: dict[datetime, float] = {}
+
+
+def _stamp(dt: datetime) -> float:
+    x = _STAMPS.get(dt)
+    if x is None:
+        x = dt.timestamp()
+        if type(dt.tzinfo) is timezone:
+            if len(_STAMPS) >= 4096:
+                _STAMPS.clear()
+            _STAMPS[dt] = x
+    return x
+
+
 class _Walkin:
     """A waiting walk-in as the planner sees it (read, never changed; a plain class: one is
     built per waiting walk-in per decision, a frozen dataclass costs twice as much)."""
@@ -167,6 +186,7 @@ class Model:
         # seconds from now; this loop runs over the open day on every decision: kept lean
         # (a branch per state, each visit's fields read once)
         t0 = now.timestamp()
+        stamp = _stamp
         free = self.free = [0.0] * len(counters)
         jobs: list[tuple] = []
         walkins = []
@@ -188,7 +208,7 @@ class Model:
         cut_at = reach_at = None
         if (near is not None and horizon is not None and isinstance(now.tzinfo, timezone)
                 and cut == int(cut) and not horizon.microseconds):
-            cut_at, reach_at = now + timedelta(seconds=cut), now + horizon
+            cut_at, reach_at = now + timedelta(0, cut), now + horizon  # (0, cut): 3x faster
         far: list[Visit] = []  # each a job if its errand is handled (counted after the loop)
         aside = far.append
         for v in day.visits:
@@ -204,14 +224,14 @@ class Model:
                     if s <= reach_at:  # (else beyond the horizon)
                         aside(v)
                     continue
-                slot = s.timestamp() - t0
+                slot = stamp(s) - t0
                 if slot + grace <= 0 or slot > reach:
                     continue  # a no-show (the gap is free), or beyond the horizon
                 if slot > cut and cid is None:
                     aside(v)
                     continue
                 a = v.arrived_at
-                arrived = a.timestamp() - t0 if a else INF
+                arrived = stamp(a) - t0 if a else INF
                 errand = v.errand
                 if cid is None:
                     due = slot if slot > 0 else 0
@@ -227,7 +247,7 @@ class Model:
                 errand, cid = v.errand, v.counter_id
                 if v.kind is walkin_:
                     a = v.arrived_at
-                    arrived = a.timestamp() - t0 if a else INF
+                    arrived = stamp(a) - t0 if a else INF
                     seconds = qget(errand, v.expected_minutes) * 60
                     if cid is None:
                         m = mget(errand)
@@ -246,12 +266,12 @@ class Model:
                 if cid is None and cut_at is not None and s > cut_at:
                     aside(v)
                     continue
-                slot = s.timestamp() - t0
+                slot = stamp(s) - t0
                 if slot > cut and cid is None:
                     aside(v)
                     continue
                 a = v.arrived_at
-                arrived = a.timestamp() - t0 if a else INF
+                arrived = stamp(a) - t0 if a else INF
                 if cid is None:
                     due = slot - ahead if slot > ahead else 0
                     m = mget(errand) or mask(errand, None)
@@ -266,7 +286,7 @@ class Model:
                 if i is not None:
                     begin = v.started_at or v.called_at or now
                     minutes = qget(v.errand, v.expected_minutes)
-                    free[i] = max(free[i], begin.timestamp() - t0 + minutes * 60,
+                    free[i] = max(free[i], stamp(begin) - t0 + minutes * 60,
                                   OVERRUN_SECONDS)
         jobs.sort()
         self._jobs = jobs
@@ -307,10 +327,11 @@ class Model:
     def _aside_jobs(self) -> list[tuple]:
         """The jobs of the booked citizens set aside (the loop of __init__ for them)."""
         t0, ahead, grace, reach, qget, mget, mask = self._ctx
+        stamp = _stamp
         out = []
         for v in self._aside:
             s, errand = v.slot_start, v.errand
-            slot = s.timestamp() - t0
+            slot = stamp(s) - t0
             if v.state is State.BOOKED:
                 if slot + grace <= 0 or slot > reach:
                     continue
@@ -318,7 +339,7 @@ class Model:
             else:
                 due = slot - ahead if slot > ahead else 0
             a = v.arrived_at
-            arrived = a.timestamp() - t0 if a else INF
+            arrived = stamp(a) - t0 if a else INF
             m = mget(errand) or mask(errand, None)
             if m:
                 out.append((due, (-v.priority, slot, arrived, v.id), v, True,

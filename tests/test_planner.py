@@ -6,6 +6,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 from backend.domain import planner
+from backend.domain.model import MIN_SAMPLES
 from backend.domain.queue import choose_next, queue_plan
 from backend.domain.types import CounterState, Rules, State
 
@@ -208,7 +209,35 @@ def test_kept_answers_follow_the_day_they_were_kept_for():
     only_passports = replace(d.counters[0], errands=frozenset({"passport_adult"}))
     d2 = replace(d, counters=(only_passports, *d.counters[1:]))
     assert choose_next(d2, d2.counters[0], T0).visit is None
-    assert choose_next(d, d.counters[0], T0).visit.id == 1
+
+
+def test_durations_kept_up_to_date_as_visits_finish_are_those_read_whole():
+    """The sorted minutes are updated when the next observed tuple is the last one with a
+    visit added (and the oldest dropped: the server's window): the same answers as a whole
+    reading, over random finishes (slips, repeated minutes) with other tuples in between."""
+    import random
+
+    def whole(observed, q):
+        by: dict = {}
+        for errand, m in observed:
+            if m >= 1:
+                by.setdefault(errand, []).append(m)
+        return {e: sorted(xs)[min(len(xs) - 1, int(q * len(xs)))]
+                for e, xs in by.items() if len(xs) >= MIN_SAMPLES}
+
+    rng = random.Random(5)
+    d = day([])
+    window: list = []
+    for step in range(600):
+        window.append((rng.choice(("mitid", "pas", "kort")),
+                       rng.choice((0.3, 4.0, 7.5, 12.0)) if rng.random() < 0.4
+                       else round(rng.uniform(0.5, 30), 1)))
+        observed = tuple(window[-40:])
+        q = 0.5 if step % 97 == 0 else 0.8
+        if step % 53 == 0:  # another tuple in between
+            planner.durations(replace(d, observed=observed[::-1][:30]))
+        got = planner.durations(replace(d, observed=observed, rules=Rules(duration_quantile=q)))
+        assert got == whole(observed, q), step
 
 
 # --- ranks -----------------------------------------------------------------------------------
@@ -254,3 +283,23 @@ def test_a_longer_walkin_may_fit_where_a_shorter_one_does_not():
     assert not planner.walkin_fits(d, d.visits[0], 1, T0)
     assert planner.walkin_fits(d, d.visits[1], 1, T0)
     assert choose_next(d, c1, T0).visit.id == 2
+
+
+def test_kept_seconds_since_the_epoch_are_those_of_each_datetime():
+    """model._stamp keeps the seconds of datetimes in zones of fixed offset: equal ones are
+    the same instant; in Copenhagen's zone the hour repeated in October is not kept."""
+    from datetime import UTC, datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    from backend.domain.model import _stamp
+
+    cph = ZoneInfo("Europe/Copenhagen")
+    times = []
+    for fold in (0, 1):
+        times.append(datetime(2026, 10, 25, 2, 30, fold=fold, tzinfo=cph))
+    times += [t.astimezone(UTC) for t in times]
+    times += [t.astimezone(timezone(timedelta(hours=1))) for t in times[:2]]
+    times += [datetime(2026, 10, 25, 2, 30), datetime(2026, 10, 25, 2, 30, fold=1)]
+    for order in (times, times[::-1], times[2:] + times[:2]):
+        for t in order:
+            assert _stamp(t) == t.timestamp(), t

@@ -221,3 +221,88 @@ def test_a_decision_reads_a_booking_due_soon_across_the_change_to_summer_time():
                       near=planner.NEAR)
     assert planner.NEAR > 17 * 60 and m.n == 1 and m.visit[0].id == 1
     assert m.slot[0] == 15 * 60
+
+
+def _in(d: DayState, tz) -> DayState:
+    """The same day with every time in the zone tz."""
+    def moved(v):
+        return replace(v, **{f: getattr(v, f).astimezone(tz) for f in (
+            "slot_start", "arrived_at", "called_at", "last_called_at", "started_at")
+            if getattr(v, f) is not None})
+    return replace(d, visits=tuple(moved(v) for v in d.visits))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(random_states(), close_slots()), st.sampled_from((0, 60, 180, 1200)),
+       st.sampled_from((5, 30, 180)), st.sampled_from((0, 1, -1, 500_000, -1_000_000, 59)))
+def test_a_decision_in_utc_sets_aside_the_bookings_the_seconds_set_aside(
+        d, near, horizon_minutes, micro):
+    """In UTC (a fixed offset) a decision's model compares the slots with now + cut as
+    datetimes (model.Model): the same jobs, set aside and read, as from the seconds read
+    in Copenhagen's zone, also with now a microsecond or a second off the slots' grid."""
+    from datetime import UTC
+
+    horizon = timedelta(minutes=horizon_minutes)
+    now = T0 + timedelta(microseconds=micro)
+    utc = _in(d, UTC)
+    for c in d.counters:
+        a = planner.Model(d, now, asking=c, horizon=horizon, near=near)
+        b = planner.Model(utc, now.astimezone(UTC), asking=c, horizon=horizon, near=near)
+        for _ in range(2):
+            assert (a.n, a.complete, a.booked_count) == (b.n, b.complete, b.booked_count)
+            for field in ("due", "key", "booked", "dur", "mask", "slot"):
+                assert getattr(a, field) == getattr(b, field), field
+            assert [v.id for v in a.visit] == [v.id for v in b.visit]
+            assert [w.visit.id for w in a.walkins] == [w.visit.id for w in b.walkins]
+            a.expand()
+            b.expand()
+
+
+@st.composite
+def alike_counters(draw):
+    """Busy days at counters most often handling the same errands: bookings minutes apart,
+    visits in service, walk-ins waiting, now and then a visit sent to one counter."""
+    n = draw(st.integers(2, 4))
+    errands = draw(st.sampled_from(LIMITS))
+    counters = [counter(i, errands=errands if draw(st.integers(0, 5)) else
+                        draw(st.sampled_from(LIMITS))) for i in range(1, n + 1)]
+    visits = []
+    for i in range(1, n + 1):
+        if draw(st.booleans()):
+            at = T0 - timedelta(minutes=draw(st.integers(0, 15)))
+            visits.append(booked(100 + i, -20, state=State.SERVING, counter_id=i,
+                                 minutes=draw(st.sampled_from((5, 10, 15, 20))),
+                                 called_at=at, started_at=at))
+    for i in range(1, draw(st.integers(1, 25)) + 1):
+        errand = draw(st.sampled_from(ERRANDS))
+        minutes = draw(st.sampled_from((5, 10, 15, 20)))
+        cid = draw(st.sampled_from((None,) * 8 + (1, 2)))
+        if draw(st.integers(0, 3)):
+            visits.append(booked(i, draw(st.integers(-5, 90)), errand=errand, minutes=minutes,
+                                 state=draw(st.sampled_from((State.BOOKED, State.WAITING))),
+                                 counter_id=cid))
+        else:
+            visits.append(walkin(i, draw(st.integers(-40, 0)), minutes=minutes, errand=errand,
+                                 counter_id=cid))
+    return DayState("s", DAY, tuple(counters), tuple(visits), Rules())
+
+
+@settings(max_examples=300, deadline=None)
+@given(alike_counters())
+def test_the_fit_test_ends_at_the_same_state_on_other_counters_with_the_same_answer(d):
+    """With interchangeable counters the fit test ends as soon as both dispatches have the
+    same free times at other counters (planner.fits, model.Model.alike): the same answers
+    as when it waits for them at the same counters."""
+    for c in d.counters:
+        m = planner.Model(d, T0, asking=c, horizon=planner.DECISION_HORIZON, near=planner.NEAR)
+        named = planner.Model(d, T0, asking=c, horizon=planner.DECISION_HORIZON,
+                              near=planner.NEAR)
+        named.alike = False
+        if len({x.errands for x in d.counters}) == 1 and all(
+                v.counter_id is None for v in d.visits
+                if v.state in (State.BOOKED, State.WAITING)):
+            assert m.alike
+        k = m.index[c.id]
+        for d_min in (1, 5, 10, 15, 20, 30, 45):
+            assert planner.fits(planner._at_turn(m, k), k, 0, d_min * 60) == \
+                planner.fits(planner._at_turn(named, k), k, 0, d_min * 60), d_min

@@ -216,6 +216,11 @@ def fits(sim: Sim, k: int, t: int, d: int) -> bool:
             diff = {c for c in diff if bfree[c] > nt or wfree[c] > nt}
             if not diff:
                 return True  # the same state from here on
+            if m.alike and sorted(max(bfree[c], nt) for c in diff) == sorted(
+                    max(wfree[c], nt) for c in diff):
+                # the same free times on other counters: with interchangeable counters the
+                # same jobs start at the same times from here on, only at other counters
+                return True
         t = nt
 
 

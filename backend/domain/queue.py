@@ -59,9 +59,10 @@ def choose_next(day: DayState, counter: Counter, now: datetime) -> NextChoice:
     for v in day.visits:
         state = v.state
         if state is booked_:
-            # the next booking expected here (conditions cheapest-first: the same answer)
+            # the next booking expected here (conditions cheapest-first: the same answer; one
+            # not before the earliest so far is passed at once: most of them)
             s = v.slot_start
-            if s is not None and s > gone_by and (coming is None or s < coming) \
+            if s is not None and (coming is None or s < coming) and s > gone_by \
                     and v.kind is not walkin_ and (errands is None or v.errand in errands):
                 coming = s
         elif state is waiting:

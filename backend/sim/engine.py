@@ -124,8 +124,7 @@ class Day:
             lo = bisect_right(self.slots, t - self.grace_s)
             hi = bisect_left(self.slots, t + self.horizon_s)
             get = self.expected.get
-            visits = (*self.present.values(),
-                      *[v for v in map(get, range(lo + 1, hi + 1)) if v is not None])
+            visits = (*self.present.values(), *filter(None, map(get, range(lo + 1, hi + 1))))
         if self._observed is None:
             self._observed = (tuple(self.observed[-OBSERVED:])
                               if self.rules.duration_quantile else ())

@@ -240,6 +240,24 @@ def test_durations_kept_up_to_date_as_visits_finish_are_those_read_whole():
         assert got == whole(observed, q), step
 
 
+def test_durations_of_two_threads_from_the_same_last_answer_are_each_right():
+    """Call next and the plan run in two threads, and both may update the same last answer
+    (model._last_durations) at once: one update must not change what the other reads."""
+    from backend.domain import model
+
+    base = tuple(("mitid", 5.0 + i) for i in range(MIN_SAMPLES + 2))
+    rules = Rules(duration_quantile=0.5)
+    d = day([])
+    planner.durations(replace(d, observed=base, rules=rules))
+    shared = model._last_durations  # what both threads read before either stores its answer
+    first = planner.durations(replace(d, observed=(*base, ("mitid", 1.0)), rules=rules))
+    model._last_durations = shared  # the other thread, from the same last answer
+    second = planner.durations(replace(d, observed=(*base, ("mitid", 50.0)), rules=rules))
+    whole = sorted([m for _, m in base] + [50.0])
+    assert second == {"mitid": whole[int(0.5 * len(whole))]}
+    assert first != second
+
+
 # --- ranks -----------------------------------------------------------------------------------
 def test_ranks_follow_the_expected_call_times():
     d = day([walkin(1, -5, minutes=20), walkin(2, -3, minutes=5),

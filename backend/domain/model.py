@@ -71,18 +71,18 @@ def durations(day: DayState) -> dict[str, float]:
         return answer
     drop = len(seen) + 1 - len(observed)  # the oldest dropped (1) or not (0)
     if seen_q == q and seen and drop in (0, 1) and observed[:-1] == seen[drop:]:
+        # a new dict and new lists for the errands that change: the last answer's are
+        # shared with any other thread reading it (call next and the plan run in two)
+        by = dict(by)
         if drop:
             errand, minutes = seen[0]
             if minutes >= 1:
-                xs = by[errand]
+                xs = by[errand] = by[errand][:]
                 del xs[bisect_left(xs, minutes)]
         errand, minutes = observed[-1]
         if minutes >= 1:
-            xs = by.get(errand)
-            if xs is None:
-                by[errand] = [minutes]
-            else:
-                insort(xs, minutes)
+            xs = by[errand] = by.get(errand, [])[:]
+            insort(xs, minutes)
     else:
         by = _sorted_minutes(observed)
     out = {errand: xs[min(len(xs) - 1, int(q * len(xs)))]

@@ -63,6 +63,8 @@ class Room:
                 async for item in hub.listen(self.site_id, seq):
                     if isinstance(item, Refetch):
                         break  # read the day again and listen on from there
+                    if all(e.type == "queue.plan" for e in item):
+                        continue  # a plan changes no row read here: _follow_plans reads it
                     await self.refresh()
             except asyncio.CancelledError:
                 raise

@@ -33,13 +33,20 @@ PG_TESTS := tests --ignore=tests/browser --ignore-glob='tests/test_console_*' \
 	--ignore=tests/faults/test_network_faults.py --ignore=tests/faults/test_unknown.py \
 	--ignore=tests/faults/test_server_faults.py
 
+# Three test processes (pytest-xdist), each test handed to the next free one: most tests
+# wait on a server, a browser or a clock, so three share two cores well (the SQLite pass
+# 384 s against 784-925 s in one process; docs/performance.md, "The test suite").
+# TEST_PROCESSES=0 runs the tests in one process.
+TEST_PROCESSES ?= 3
+PYTEST := $(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal
+
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
-	SKRANKE_TEST_DB=postgresql $(BIN)/python -m pytest $(PG_TESTS)
+	$(PYTEST)
+	SKRANKE_TEST_DB=postgresql $(PYTEST) $(PG_TESTS)
 
 test-postgresql: $(STAMP)
-	SKRANKE_TEST_DB=postgresql $(BIN)/python -m pytest $(PG_TESTS)
+	SKRANKE_TEST_DB=postgresql $(PYTEST) $(PG_TESTS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run_all.py

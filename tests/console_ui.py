@@ -63,6 +63,18 @@ def counter_screen(app):
     return next((s for s in app.screen_stack if isinstance(s, CounterScreen)), None)
 
 
+async def open_and_call(pilot, timeout: float = 5.0) -> None:
+    """`o`, then `n` once the counter is open. The console sends each key's action as it is
+    pressed, each on its own; two keys pressed in the same instant (as a Pilot presses
+    them, never a person) can reach the server in either order, and a call next that
+    comes first is refused: the counter is closed."""
+    screen = counter_screen(pilot.app)
+    await pilot.press("o")
+    await until(pilot, lambda: screen.counter is not None and screen.counter.state == "open",
+                timeout)
+    await pilot.press("n")
+
+
 async def ready(pilot) -> None:
     await until(pilot, lambda: counter_screen(pilot.app) is not None
                 and pilot.app.screen is counter_screen(pilot.app)

@@ -10,6 +10,7 @@ from .console_ui import (
     card_text,
     console,
     counter_screen,
+    open_and_call,
     queue_text,
     ready,
     screen_text,
@@ -76,7 +77,7 @@ def test_english_by_configuration(server, ctx, tmp_path, rec, day):
             text = screen_text(app)
             assert "Skranke 1 (closed: o opens)" in text and "walk-in" in text
             assert "● waiting" in text
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: counter_screen(app).mine is not None)
             assert "→ called" in screen_text(app)
             await wait(pilot, lambda: "called to Skranke 1" in told(app))
@@ -96,7 +97,7 @@ def test_nobody_due_tells_the_next_booking(server, ctx, tmp_path, rec):
     async def go():
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: "Ingen står for tur" in told(app))
             assert "Næste booking: 10:45 (om 45 min)" in told(app)
     run(go())
@@ -109,7 +110,7 @@ def test_documents_no_show_requeue_recall_and_note(server, ctx, tmp_path, rec, d
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             first = screen.mine
             await pilot.press("r")  # recall at once: the backend says too soon
@@ -151,7 +152,7 @@ def test_park_resume_transfer_and_reveal_cpr(server, ctx, tmp_path, rec, day):
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             vid = screen.mine.id
             await pilot.press("s")
@@ -205,7 +206,7 @@ def test_finish_outcomes(server, ctx, tmp_path, rec, day, choice, extra, outcome
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             await pilot.press("s")
             await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
@@ -231,7 +232,7 @@ def test_finish_with_missing_documents_rebooks(server, ctx, tmp_path, rec, day):
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             await pilot.press("s")
             await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
@@ -288,7 +289,7 @@ def test_the_timeline_shows_the_citizen_in_service_and_the_booked_demand(server,
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             await pilot.press("s")
             await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
@@ -326,7 +327,7 @@ def test_file_work_runs_on_one_thread_however_much_overlaps(server, ctx, tmp_pat
             before = threading.active_count()
             names = await asyncio.gather(*(asyncio.to_thread(whose) for _ in range(8)))
             app.replay()
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: counter_screen(app).mine is not None)
             assert {n.rsplit("_", 1)[0] for n in names} == {FILE_THREAD}
             assert threading.active_count() <= before + 1

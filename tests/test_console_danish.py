@@ -15,7 +15,7 @@ from babel.messages.pofile import read_po
 
 from console import present
 
-from .console_ui import console, counter_screen, ready, screen_text, seed_day
+from .console_ui import console, counter_screen, open_and_call, ready, screen_text, seed_day
 from .console_ui import until as wait
 from .test_console_floor import open_counter
 
@@ -87,7 +87,7 @@ def test_every_screen_and_dialog_of_the_counter_in_danish(server, ctx, tmp_path,
             seen["counter, closed"] = english_in(shown(app))
             await look(pilot, "help", ("question_mark",))
             await look(pilot, "palette", ("ctrl+p",))
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: counter_screen(app).mine is not None)
             seen["counter, called"] = english_in(shown(app))
             await pilot.press("s")

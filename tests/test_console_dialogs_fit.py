@@ -8,7 +8,7 @@ import asyncio
 
 import pytest
 
-from .console_ui import console, counter_screen, seed_day, told
+from .console_ui import console, counter_screen, open_and_call, seed_day, told
 from .console_ui import until as wait
 from .test_console_floor import open_counter
 
@@ -41,7 +41,7 @@ async def serving(pilot):
     await wait(pilot, lambda: counter_screen(pilot.app) is not None
                and pilot.app.connection == "online", timeout=15)
     screen = counter_screen(pilot.app)
-    await pilot.press("o", "n")
+    await open_and_call(pilot)
     await wait(pilot, lambda: screen.mine is not None, timeout=15)
     await pilot.press("s")
     await wait(pilot, lambda: screen.mine.state == "serving", timeout=15)

@@ -11,6 +11,7 @@ import pytest
 from .console_ui import (
     console,
     counter_screen,
+    open_and_call,
     queue_text,
     ready,
     screen_text,
@@ -38,7 +39,7 @@ def run(app, steps, size=SIZE):
 async def serving(pilot):
     await ready(pilot)
     screen = counter_screen(pilot.app)
-    await pilot.press("o", "n")
+    await open_and_call(pilot)
     await wait(pilot, lambda: screen.mine is not None)
     await pilot.press("s")
     await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
@@ -277,7 +278,7 @@ def test_no_show_is_undone_with_z(server, ctx, tmp_path, rec, day):
     async def steps(pilot):
         await ready(pilot)
         screen = counter_screen(app)
-        await pilot.press("o", "n")
+        await open_and_call(pilot)
         await wait(pilot, lambda: screen.mine is not None)
         called = screen.mine
         await pilot.press("x")
@@ -433,7 +434,7 @@ def test_a_citizen_transferred_to_a_busy_counter_is_called_there_next(server, ct
     async def steps(pilot):
         await ready(pilot)
         screen = counter_screen(app)
-        await pilot.press("o", "n")
+        await open_and_call(pilot)
         await wait(pilot, lambda: screen.mine is not None)
         assert screen.mine.id == w["id"]
         await wait(pilot, lambda: f"{w['ticket']} kaldt til Skranke 2" in told(app))

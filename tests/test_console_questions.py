@@ -8,7 +8,7 @@ import asyncio
 import io
 from datetime import timedelta
 
-from .console_ui import card_text, console, counter_screen, ready, screen_text
+from .console_ui import card_text, console, counter_screen, open_and_call, ready, screen_text
 from .console_ui import until as wait
 from .helpers import T0
 
@@ -83,7 +83,7 @@ def test_the_list_to_take_home_says_which_answer_a_document_is_for(server, ctx, 
 
     async def steps(pilot):
         screen = counter_screen(app)
-        await pilot.press("o", "n")
+        await open_and_call(pilot)
         await wait(pilot, lambda: screen.mine is not None)
         await pilot.press("s")
         await wait(pilot, lambda: screen.mine.state == "serving")

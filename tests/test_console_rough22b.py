@@ -51,6 +51,10 @@ def test_english_says_about_when_a_walk_in_is_held_for_a_booking(server, ctx, tm
         await ready(pilot)
         await pilot.press("o")
         await wait(pilot, lambda: counter_screen(app).counter.state == "open")
+        # the estimate comes with the plan (an event): on a busy machine it can land after
+        # the call's answer, and the answer then says only that the walk-in is held
+        await wait(pilot, lambda: w["id"] in app.model.visits
+                   and app.model.visits[w["id"]].estimated_call_at is not None)
         await pilot.press("n")
         await wait(pilot, lambda: w["ticket"] in told(app))
         assert "Expected to be called about " in told(app), told(app)

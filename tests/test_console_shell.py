@@ -14,7 +14,7 @@ from keyring.backend import KeyringBackend
 
 from console import commands
 
-from .console_ui import console, counter_screen, ready, screen_text, seed_day, told
+from .console_ui import console, counter_screen, open_and_call, ready, screen_text, seed_day, told
 from .console_ui import until as wait
 from .helpers import token
 
@@ -84,7 +84,7 @@ def test_a_stale_screen_is_told_plainly_and_corrects_itself(server, ctx, tmp_pat
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             await pilot.press("s")
             await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
@@ -111,7 +111,7 @@ def test_offline_actions_wait_in_the_outbox_and_are_sent_when_back(server, ctx, 
         async with app.run_test(size=SIZE) as pilot:
             await ready(pilot)
             screen = counter_screen(app)
-            await pilot.press("o", "n")
+            await open_and_call(pilot)
             await wait(pilot, lambda: screen.mine is not None)
             await pilot.press("s")
             await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")

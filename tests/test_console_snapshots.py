@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from .console_ui import console, counter_screen, ready, seed_day
+from .console_ui import console, counter_screen, open_and_call, ready, seed_day
 from .console_ui import until as wait
 
 SIZE = (120, 36)
@@ -40,7 +40,7 @@ async def quiet(pilot) -> None:
 async def serving(pilot) -> None:
     await ready(pilot)
     screen = counter_screen(pilot.app)
-    await pilot.press("o", "n")
+    await open_and_call(pilot)
     await wait(pilot, lambda: screen.mine is not None)
     await pilot.press("s")
     await wait(pilot, lambda: screen.mine and screen.mine.state == "serving")
@@ -49,7 +49,7 @@ async def serving(pilot) -> None:
 def test_counter_screen(snap_compare, server, ctx, tmp_path, day):
     async def before(pilot):
         await ready(pilot)
-        await pilot.press("o", "n")
+        await open_and_call(pilot)
         await wait(pilot, lambda: counter_screen(pilot.app).mine is not None)
         await quiet(pilot)
     assert snap_compare(console(server, ctx, tmp_path), run_before=before, terminal_size=SIZE)

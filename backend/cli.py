@@ -230,11 +230,23 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from .demo import generate
 
     ctx = build_context(args)
-    summary = generate(ctx, seed=args.seed, site_id=args.site)
+    now = None
+    if args.at:  # the same morning every time, for a training session (and the tests)
+        site = ctx.site(args.site or ctx.settings.sites[0].id)
+        now = args.at if args.at.tzinfo else args.at.replace(tzinfo=site.tz)
+    summary = generate(ctx, seed=args.seed, site_id=args.site, now=now)
     for day, n in summary.days.items():
         print(f"{day}: {n} visits")
     print(f"walk-ins so far today: {summary.today_walkins}")
     return 0
+
+
+def _local_time(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date and time: {text!r} "
+                                         "(say 2026-12-08T10:30)") from None
 
 
 def demo_settings_file(folder: Path) -> Path:
@@ -401,6 +413,9 @@ def parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo-data", help="fill a site with a realistic, reproducible demo")
     d.add_argument("--seed", type=int, default=1)
     d.add_argument("--site", help="site id (default: the first)")
+    d.add_argument("--at", type=_local_time, metavar="YYYY-MM-DDTHH:MM",
+                   help="fill the day as it stood at this time (the site's time zone); "
+                        "the same seed and time give the same data (default: now)")
     d.set_defaults(func=cmd_demo_data)
 
     add_stats_parser(sub)

@@ -62,9 +62,14 @@ def test_bad_config_exits_2_with_a_readable_error(tmp_path):
 
 
 def test_demo_data_is_reproducible_and_realistic(tmp_path):
-    a = run(tmp_path, "demo-data", "--seed", "3").stdout
-    b = run(tmp_path, "demo-data", "--seed", "3").stdout
-    assert a == b
+    # at a fixed time: the walk-ins and served visits "so far today" depend on the time, so
+    # two runs a few seconds apart on the clock could differ by a walk-in
+    a = run(tmp_path, "demo-data", "--seed", "3", "--at", "2026-12-08T11:00").stdout
+    b = run(tmp_path, "demo-data", "--seed", "3", "--at", "2026-12-08T11:00").stdout
+    assert a == b and a.startswith("2026-12-08: "), a
+    assert "walk-ins so far today: 0" not in a
+    bad = run(tmp_path, "demo-data", "--at", "tuesday", check=False)
+    assert bad.returncode == 2 and "2026-12-08T10:30" in bad.stderr
     counts = [int(line.split(": ")[1].split()[0]) for line in a.splitlines()
               if "visits" in line]
     # 70-90 % of a day's capacity: Friday's four hours (09-13) hold fewer than a long Thursday

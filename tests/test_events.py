@@ -175,3 +175,67 @@ def test_live_events_are_those_the_table_gives_and_other_processes_reach_them(re
     assert tickets[:3] == ["C001", "C002", "C003"]
     again = listen(f"{server.url}/sites/test/events", secret, after=seq0, count=len(live))
     assert [(e.id, e.event, e.data) for e in again] == [(e.id, e.event, e.data) for e in live]
+
+
+def test_a_feed_whose_reads_fail_for_a_moment_goes_on(rec, server, ctx, monkeypatch, caplog):
+    """The site's feed reads the log when it starts, and when woken for another process's
+    commit. A read that failed (a busy or unreachable database) ended it, and its listeners
+    heard nothing more while their streams stayed open, heartbeats and all. Now it tries
+    again: here its first two reads fail while two walk-ins come (a listener that came
+    before the feed started reads them from the log), then two reads of another process's
+    change."""
+    from sqlalchemy.exc import OperationalError
+
+    from backend.services import visits
+    from backend.services.context import SYSTEM, Tx
+    from backend.services.events import EventHub
+    from backend.storage.db import Database
+
+    def gone(*_):
+        raise OperationalError("SELECT …", {}, Exception("the database went away"))
+
+    real_seq, real_fetch = EventHub.current_seq, EventHub.fetch
+    failing = {"seq": 2, "fetch": 0}
+
+    def current_seq(self, site_id):
+        if failing["seq"] > 0:
+            failing["seq"] -= 1
+            gone()
+        return real_seq(self, site_id)
+
+    def fetch(self, site_id, after, limit):
+        if failing["fetch"] > 0 and limit == 1000 and after == self.feeds[site_id].last_seq:
+            failing["fetch"] -= 1  # the feed's own read, not the stream's backlog
+            gone()
+        return real_fetch(self, site_id, after, limit)
+
+    monkeypatch.setattr(EventHub, "current_seq", current_seq)
+    monkeypatch.setattr(EventHub, "fetch", fetch)
+    settle(ctx)
+    seq = rec.get("/sites/test/day").json()["seq"]
+    received: list = []
+    t = threading.Thread(target=lambda: received.extend(listen(
+        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
+        until=lambda got: sum(e.event.startswith("visit.") for e in got) >= 3, timeout=8)),
+        daemon=True)  # without the fix it never ends: heartbeats keep the stream open
+    t.start()
+    time.sleep(0.3)
+    rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here One"})
+    rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here Two"})
+    time.sleep(1.5)  # the feed has started (its third read): the two are sent from the log
+    failing["fetch"] = 2
+    other = Database(ctx.settings.database_url)  # another server process: read from the log
+    try:
+        with other.write() as s:
+            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", "Other", None, None,
+                                   None, 0)
+    finally:
+        other.dispose()
+    t.join(timeout=15)
+    tickets = [json.loads(e.data)["visit"]["ticket"] for e in received
+               if e.event.startswith("visit.")]
+    assert tickets == ["C001", "C002", "C003"], received
+    assert [int(e.id) for e in received] == list(range(seq + 1, seq + 1 + len(received)))
+    assert failing == {"seq": 0, "fetch": 0}  # every failure happened
+    said = [r.getMessage() for r in caplog.records if "event feed" in r.getMessage()]
+    assert any("cannot read the log" in m for m in said) and said[-1].endswith("again"), said

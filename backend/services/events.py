@@ -76,17 +76,51 @@ class _SiteFeed:
         self.pending: list[Event] = []
         self.flush_at: asyncio.TimerHandle | None = None
         self.flushed = float("-inf")  # the loop's time of the last send
+        self.failing = False  # the last read of the log failed
+        #: The log's last seq when the feed started: it sends on only what comes after.
+        self.start_seq: int | None = None
 
     async def run(self) -> None:
-        self.last_seq = await to_thread.run_sync(self.hub.current_seq, self.site_id)
+        """Read the log when woken (or every poll_seconds). A read that fails (a busy or
+        unreachable database) is tried again after poll_seconds: the feed must not end,
+        since its listeners would hear nothing more while their streams stay open."""
+        while self.last_seq is None:
+            self.last_seq = await self._read(self.hub.current_seq, self.site_id)
+        # what was committed before this read is never sent on by the feed: a listener that
+        # came earlier reads it from the table (EventHub.listen), woken here to do so
+        self.start_seq = self.last_seq
+        for sub in list(self.subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                sub.queue.put_nowait([])
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), self.hub.poll_seconds)
             self.wake.clear()
-            rows = await to_thread.run_sync(self.hub.fetch, self.site_id, self.last_seq, 1000)
+            rows = await self._read(self.hub.fetch, self.site_id, self.last_seq, 1000)
+            if rows is None:
+                self.wake.set()  # read again at once after the pause
+                continue
             self.fan_out(rows)
             if len(rows) == 1000:
                 self.wake.set()
+
+    async def _read(self, fn, *args):
+        """`fn(*args)` in a worker thread; None (after a pause) if the database failed. One
+        log line when reads start failing and one when they work again."""
+        try:
+            value = await to_thread.run_sync(fn, *args)
+        except Exception as exc:  # noqa: BLE001 - the feed outlives a bad moment
+            if not self.failing:
+                log.warning("event feed of site %s cannot read the log (%s); trying again "
+                            "every %.1f s", self.site_id, type(exc).__name__,
+                            self.hub.poll_seconds)
+            self.failing = True
+            await asyncio.sleep(self.hub.poll_seconds)
+            return None
+        if self.failing:
+            log.warning("event feed of site %s reads the log again", self.site_id)
+            self.failing = False
+        return value
 
     def push(self, events: list[Event]) -> None:
         """Events this process just committed, in order: sent on at once when they follow
@@ -235,6 +269,10 @@ class EventHub:
                     yield Refetch("too_slow", sent)
                     return
                 batch: list[Event] = []
+                start = feed.start_seq
+                if start is not None and sent < start:  # came before the feed started
+                    batch = await to_thread.run_sync(self.fetch, site_id, sent, start - sent)
+                    sent = batch[-1].seq if batch else sent
                 for ev in (ev for events in ready for ev in events):
                     if ev.seq <= sent:
                         continue

@@ -31,6 +31,22 @@ def listen(url: str, secret: str, *, after: int | None = None, count: int | None
     return got
 
 
+def walk_in_from_another_process(ctx, name: str) -> None:
+    """A walk-in registered through a second connection pool, as another server process on
+    the same database would: its events reach this process's listeners from the log."""
+    from backend.services import visits
+    from backend.services.context import SYSTEM, Tx
+    from backend.storage.db import Database
+
+    other = Database(ctx.settings.database_url)
+    try:
+        with other.write() as s:
+            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", name, None, None,
+                                   None, 0)
+    finally:
+        other.dispose()
+
+
 def test_listener_sees_every_change_in_order(rec, cw, server, ctx):
     settle(ctx)
     seq = rec.get("/sites/test/day").json()["seq"]
@@ -147,10 +163,6 @@ def test_live_events_are_those_the_table_gives_and_other_processes_reach_them(re
     """A change committed here goes to the live listeners without being read back; one
     committed by another process on the same database comes from the table. Either way a
     listener resuming later from the table reads the very same events."""
-    from backend.services import visits
-    from backend.services.context import SYSTEM, Tx
-    from backend.storage.db import Database
-
     settle(ctx)
     secret = token(ctx, "display", "screen")
     seq0 = rec.get("/sites/test/day").json()["seq"]
@@ -162,13 +174,7 @@ def test_live_events_are_those_the_table_gives_and_other_processes_reach_them(re
     time.sleep(0.3)
     rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here One"})
     rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here Two"})
-    other = Database(ctx.settings.database_url)  # another server process
-    try:
-        with other.write() as s:
-            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", "Other", None, None,
-                                   None, 0)
-    finally:
-        other.dispose()
+    walk_in_from_another_process(ctx, "Other")
     listener.join(timeout=15)
     assert not listener.is_alive()
     tickets = [json.loads(e.data)["visit"]["ticket"] for e in live if e.event != "queue.plan"]
@@ -186,10 +192,7 @@ def test_a_feed_whose_reads_fail_for_a_moment_goes_on(rec, server, ctx, monkeypa
     change."""
     from sqlalchemy.exc import OperationalError
 
-    from backend.services import visits
-    from backend.services.context import SYSTEM, Tx
     from backend.services.events import EventHub
-    from backend.storage.db import Database
 
     def gone(*_):
         raise OperationalError("SELECT …", {}, Exception("the database went away"))
@@ -224,13 +227,7 @@ def test_a_feed_whose_reads_fail_for_a_moment_goes_on(rec, server, ctx, monkeypa
     rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here Two"})
     time.sleep(1.5)  # the feed has started (its third read): the two are sent from the log
     failing["fetch"] = 2
-    other = Database(ctx.settings.database_url)  # another server process: read from the log
-    try:
-        with other.write() as s:
-            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", "Other", None, None,
-                                   None, 0)
-    finally:
-        other.dispose()
+    walk_in_from_another_process(ctx, "Other")  # read from the log
     t.join(timeout=15)
     tickets = [json.loads(e.data)["visit"]["ticket"] for e in received
                if e.event.startswith("visit.")]

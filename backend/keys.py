@@ -9,10 +9,18 @@ the working folder; or its content comes from the environment (`SKRANKE_KEYS`).
 
 A database made before the keys moved holds its audit key in its `meta` table: the first
 start moves it into the new key file and deletes it from the database, and encrypts the CPR
-numbers still in clear."""
+numbers still in clear.
+
+The database remembers which keys it was set up with (`key_check` in `meta`: a keyed hash,
+not the key), so a server started with another key file, or without one where the database
+already holds CPR numbers, refuses to start instead of making new keys: with new keys the
+CPR numbers stored so far could not be read, searches by CPR would miss them, and every
+server of a PostgreSQL database must have the same keys."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -21,17 +29,18 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import String, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .settings import Settings
 from .storage import crypto
-from .storage.models import Meta
+from .storage.models import AuditRow, Meta, VisitRow
 
 log = logging.getLogger("skranke.keys")
 _LEGACY = "audit_hmac_key"
 _ENCRYPTED = "cpr_at_rest"
+_CHECK = "key_check"
 
 
 @dataclass
@@ -103,12 +112,17 @@ def write_owner_only(path: Path, content: str, *, replace: bool = False) -> None
 
 def load(settings: Settings, session: Session) -> KeyRing:
     """The key ring (created on the first start), installed for the CPR column; the audit key
-    left in an old database moved out of it."""
+    left in an old database moved out of it. Refused (KeyFileError) when the keys are not
+    this database's, or when the key file is missing and the database already needs it."""
     legacy = session.get(Meta, _LEGACY)
     if settings.keys:
-        ring = KeyRing.loads(settings.keys, "SKRANKE_KEYS")
+        where = "SKRANKE_KEYS"
+        ring = KeyRing.loads(settings.keys, where)
     else:
         path = key_path(settings)
+        where = str(path)
+        if path is not None and not path.exists() and legacy is None:
+            _refuse_new_keys(session, path)
         ring = _from_file(path, legacy.value if legacy is not None else None)
     if legacy is not None:
         if bytes.fromhex(legacy.value) != ring.audit_hmac:
@@ -116,8 +130,49 @@ def load(settings: Settings, session: Session) -> KeyRing:
                                "is this the key file of this database?")
         session.delete(legacy)  # the key lives in the key file now, not beside the hashes
         log.warning("the audit key was moved out of the database into the key file")
+    _check_ring(session, ring, where)
     crypto.install(ring.cpr_keys, ring.cpr_current)
     return ring
+
+
+def _fingerprint(ring: KeyRing) -> str:
+    return hmac.new(ring.audit_hmac, b"skranke key check", hashlib.sha256).hexdigest()[:32]
+
+
+def _refuse_new_keys(session: Session, path: Path) -> None:
+    """No key file at `path`: new keys are made only for a database that holds nothing
+    made with keys (no keys recorded, no encrypted CPR number, no hashed audit entry)."""
+    made = (session.get(Meta, _CHECK) is not None
+            or session.scalar(select(VisitRow.id).where(
+                VisitRow.cpr.like(crypto.PREFIX + "%")).limit(1)) is not None
+            or session.scalar(select(AuditRow.id).where(
+                AuditRow.citizen_ref.is_not(None)).limit(1)) is not None)
+    if made:
+        raise KeyFileError(
+            f"there is no key file at {path.resolve()}, but this database already holds "
+            "CPR numbers and audit entries made with its keys: set key_file (or "
+            "SKRANKE_KEY_FILE, or SKRANKE_KEYS) to the key file made on its first start "
+            "(see docs/operations.md). No new keys were made.")
+
+
+def _check_ring(session: Session, ring: KeyRing, where: str) -> None:
+    """The keys are this database's: the same audit key as it was set up with, and every
+    CPR key its stored numbers name. Records the keys' check on a database's first start."""
+    mark = session.get(Meta, _CHECK)
+    if mark is not None and mark.value != _fingerprint(ring):
+        raise KeyFileError(f"{where} holds other keys than this database was set up with: "
+                           "is it the key file of another database?")
+    cpr = VisitRow.__table__.c.cpr  # the stored text: "v1:<key id of 8>:…", not decrypted
+    stored = {crypto.key_id(v) for v in session.scalars(
+        select(func.substr(cpr, 1, len(crypto.PREFIX) + 8, type_=String))
+        .where(cpr.like(crypto.PREFIX + "%")).distinct())}
+    unknown = sorted(k for k in stored if k and k not in ring.cpr_keys)
+    if unknown:
+        raise KeyFileError(f"{where} lacks the CPR key(s) {', '.join(unknown)} that this "
+                           "database's CPR numbers are encrypted with: is it the key file of "
+                           "another database, or one from before a `keys rotate`?")
+    if mark is None:
+        session.add(Meta(key=_CHECK, value=_fingerprint(ring)))
 
 
 def _from_file(path: Path | None, legacy: str | None) -> KeyRing:

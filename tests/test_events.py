@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 
 import httpx
+import pytest
 from httpx_sse import connect_sse
 
 from backend.services.tick import tick
@@ -41,8 +43,8 @@ def walk_in_from_another_process(ctx, name: str) -> None:
     other = Database(ctx.settings.database_url)
     try:
         with other.write() as s:
-            visits.register_walkin(Tx(ctx, s, SYSTEM), "test", "mitid", name, None, None,
-                                   None, 0)
+            visits.register_walkin(Tx(replace(ctx, db=other, listeners=[]), s, SYSTEM),
+                                   "test", "mitid", name, None, None, None, 0)
     finally:
         other.dispose()
 
@@ -236,3 +238,45 @@ def test_a_feed_whose_reads_fail_for_a_moment_goes_on(rec, server, ctx, monkeypa
     assert failing == {"seq": 0, "fetch": 0}  # every failure happened
     said = [r.getMessage() for r in caplog.records if "event feed" in r.getMessage()]
     assert any("cannot read the log" in m for m in said) and said[-1].endswith("again"), said
+
+
+@pytest.mark.pg_only
+def test_a_process_does_not_read_the_log_for_its_own_commits(rec, server, ctx, monkeypatch):
+    """On PostgreSQL every commit that wrote events is told to every process's listener,
+    this one's too, which read the log for each. This process's own commits are handed to
+    its feed directly, so the notes about them (they name their writer) are passed over;
+    another process's commit is read from the log as before."""
+    from backend.services.events import EventHub
+
+    real_fetch, reads = EventHub.fetch, []
+
+    def fetch(self, site_id, after, limit):
+        if limit == 1000 and after == self.feeds[site_id].last_seq:
+            reads.append(after)  # the feed's own read, not a stream's backlog
+        return real_fetch(self, site_id, after, limit)
+
+    monkeypatch.setattr(EventHub, "fetch", fetch)
+    hub = next(h for h in ctx.listeners if isinstance(h, EventHub))
+    hub.poll_seconds = 60  # no reads of the log but those the notes cause
+    settle(ctx)
+    seq = rec.get("/sites/test/day").json()["seq"]
+    received: list = []
+    t = threading.Thread(target=lambda: received.extend(listen(
+        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
+        until=lambda got: sum(e.event.startswith("visit.") for e in got) >= 6, timeout=15)),
+        daemon=True)
+    t.start()
+    time.sleep(1.0)  # the feed has started and read the log once
+    before = len(reads)
+    for i in range(5):
+        rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": f"Here {i}"})
+    time.sleep(1.0)  # the notes about them have come (and the plans' notes)
+    own = len(reads) - before
+    walk_in_from_another_process(ctx, "Other")
+    t.join(timeout=20)
+    tickets = [json.loads(e.data)["visit"]["ticket"] for e in received
+               if e.event.startswith("visit.")]
+    assert tickets == [f"C00{i}" for i in range(1, 7)], received
+    assert [int(e.id) for e in received] == list(range(seq + 1, seq + 1 + len(received)))
+    assert own == 0, f"{own} reads of the log for this process's own commits"
+    assert len(reads) > before + own  # the other process's commit was read

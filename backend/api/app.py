@@ -64,7 +64,7 @@ def create_app(ctx: AppContext, *, run_ticks: bool = True) -> FastAPI:
         app.state.planner = ctx.plans = planner
         ctx.listeners = [hub, planner]  # this process's commits go straight out
         # other processes' commits: told by the database where it can (PostgreSQL)
-        listener = dialect.event_listener(ctx.settings.database_url, hub.notify)
+        listener = dialect.event_listener(ctx.settings.database_url, hub.notify, ctx.db.tag)
         task = asyncio.create_task(_tick_loop(ctx)) if run_ticks else None
         yield
         await web.close(app)

@@ -309,7 +309,7 @@ class Tx:
         site = self.site_lock(site_id)
         seq = site.event_seq + 1
         if site_id not in self.last_seq:  # the other server processes' streams, at commit
-            notify_events(self.session, site_id)
+            notify_events(self.session, site_id, self.ctx.db.tag)
         self.last_seq[site_id] = seq
         event = dict(site_id=site_id, seq=seq, at=self.now, type=type_, data=data)
         self.events.append(event)

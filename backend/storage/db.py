@@ -7,6 +7,7 @@ Reads use a second engine with ordinary deferred transactions (WAL snapshots on 
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -59,6 +60,9 @@ class Database:
         self.url = url
         #: How long a write may wait for the database's lock before it is refused.
         self.lock_timeout = lock_timeout
+        #: Names this process's commits in the notes to the event listeners (PostgreSQL):
+        #: its own streams get its commits handed over and pass its notes over.
+        self.tag = secrets.token_hex(4)
         self.is_sqlite = dialect.is_sqlite(url)
         file = dialect.sqlite_file(url)
         if file:

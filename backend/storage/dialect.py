@@ -208,14 +208,22 @@ def check_writable(conn: Connection) -> None:
 # --- other processes' commits (PostgreSQL) ------------------------------------------------
 #: The channel on which commits that appended events name their site.
 EVENTS_CHANNEL = "skranke_events"
-_NOTIFY = text(f"SELECT pg_notify('{EVENTS_CHANNEL}', :site)").bindparams(bindparam("site"))
+_NOTIFY = text(f"SELECT pg_notify('{EVENTS_CHANNEL}', :note)").bindparams(bindparam("note"))
 
 
-def notify_events(session: Session, site_id: str) -> None:
+def notify_events(session: Session, site_id: str, tag: str) -> None:
     """In a write transaction that appends events for the site: tell every server process's
-    listener, when it commits (PostgreSQL). Nothing on SQLite (one process)."""
+    listener, when it commits (PostgreSQL). The note names the site and the writer (`tag`,
+    storage/db.py `Database.tag`): the writer's own listener passes it over, since its
+    own streams get its commits handed over. Nothing on SQLite (one process)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(_NOTIFY, {"site": site_id})
+        session.execute(_NOTIFY, {"note": f"{site_id} {tag}"})
+
+
+def _note(payload: str) -> tuple[str, str | None]:
+    """(site, writer's tag) of a note; a bare site id (an older server's) with no tag."""
+    site, _, tag = payload.rpartition(" ")
+    return (site, tag) if site else (payload, None)
 
 
 def libpq_url(url: str) -> str:
@@ -225,16 +233,18 @@ def libpq_url(url: str) -> str:
 
 class EventListener:
     """One connection that LISTENs for `notify_events`, in a daemon thread: `wake(site_id)`
-    for each notification, `wake(None)` after (re)connecting, when some may have been
-    missed. It reconnects by itself after the database went away; meanwhile the streams
-    poll the table (services/events.py)."""
+    for each notification of another writer than `own` (this process's `Database.tag`),
+    `wake(None)` after (re)connecting, when some may have been missed. It reconnects by
+    itself after the database went away; meanwhile the streams poll the table
+    (services/events.py)."""
 
     #: How long one wait for notifications lasts before the thread looks whether to stop.
     TICK = 0.5
 
-    def __init__(self, url: str, wake: Callable[[str | None], None]) -> None:
+    def __init__(self, url: str, wake: Callable[[str | None], None], own: str = "") -> None:
         self.conninfo = libpq_url(url)
         self.wake = wake
+        self.own = own
         self.listening = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="skranke-listen", daemon=True)
@@ -261,7 +271,9 @@ class EventListener:
                     self.wake(None)  # what was committed while this was not listening
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=self.TICK):
-                            self.wake(note.payload)
+                            site, tag = _note(note.payload)
+                            if tag != self.own:
+                                self.wake(site)
             except psycopg.Error as exc:
                 self.listening.clear()
                 failures += 1
@@ -271,9 +283,11 @@ class EventListener:
                 self._stop.wait(min(5.0, 0.2 * failures))
 
 
-def event_listener(url: str, wake: Callable[[str | None], None]) -> EventListener | None:
+def event_listener(url: str, wake: Callable[[str | None], None], own: str
+                   ) -> EventListener | None:
     """A started listener where the database tells of other processes' commits
-    (PostgreSQL); None on SQLite, whose one process hands its commits over itself."""
+    (PostgreSQL; `own`: this process's writer tag, whose commits it hands over itself);
+    None on SQLite, whose one process hands its commits over itself."""
     if is_sqlite(url):
         return None
-    return EventListener(url, wake).start()
+    return EventListener(url, wake, own).start()

@@ -280,3 +280,40 @@ def test_a_process_does_not_read_the_log_for_its_own_commits(rec, server, ctx, m
     assert [int(e.id) for e in received] == list(range(seq + 1, seq + 1 + len(received)))
     assert own == 0, f"{own} reads of the log for this process's own commits"
     assert len(reads) > before + own  # the other process's commit was read
+
+
+def test_a_commit_while_the_feed_starts_is_not_lost(rec, server, ctx, monkeypatch):
+    """A site's feed starts by reading the log's last sequence number. A commit handed over
+    while that read is under way (the read saw the log before it) was dropped, and its
+    listeners heard of it only at the next poll of the log or the next change; now the
+    feed reads the log again as soon as it has started."""
+    from backend.services.events import EventHub
+
+    real_seq = EventHub.current_seq
+    read: dict = {}
+
+    def current_seq(self, site_id):
+        seq = real_seq(self, site_id)
+        read["at"] = seq  # the log as it was, then a walk-in commits before the read ends
+        time.sleep(0.8)
+        return seq
+
+    monkeypatch.setattr(EventHub, "current_seq", current_seq)
+    hub = next(h for h in ctx.listeners if isinstance(h, EventHub))
+    hub.poll_seconds = 60  # no poll of the log to find it
+    settle(ctx)
+    seq = rec.get("/sites/test/day").json()["seq"]
+    received: list = []
+    t = threading.Thread(target=lambda: received.extend(listen(
+        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
+        until=lambda got: any(e.event.startswith("visit.") for e in got), timeout=6)),
+        daemon=True)
+    t.start()
+    deadline = time.monotonic() + 5
+    while "at" not in read and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Early"})
+    t.join(timeout=10)
+    assert read["at"] == seq
+    assert [json.loads(e.data)["visit"]["ticket"] for e in received
+            if e.event.startswith("visit.")] == ["C001"], received

@@ -125,8 +125,11 @@ class _SiteFeed:
     def push(self, events: list[Event]) -> None:
         """Events this process just committed, in order: sent on at once when they follow
         the last one sent; after a gap (another process wrote) the table is read."""
-        if self.last_seq is None or events[-1].seq <= self.last_seq:
-            return  # not started yet (it reads the table first), or already sent
+        if self.last_seq is None:  # not started: its first read may have missed these
+            self.wake.set()  # so it reads the log again once it has started
+            return
+        if events[-1].seq <= self.last_seq:
+            return  # already sent
         if events[0].seq > self.last_seq + 1:
             self.wake.set()
             return

@@ -150,7 +150,7 @@ def _refuse_new_keys(session: Session, path: Path) -> None:
     if made:
         raise KeyFileError(
             f"there is no key file at {path.resolve()}, but this database already holds "
-            "CPR numbers and audit entries made with its keys: set key_file (or "
+            "CPR numbers or audit entries made with its keys: set key_file (or "
             "SKRANKE_KEY_FILE, or SKRANKE_KEYS) to the key file made on its first start "
             "(see docs/operations.md). No new keys were made.")
 

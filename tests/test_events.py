@@ -49,6 +49,23 @@ def walk_in_from_another_process(ctx, name: str) -> None:
         other.dispose()
 
 
+def listening(server, rec, ctx, visits: int, timeout: float
+              ) -> tuple[int, list, threading.Thread]:
+    """The site settled, its event sequence now, and a display's stream read from there in
+    a thread until `visits` visit events came or `timeout` passed: (the sequence, what the
+    stream gave, the thread). A daemon thread: a stream that never ends must not hang the
+    test run."""
+    settle(ctx)
+    seq = rec.get("/sites/test/day").json()["seq"]
+    received: list = []
+    t = threading.Thread(target=lambda: received.extend(listen(
+        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
+        until=lambda got: sum(e.event.startswith("visit.") for e in got) >= visits,
+        timeout=timeout)), daemon=True)
+    t.start()
+    return seq, received, t
+
+
 def test_listener_sees_every_change_in_order(rec, cw, server, ctx):
     settle(ctx)
     seq = rec.get("/sites/test/day").json()["seq"]
@@ -216,14 +233,8 @@ def test_a_feed_whose_reads_fail_for_a_moment_goes_on(rec, server, ctx, monkeypa
 
     monkeypatch.setattr(EventHub, "current_seq", current_seq)
     monkeypatch.setattr(EventHub, "fetch", fetch)
-    settle(ctx)
-    seq = rec.get("/sites/test/day").json()["seq"]
-    received: list = []
-    t = threading.Thread(target=lambda: received.extend(listen(
-        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
-        until=lambda got: sum(e.event.startswith("visit.") for e in got) >= 3, timeout=8)),
-        daemon=True)  # without the fix it never ends: heartbeats keep the stream open
-    t.start()
+    # without the fix the stream never ends: heartbeats keep it open
+    seq, received, t = listening(server, rec, ctx, visits=3, timeout=8)
     time.sleep(0.3)
     rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here One"})
     rec.post("/sites/test/walk-ins", json={"errand": "mitid", "name": "Here Two"})
@@ -258,14 +269,7 @@ def test_a_process_does_not_read_the_log_for_its_own_commits(rec, server, ctx, m
     monkeypatch.setattr(EventHub, "fetch", fetch)
     hub = next(h for h in ctx.listeners if isinstance(h, EventHub))
     hub.poll_seconds = 60  # no reads of the log but those the notes cause
-    settle(ctx)
-    seq = rec.get("/sites/test/day").json()["seq"]
-    received: list = []
-    t = threading.Thread(target=lambda: received.extend(listen(
-        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
-        until=lambda got: sum(e.event.startswith("visit.") for e in got) >= 6, timeout=15)),
-        daemon=True)
-    t.start()
+    seq, received, t = listening(server, rec, ctx, visits=6, timeout=15)
     time.sleep(1.0)  # the feed has started and read the log once
     before = len(reads)
     for i in range(5):
@@ -301,14 +305,7 @@ def test_a_commit_while_the_feed_starts_is_not_lost(rec, server, ctx, monkeypatc
     monkeypatch.setattr(EventHub, "current_seq", current_seq)
     hub = next(h for h in ctx.listeners if isinstance(h, EventHub))
     hub.poll_seconds = 60  # no poll of the log to find it
-    settle(ctx)
-    seq = rec.get("/sites/test/day").json()["seq"]
-    received: list = []
-    t = threading.Thread(target=lambda: received.extend(listen(
-        f"{server.url}/sites/test/events", token(ctx, "display", "screen"), after=seq,
-        until=lambda got: any(e.event.startswith("visit.") for e in got), timeout=6)),
-        daemon=True)
-    t.start()
+    seq, received, t = listening(server, rec, ctx, visits=1, timeout=6)
     deadline = time.monotonic() + 5
     while "at" not in read and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -41,6 +41,8 @@ log = logging.getLogger("skranke.keys")
 _LEGACY = "audit_hmac_key"
 _ENCRYPTED = "cpr_at_rest"
 _CHECK = "key_check"
+#: A CPR key's id: this many hex characters, named in every value it encrypted.
+KEY_ID_CHARS = 8
 
 
 @dataclass
@@ -70,7 +72,7 @@ class KeyRing:
         return ring
 
     def add_cpr_key(self) -> str:
-        kid = secrets.token_hex(4)
+        kid = secrets.token_hex(KEY_ID_CHARS // 2)
         self.cpr_keys[kid] = secrets.token_bytes(32)
         self.cpr_current = kid
         return kid
@@ -162,9 +164,9 @@ def _check_ring(session: Session, ring: KeyRing, where: str) -> None:
     if mark is not None and mark.value != _fingerprint(ring):
         raise KeyFileError(f"{where} holds other keys than this database was set up with: "
                            "is it the key file of another database?")
-    cpr = VisitRow.__table__.c.cpr  # the stored text: "v1:<key id of 8>:…", not decrypted
+    cpr = VisitRow.__table__.c.cpr  # the stored text "v1:<key id>:…", not decrypted
     stored = {crypto.key_id(v) for v in session.scalars(
-        select(func.substr(cpr, 1, len(crypto.PREFIX) + 8, type_=String))
+        select(func.substr(cpr, 1, len(crypto.PREFIX) + KEY_ID_CHARS, type_=String))
         .where(cpr.like(crypto.PREFIX + "%")).distinct())}
     unknown = sorted(k for k in stored if k and k not in ring.cpr_keys)
     if unknown:

@@ -241,7 +241,7 @@ class EventListener:
     #: How long one wait for notifications lasts before the thread looks whether to stop.
     TICK = 0.5
 
-    def __init__(self, url: str, wake: Callable[[str | None], None], own: str = "") -> None:
+    def __init__(self, url: str, wake: Callable[[str | None], None], own: str) -> None:
         self.conninfo = libpq_url(url)
         self.wake = wake
         self.own = own

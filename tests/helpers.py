@@ -368,13 +368,21 @@ class ServerProcess:
         return p.stdout.strip()
 
     def start(self, *args: str, **env: str) -> None:
+        self.launch(*args, **env)
+        self.ready()
+
+    def launch(self, *args: str, **env: str) -> None:
+        """Start the process without waiting for it (`ready` waits)."""
         with open(self.tmp / f"server-{self.port}.log", "ab") as out:  # read when one fails
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "backend.cli", "--config", str(self.config), "serve",
                  "--port", str(self.port), *args], env={**os.environ, **env},
                 stdout=out, stderr=out)
+
+    def ready(self) -> None:
         if not wait_healthy(self.url, alive=lambda: self.proc.poll() is None):
-            raise RuntimeError("server did not start")
+            log = (self.tmp / f"server-{self.port}.log").read_text(errors="replace")
+            raise RuntimeError(f"server did not start:\n{log[-2000:]}")
 
     def kill(self) -> None:
         assert self.proc is not None

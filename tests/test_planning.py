@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from backend.services import visits
 from backend.services.context import SYSTEM, Tx
@@ -128,3 +128,22 @@ def test_the_apps_planning_loop_plans_the_same_off_the_event_loop(ctx):
 
     made = asyncio.run(on_the_loop())
     assert (made.plan, made.data, made.gaps) == (here.plan, here.data, here.gaps)
+
+
+def test_a_read_sees_one_moment_so_a_plan_covers_exactly_the_sequence_it_names(ctx):
+    """The planner reads the site's sequence, then its visits: a walk-in committed between
+    the two must not be in a plan that names the sequence before it (PostgreSQL's default,
+    READ COMMITTED, gave each statement its own moment: the walk-in's estimate went out in a
+    plan claiming an older sequence, and the plan for its own sequence, the same, was never
+    sent)."""
+    from backend.storage.models import SiteRow, VisitRow
+
+    with ctx.db.read() as s:
+        seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == "test"))
+        before = s.scalar(select(func.count()).select_from(VisitRow))
+        register(ctx, "Ida Berg")  # another connection commits meanwhile
+        assert s.scalar(select(SiteRow.event_seq).where(SiteRow.id == "test")) == seq
+        assert s.scalar(select(func.count()).select_from(VisitRow)) == before
+    with ctx.db.read() as s:  # the next read sees it
+        assert s.scalar(select(SiteRow.event_seq).where(SiteRow.id == "test")) > seq
+        assert s.scalar(select(func.count()).select_from(VisitRow)) == before + 1

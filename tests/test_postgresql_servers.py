@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from backend.services import tokens
 from backend.storage.db import Database
-from backend.storage.models import AuditRow, VisitRow
+from backend.storage.models import AuditRow, CounterRow, Meta, SiteRow, VisitRow
 
 from .helpers import ServerProcess, free_port
 
@@ -110,12 +110,40 @@ def _listen(url: str, secret: str, after: int, until: threading.Event,
                 return
 
 
+def _beside(a: ServerProcess) -> ServerProcess:
+    """A second process with the same database, settings and key file, on another port."""
+    b = ServerProcess.__new__(ServerProcess)
+    b.__dict__.update(a.__dict__, port=free_port(), proc=None)
+    b.url = f"http://127.0.0.1:{b.port}"
+    return b
+
+
+def test_two_servers_first_started_at_once_set_the_database_up_once(tmp_path):
+    """Two `serve` processes started in the same instant on a new database (two service
+    units started together): one migrates and sets up the sites, the counters and the key
+    check while the other waits, then the other finds it done and reads the same key file.
+    Both serve; nothing is set up twice."""
+    a = ServerProcess(tmp_path)
+    b = _beside(a)
+    try:
+        a.launch()
+        b.launch()
+        a.ready()
+        b.ready()
+        for p in (a, b):
+            assert httpx.get(f"{p.url}/health", timeout=10).status_code == 200
+    finally:
+        a.stop()
+        b.stop()
+    assert a.rows(select(func.count()).select_from(SiteRow)) == [(1,)]
+    assert a.rows(select(func.count()).select_from(CounterRow)) == [(4,)]
+    assert a.rows(select(Meta.key).where(Meta.key == "key_check")) == [("key_check",)]
+
+
 def test_two_servers_on_one_postgresql_database_behave_as_one(tmp_path):
     a = ServerProcess(tmp_path)
     a.config.write_text(a.config.read_text().replace("counters = 4", f"counters = {COUNTERS}"))
-    b = ServerProcess.__new__(ServerProcess)  # the same database and settings, another port
-    b.__dict__.update(a.__dict__, port=free_port(), proc=None)
-    b.url = f"http://127.0.0.1:{b.port}"
+    b = _beside(a)
     a.cli("migrate")
     workers, reception, display = _make_tokens(a.database_url)
     try:

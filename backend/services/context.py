@@ -151,8 +151,13 @@ class AppContext:
         return (when or self.clock.now()).astimezone(site.tz).date()
 
     def bootstrap(self) -> None:
-        """Migrate, then make sure every configured site, its counters and the keys exist."""
-        self.db.migrate()
+        """Migrate, then make sure every configured site, its counters and the keys exist
+        (alone: another process setting the same database up at once waits its turn)."""
+        with self.db.setting_up():
+            self.db.migrate()
+            self._set_up_sites_and_keys()
+
+    def _set_up_sites_and_keys(self) -> None:
         from .. import keys  # the keys live outside the database (backend/keys.py)
 
         with self.db.write(timeout=60) as s:

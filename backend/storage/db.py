@@ -72,8 +72,9 @@ class Database:
         if self.is_sqlite:  # reads: ordinary deferred transactions, WAL snapshots
             self.read_engine = create_engine(url, **dialect.engine_options(url))
             dialect.prepare(self.read_engine, writes=False)
-        else:
-            self.read_engine = self.write_engine
+        else:  # reads: one snapshot each, as on SQLite (the write engine's pool)
+            self.read_engine = self.write_engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True)
         self._read = sessionmaker(self.read_engine, expire_on_commit=False)
         # SQLite has one write lock per file: this process's writers (the write thread, a
         # command, a test) queue for it here rather than in SQLite's busy handler, which
@@ -89,6 +90,10 @@ class Database:
         with self.write_engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+
+    def setting_up(self, timeout: float = 60) -> AbstractContextManager[None]:
+        """Set the database up alone: another process starting at once waits its turn."""
+        return dialect.setting_up(self.write_engine, timeout)
 
     def revision(self) -> str | None:
         with self.read_engine.connect() as conn:
@@ -248,7 +253,7 @@ class Database:
 
     def dispose(self) -> None:
         self.write_engine.dispose()
-        if self.read_engine is not self.write_engine:
+        if self.is_sqlite:  # on PostgreSQL reads share the write engine's pool
             self.read_engine.dispose()
 
 

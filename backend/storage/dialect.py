@@ -12,7 +12,8 @@ site's lock within a time limit, and how to tell a busy or full database from ot
   Several server processes (or servers) share the database: a write transaction that
   appends events also sends `pg_notify` with the site's id, which PostgreSQL delivers at
   commit (never for a rolled-back one); each process keeps one listening connection, in a
-  thread of its own, that wakes its event streams.
+  thread of its own, that wakes its event streams. Reads are `REPEATABLE READ`, read-only:
+  each sees one moment, as a SQLite read transaction does.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import errno
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Float, bindparam, event, select, text
@@ -203,6 +205,29 @@ def check_writable(conn: Connection) -> None:
     else:
         if conn.exec_driver_sql("SHOW transaction_read_only").scalar() == "on":
             raise RuntimeError("the database is read-only")
+
+
+#: The advisory lock a process holds while it sets a PostgreSQL database up ("skranke").
+SETUP_LOCK = 0x736B72616E6B65
+
+
+@contextmanager
+def setting_up(engine: Engine, seconds: float) -> Iterator[None]:
+    """Hold the database's set-up lock for the migrations, the sites and the keys: two
+    processes started at once on a new PostgreSQL database take turns (the second finds it
+    set up). On SQLite the migrations and the set-up each take its one write lock already."""
+    if engine.dialect.name == "sqlite":
+        yield
+        return
+    with engine.connect() as conn:
+        set_lock_timeout(conn, seconds)
+        conn.exec_driver_sql(f"SELECT pg_advisory_lock({SETUP_LOCK})")
+        conn.commit()  # the lock is the connection's, held past the transaction
+        try:
+            yield
+        finally:
+            conn.exec_driver_sql(f"SELECT pg_advisory_unlock({SETUP_LOCK})")
+            conn.commit()
 
 
 # --- other processes' commits (PostgreSQL) ------------------------------------------------

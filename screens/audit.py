@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import work
 from textual.widgets import DataTable
 
-from console import present
+from console import audit_words, present
 from console.i18n import N_, _
 from widgets.queue_table import cut
 
@@ -53,9 +53,9 @@ class AuditScreen(TableScreen):
         self.query_one(DataTable).clear()
         for i, e in enumerate(answer["entries"]):
             at = datetime.fromisoformat(e["at"])
-            detail = present.audit_detail(e["detail"], self.app.errands)
+            detail = audit_words.audit_detail(e["detail"], self.app.errands)
             self.add_row({"at": Text(present.day_time(at)), "actor": cut(e["actor"]),
                           "role": cut(_(present.ROLES.get(e["role"], e["role"]))),
-                          "action": cut(present.audit_action(e["action"])),
+                          "action": cut(audit_words.audit_action(e["action"])),
                           "ticket": Text(e["ticket"] or ""), "detail": cut(detail)},
                          key=str(i))

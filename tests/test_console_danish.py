@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from console import present
+from console import audit_words, present
 
 from .console_ui import console, counter_screen, open_and_call, ready, screen_text, seed_day
 from .console_ui import until as wait
@@ -208,12 +208,12 @@ def test_every_audit_action_and_detail_has_words():
 
     actions = backend_audit_actions()
     assert {"call_next", "finish", "undo_finish", "counter_open", "audit_search"} <= actions
-    assert not actions - set(present.AUDIT_ACTIONS), "audit actions without words"
+    assert not actions - set(audit_words.AUDIT_ACTIONS), "audit actions without words"
     keys = backend_detail_keys()
     assert {"outcome", "reason", "counter", "result"} <= keys
-    assert not keys - set(present.AUDIT_KEYS), "audit details without words"
+    assert not keys - set(audit_words.AUDIT_KEYS), "audit details without words"
     use("da")
-    for words in (*present.AUDIT_ACTIONS.values(), *present.AUDIT_KEYS.values(),
+    for words in (*audit_words.AUDIT_ACTIONS.values(), *audit_words.AUDIT_KEYS.values(),
                   *present.REASONS.values(), *present.ROLES.values()):
         assert _(words) != words or words in ("status", "kiosk", "administrator",
                                               "reception"), words

@@ -323,6 +323,19 @@ def walkin_slip(v: Visit, now: datetime, closes: datetime | None, planned: str =
     return _("number {n} in the queue").format(n=v.queue_rank or "—")
 
 
+def held(answer: dict, v: Visit | None, now: datetime, closes: datetime | None) -> str:
+    """Who waits though call next called nobody, and why (the planner holds a walk-in back
+    for a booking); `v` is that visit as the console knows it, for its estimate."""
+    at = answer.get("next_booking_at")
+    text = _("{ticket} is waiting: held back for the {time} booking (a walk-in never "
+             "delays a booked citizen).").format(
+        ticket=answer["held"]["ticket"], time=hhmm(datetime.fromisoformat(at)) if at else "—")
+    if v is not None and v.estimated_call_at is not None:
+        text += " " + _("Expected to be called {when}.").format(
+            when=estimate(v, now, closes))
+    return text
+
+
 def gap(v: Visit) -> str:
     """Where a walk-in is planned: 'Skranke 3, before the 10:55 booking'."""
     g = v.planned_gap

@@ -27,9 +27,9 @@ from widgets.queue_table import QueueTable
 from widgets.status_bar import OfflineBanner, StatusBar
 from widgets.timeline import DayTimeline
 
-from . import finish
+from . import finish, transfer
 from .base import Line
-from .dialogs import choose, confirm, prompt
+from .dialogs import confirm, prompt
 from .documents import documents
 from .main import MainScreen
 
@@ -265,27 +265,15 @@ class CounterScreen(MainScreen):
                 ticket=visit["ticket"], counter=visit.get("counter_name") or self.number))
             self.focus_visit(visit["id"])
         elif answer.get("held"):
-            self.notify(self.held_text(answer), timeout=15)
+            self.notify(present.held(answer, self.app.model.visits.get(answer["held"]["id"]),
+                                     self.app.now(), present.closing(self.app.model.opening)),
+                        timeout=15)
         elif answer.get("next_booking_at"):
             at = datetime.fromisoformat(answer["next_booking_at"])
             self.notify(_("No one is due. Next booking: {when}").format(
                 when=present.until(at, self.app.now())), timeout=8)
         else:
             self.notify(_("No one is waiting for this counter."), timeout=8)
-
-    def held_text(self, answer: dict) -> str:
-        """Who waits though nobody was called, and why (the planner holds them back)."""
-        held = answer["held"]
-        v = self.app.model.visits.get(held["id"])
-        at = answer.get("next_booking_at")
-        text = _("{ticket} is waiting: held back for the {time} booking (a walk-in never "
-                 "delays a booked citizen).").format(
-            ticket=held["ticket"], time=present.hhmm(datetime.fromisoformat(at)) if at else "—")
-        if v is not None and v.estimated_call_at is not None:
-            text += " " + _("Expected to be called {when}.").format(
-                when=present.estimate(v, self.app.now(), present.closing(
-                    self.app.model.opening)))
-        return text
 
     def focus_visit(self, visit_id: int) -> None:
         table = self.query_one(QueueTable)
@@ -295,7 +283,7 @@ class CounterScreen(MainScreen):
         with contextlib.suppress(RowDoesNotExist):  # filtered out: nothing to move to
             table.move_cursor(row=table.get_row_index(str(visit_id)))
 
-    def _visit_action(self, kind: str, label: str, tail: str, visit: Visit | None = None,
+    def visit_action(self, kind: str, label: str, tail: str, visit: Visit | None = None,
                       body: dict | None = None) -> None:
         v = visit or self.mine
         if v is None:
@@ -303,10 +291,10 @@ class CounterScreen(MainScreen):
         self.app.act(kind, label, "POST", f"/visits/{v.id}/{tail}", body)
 
     def action_recall(self) -> None:
-        self._visit_action("recall", _("Recall"), "recall")
+        self.visit_action("recall", _("Recall"), "recall")
 
     def action_start(self) -> None:
-        self._visit_action("start", _("Arrived"), "start")
+        self.visit_action("start", _("Arrived"), "start")
 
     @work(group="action", exit_on_error=False)
     async def action_no_show(self) -> None:
@@ -347,34 +335,19 @@ class CounterScreen(MainScreen):
             self.repaint(None)
 
     def action_requeue(self) -> None:
-        self._visit_action("requeue", _("Requeue"), "requeue")
+        self.visit_action("requeue", _("Requeue"), "requeue")
 
     def action_park(self) -> None:
-        self._visit_action("park", _("Park"), "park")
+        self.visit_action("park", _("Park"), "park")
 
     def action_resume(self) -> None:
-        self._visit_action("resume", _("Resume"), "resume", self.parked())
+        self.visit_action("resume", _("Resume"), "resume", self.parked())
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_transfer(self) -> None:
         v = self.mine
-        if v is None:
-            return
-        counters = sorted((c for c in self.app.model.counters.values()
-                           if c.number != self.number and c.state != "closed"),
-                          key=lambda c: c.number)
-        choices = [(f"counter:{c.number}", f"{c.name} ({present.counter_state(c.state)})")
-                   for c in counters]
-        choices += [(f"errand:{code}", _("Errand: {name}").format(name=self.app.errands.name(
-            code))) for code in self.app.errands.by_code if code != v.errand]
-        picked = await self.app.push_screen_wait(choose(
-            _("Transfer {ticket} to").format(ticket=v.ticket), choices))
-        if not picked:
-            return
-        what, value = picked.split(":", 1)
-        body = {"counter": int(value), "errand": None} if what == "counter" else \
-            {"counter": None, "errand": value}
-        self._visit_action("transfer", _("Transfer"), "transfer", v, body)
+        if v is not None:
+            await transfer.run(self, v)
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_finish(self) -> None:
@@ -404,7 +377,7 @@ class CounterScreen(MainScreen):
             _("Note on {ticket}").format(ticket=v.ticket),
             hint=_("Notes are kept with the visit; no CPR numbers, please.")))
         if text:
-            self._visit_action("note", _("Note"), "notes", v, {"text": text})
+            self.visit_action("note", _("Note"), "notes", v, {"text": text})
 
     @work(group="dialog", exclusive=True, exit_on_error=False)
     async def action_reveal_cpr(self) -> None:

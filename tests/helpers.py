@@ -130,6 +130,15 @@ def settle(ctx: AppContext, timeout: float = 10) -> None:
         time.sleep(0.02)
 
 
+def hold_sqlite(file) -> sqlite3.Connection:
+    """Another program holding the SQLite file (`BEGIN EXCLUSIVE`) until its ROLLBACK. Like a
+    real one it waits, up to 10 s, for the write the server is making at that moment (the
+    tick, a plan, a heartbeat) to end: it must not fail for having come in the middle."""
+    holder = sqlite3.connect(file, timeout=10, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    return holder
+
+
 def key() -> str:
     return f"test-{next(_keys)}"
 

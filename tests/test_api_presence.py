@@ -4,13 +4,14 @@ so it answers while the database is held; never a name or a CPR number."""
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 import pytest
 
 from backend.api import presence
 from backend.storage.dialect import sqlite_file
+
+from .helpers import hold_sqlite
 
 WAITING = {"kind": "call_next", "label": "Kald næste", "sent_at": "2026-11-24T10:02:00+01:00",
            "visit_id": None, "ticket": None, "reason": "databasen er optaget", "overdue": False}
@@ -76,9 +77,7 @@ def test_heartbeats_get_through_while_the_database_is_held(ctx, as_role, sup):
     anne = as_role("caseworker", "anne")
     _consoles(sup)  # the supervisor's token read once (cached, as a running floor's is)
     anne.put("/sites/test/consoles/presence", {"counter": 1, "pending": []})
-    holder = sqlite3.connect(sqlite_file(ctx.settings.database_url), timeout=0,
-                             isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
+    holder = hold_sqlite(sqlite_file(ctx.settings.database_url))
     try:
         t0 = time.monotonic()
         r = anne.put("/sites/test/consoles/presence", {"counter": 1, "pending": [WAITING]})

@@ -7,7 +7,6 @@ Retry-After in time, nothing half-applied, and its retry with the same key appli
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 
@@ -16,7 +15,7 @@ import pytest
 from sqlalchemy import event
 
 from ..console_ui import counter_screen
-from ..helpers import key, token
+from ..helpers import hold_sqlite, key, token
 from .desk import (
     SIZE,
     Backend,
@@ -88,8 +87,7 @@ def test_locked_database_answers_503_busy_in_time_and_reads_go_on(srv):
     with httpx.Client(base_url=srv.url, timeout=30) as c:
         assert c.get("/sites/test/day", headers=h).status_code == 200  # the token cached
         assert c.get("/health/ready").status_code == 200
-        holder = sqlite3.connect(srv.db, timeout=0, isolation_level=None)
-        holder.execute("BEGIN EXCLUSIVE")
+        holder = hold_sqlite(srv.db)
         held = time.monotonic()
         for p in probes:
             p.start()
@@ -183,8 +181,7 @@ def test_arrived_while_the_database_is_locked_is_shown_busy_and_applied_once(srv
             screen = counter_screen(app)
             await open_and_call(pilot)
             vid = screen.mine.id
-            holder = sqlite3.connect(srv.db, timeout=0, isolation_level=None)
-            holder.execute("BEGIN EXCLUSIVE")
+            holder = hold_sqlite(srv.db)
             held = time.monotonic()
             try:
                 await pilot.press("s")

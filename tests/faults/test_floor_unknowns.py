@@ -8,7 +8,6 @@ silent (a black hole): the floor says the console was not heard."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 import time
 
@@ -18,6 +17,7 @@ from backend.api import presence
 from backend.storage.dialect import sqlite_file
 
 from ..console_ui import console, counter_screen, ready, seed_day
+from ..helpers import hold_sqlite
 from .desk import SIZE, Backend, bar, open_and_call, report, told, wait
 from .proxy import Proxy
 
@@ -66,9 +66,7 @@ def test_the_floor_shows_a_counters_unknown_action_and_a_silent_console(
                 await open_and_call(pilot)
                 seen.update(vid=screen.mine.id, ticket=screen.mine.ticket)
                 steps["called"].set()
-                holder = sqlite3.connect(sqlite_file(ctx.settings.database_url), timeout=0,
-                                         isolation_level=None)
-                holder.execute("BEGIN EXCLUSIVE")
+                holder = hold_sqlite(sqlite_file(ctx.settings.database_url))
                 try:
                     await pilot.press("s")
                     await wait(pilot, lambda: "Ankommet sendt — venter på svar" in bar(app),

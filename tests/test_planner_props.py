@@ -135,10 +135,12 @@ def random_states(draw):
 
 @settings(max_examples=200, deadline=None)
 @given(random_states())
-def test_estimates_never_before_now_and_ranks_cover_the_queue(d):
+def test_estimates_whole_minutes_never_before_now_and_ranks_cover_the_queue(d):
     plan = queue_plan(d, T0)
     waiting = {v.id: v for v in d.visits if v.state is State.WAITING}
-    assert all(at >= T0 for at in plan.estimates.values())
+    # told to the minute (as screens show them), never before now's minute
+    assert all(at >= T0.replace(second=0) and at.second == at.microsecond == 0
+               for at in plan.estimates.values())
     assert set(plan.estimates) <= {i for i, v in waiting.items() if v.kind is Kind.WALKIN}
     assert set(plan.ranks) == set(waiting)
     assert sorted(plan.ranks.values()) == list(range(1, len(waiting) + 1))

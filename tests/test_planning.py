@@ -45,6 +45,30 @@ def test_one_event_per_new_plan_and_none_for_the_same_plan(ctx):
         assert s.get(Meta, "plan_as_of:test").value.split()[0] == str(events[1].data["as_of"])
 
 
+def test_seconds_passing_send_no_new_plan_a_minute_does(ctx):
+    """Estimates are told to the minute, as every screen shows them: a walk-in that could be
+    called now is expected 'now', which moves with every second; a refresh within the same
+    minute is the same plan and is not sent (on a busy day up to half the plan events were
+    such), the next minute's is."""
+    from backend.services import counters
+    from backend.services.context import Actor
+
+    with ctx.db.write() as s:
+        counters.open_counter(Tx(ctx, s, Actor("t1", "caseworker", "anne")), "test", 1)
+    w = register(ctx, "Ida Berg")  # nobody else: expected now, 10:00
+    planner = Planner(ctx)
+    first = planner.make("test", None)
+    assert len(plan_events(ctx)) == 1
+    ctx.clock.advance(seconds=40)
+    planner.make("test", first, refresh=True)
+    assert len(plan_events(ctx)) == 1  # 10:00:40: still 10:00
+    ctx.clock.advance(seconds=30)
+    planner.make("test", first, refresh=True)
+    events = plan_events(ctx)
+    assert len(events) == 2 and events[1].data["estimates"][str(w["id"])].startswith(
+        "2026-11-24T10:01:00")
+
+
 def test_a_plan_older_than_one_published_elsewhere_is_dropped(ctx):
     register(ctx, "Ida Berg")
     with ctx.db.write() as s:  # another process has published a plan of a later state

@@ -40,11 +40,19 @@ def plan(day: DayState, now: datetime) -> Plan:
         t = sim.next_time()
     starts = {m.visit[j].id: s for j, s in sim.start.items()}
     starts.update(sim.placed)
-    estimates = {m.visit[j].id: m.at(s) for j, s in sim.start.items() if not m.booked[j]}
-    estimates.update((vid, m.at(s)) for vid, s in sim.placed.items())
+    estimates = {m.visit[j].id: _minute(m.at(s)) for j, s in sim.start.items()
+                 if not m.booked[j]}
+    estimates.update((vid, _minute(m.at(s))) for vid, s in sim.placed.items())
     gaps = {vid: (m.counters[k].id, m.at(start), m.at(end) if end is not None else None)
             for vid, (k, start, end) in sim.gaps.items()}
     return Plan(ranks(day, now, starts), estimates, gaps)
+
+
+def _minute(at: datetime) -> datetime:
+    """An estimate to its minute, as every screen and page tells it (HH:MM): a plan whose
+    estimates moved by seconds only, as the clock ran, is the same plan and is not sent
+    again (services/planning.py)."""
+    return at.replace(second=0, microsecond=0)
 
 
 def ranks(day: DayState, now: datetime, starts: dict[int, int]) -> dict[int, int]:

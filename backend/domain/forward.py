@@ -17,7 +17,8 @@ from .types import DayState, Kind, State, Visit
 class Plan:
     #: Every waiting visit's place in the order call next takes them (1 = next).
     ranks: dict[int, int]
-    #: Waiting walk-ins: when the planner expects them to be called (never before now).
+    #: Waiting walk-ins: when the planner expects them to be called, to the minute (never
+    #: before now's minute).
     estimates: dict[int, datetime]
     #: Waiting walk-ins: the gap each is planned into: (counter id, its start, the start of
     #: the booking that ends the gap at that counter, or None when no booking follows).

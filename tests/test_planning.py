@@ -60,8 +60,10 @@ def test_seconds_passing_send_no_new_plan_a_minute_does(ctx):
     first = planner.make("test", None)
     assert len(plan_events(ctx)) == 1
     ctx.clock.advance(seconds=40)
-    planner.make("test", first, refresh=True)
-    assert len(plan_events(ctx)) == 1  # 10:00:40: still 10:00
+    same = planner.make("test", first, refresh=True)
+    assert len(plan_events(ctx)) == 1  # 10:00:40: still 10:00, the gap's start too
+    assert same.place(w["id"], ctx.site("test").tz)["planned_gap"]["start"].startswith(
+        "2026-11-24T10:00:00")
     ctx.clock.advance(seconds=30)
     planner.make("test", first, refresh=True)
     events = plan_events(ctx)

@@ -44,15 +44,16 @@ def plan(day: DayState, now: datetime) -> Plan:
     estimates = {m.visit[j].id: _minute(m.at(s)) for j, s in sim.start.items()
                  if not m.booked[j]}
     estimates.update((vid, _minute(m.at(s))) for vid, s in sim.placed.items())
-    gaps = {vid: (m.counters[k].id, m.at(start), m.at(end) if end is not None else None)
+    gaps = {vid: (m.counters[k].id, _minute(m.at(start)),
+                  m.at(end) if end is not None else None)
             for vid, (k, start, end) in sim.gaps.items()}
     return Plan(ranks(day, now, starts), estimates, gaps)
 
 
 def _minute(at: datetime) -> datetime:
-    """An estimate to its minute, as every screen and page tells it (HH:MM): a plan whose
-    estimates moved by seconds only, as the clock ran, is the same plan and is not sent
-    again (services/planning.py)."""
+    """An estimate (and the start of the gap it is planned into) to its minute, as every
+    screen and page tells it (HH:MM): a plan whose estimates moved by seconds only, as the
+    clock ran, is the same plan and is not sent again (services/planning.py)."""
     return at.replace(second=0, microsecond=0)
 
 

@@ -7,16 +7,21 @@ import asyncio
 
 from sqlalchemy import func, select
 
-from backend.services import visits
-from backend.services.context import SYSTEM, Tx
+from backend.services import counters, visits
+from backend.services.context import SYSTEM, Actor, Tx
 from backend.services.planning import Planner
-from backend.storage.models import EventRow, Meta
+from backend.storage.models import EventRow, Meta, SiteRow, VisitRow
 
 
 def plan_events(ctx) -> list[EventRow]:
     with ctx.db.read() as s:
         return list(s.scalars(select(EventRow).where(EventRow.type == "queue.plan")
                               .order_by(EventRow.seq)))
+
+
+def open_counter(ctx) -> None:
+    with ctx.db.write() as s:
+        counters.open_counter(Tx(ctx, s, Actor("t1", "caseworker", "anne")), "test", 1)
 
 
 def register(ctx, name: str) -> dict:
@@ -50,11 +55,7 @@ def test_seconds_passing_send_no_new_plan_a_minute_does(ctx):
     called now is expected 'now', which moves with every second; a refresh within the same
     minute is the same plan and is not sent (on a busy day up to half the plan events were
     such), the next minute's is."""
-    from backend.services import counters
-    from backend.services.context import Actor
-
-    with ctx.db.write() as s:
-        counters.open_counter(Tx(ctx, s, Actor("t1", "caseworker", "anne")), "test", 1)
+    open_counter(ctx)
     w = register(ctx, "Ida Berg")  # nobody else: expected now, 10:00
     planner = Planner(ctx)
     first = planner.make("test", None)
@@ -103,9 +104,6 @@ def test_an_answer_waits_for_its_plan_and_never_hangs(ctx):
 def test_time_passing_alone_refreshes_the_estimates(ctx):
     from datetime import datetime, timedelta
 
-    from backend.services import counters
-    from backend.services.context import Actor
-
     async def until(predicate, timeout: float = 5.0) -> None:
         deadline = asyncio.get_running_loop().time() + timeout
         while not predicate():
@@ -120,8 +118,7 @@ def test_time_passing_alone_refreshes_the_estimates(ctx):
         planner = Planner(ctx)
         planner.refresh_seconds = 0.2
         planner.start()
-        with ctx.db.write() as s:
-            counters.open_counter(Tx(ctx, s, Actor("t1", "caseworker", "anne")), "test", 1)
+        open_counter(ctx)
         w = register(ctx, "Ida Berg")
         planner.changed("test")  # as the app does after each commit
         await until(lambda: estimate(w["id"]) is not None)
@@ -162,8 +159,6 @@ def test_a_read_sees_one_moment_so_a_plan_covers_exactly_the_sequence_it_names(c
     READ COMMITTED, gave each statement its own moment: the walk-in's estimate went out in a
     plan claiming an older sequence, and the plan for its own sequence, the same, was never
     sent)."""
-    from backend.storage.models import SiteRow, VisitRow
-
     with ctx.db.read() as s:
         seq = s.scalar(select(SiteRow.event_seq).where(SiteRow.id == "test"))
         before = s.scalar(select(func.count()).select_from(VisitRow))

@@ -2,7 +2,8 @@
 
 Every write runs in one transaction that holds the site's lock: `BEGIN IMMEDIATE` on
 SQLite (which serialises writers), `SELECT … FOR UPDATE` on the site row elsewhere.
-Reads use a second engine with ordinary deferred transactions (WAL snapshots on SQLite).
+Reads see one moment each: on SQLite a second engine with ordinary deferred transactions
+(WAL snapshots), on PostgreSQL the write engine's pool at `REPEATABLE READ`, read-only.
 """
 
 from __future__ import annotations
